@@ -1,0 +1,102 @@
+"""The emulator's admin API (``/_emulator``): faults, reset, info, and test tokens.
+
+Documented in the package README. It needs no token: the emulator only listens on loopback.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from .faults import Fault
+from .runtime import runtime
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": {"code": "BadRequest", "message": message}}, status_code=status)
+
+
+async def _json(request: Request) -> dict[str, Any] | JSONResponse:
+    try:
+        data = json.loads(await request.body() or b"{}")
+    except ValueError as exc:
+        return _error(400, f"body is not valid JSON: {exc}")
+    if not isinstance(data, dict):
+        return _error(400, "body must be a JSON object")
+    return data
+
+
+async def add_fault(request: Request) -> Response:
+    data = await _json(request)
+    if isinstance(data, JSONResponse):
+        return data
+    match = data.pop("match", {}) or {}
+    try:
+        fault = Fault(**match, **data)
+    except (TypeError, ValueError) as exc:  # unknown keys, bad regex, bad status
+        return _error(400, f"invalid fault: {exc}")
+    runtime(request).faults.add(fault)
+    return JSONResponse(fault.to_json(), status_code=201)
+
+
+async def list_faults(request: Request) -> Response:
+    return JSONResponse({"value": [f.to_json() for f in runtime(request).faults.faults]})
+
+
+async def clear_faults(request: Request) -> Response:
+    runtime(request).faults.clear()
+    return Response(status_code=204)
+
+
+async def delete_fault(request: Request) -> Response:
+    found = runtime(request).faults.remove(request.path_params["fault_id"])
+    return Response(status_code=204 if found else 404)
+
+
+async def reset(request: Request) -> Response:
+    """Back to the scenario's initial state (same identities and secrets); faults cleared."""
+    rt = runtime(request)
+    rt.store = rt.build_store()
+    rt.caches.clear()
+    rt.faults.clear()
+    rt.changed()
+    return Response(status_code=204)
+
+
+async def info(request: Request) -> Response:
+    return JSONResponse(request.app.state.info)
+
+
+async def issue_token(request: Request) -> Response:
+    """A signed token with chosen claims, for tests of expired or wrong-audience tokens."""
+    data = await _json(request)
+    if isinstance(data, JSONResponse):
+        return data
+    rt = runtime(request)
+    principal = rt.store.world.principal_by_client_id(str(data.get("client_id", "")))
+    if principal is None:
+        return _error(400, "client_id of a known principal is required")
+    token = rt.issuer.issue(
+        tenant_id=str(data.get("tenant_id", principal.tenant_id)),
+        object_id=principal.other_tenants.get(str(data.get("tenant_id")), principal.object_id),
+        app_id=principal.client_id,
+        audience=str(data.get("audience", "https://management.azure.com")),
+        lifetime=int(data.get("lifetime", 3599)),
+    )
+    return JSONResponse({"access_token": token})
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/_emulator/faults", add_fault, methods=["POST"]),
+        Route("/_emulator/faults", list_faults, methods=["GET"]),
+        Route("/_emulator/faults", clear_faults, methods=["DELETE"]),
+        Route("/_emulator/faults/{fault_id}", delete_fault, methods=["DELETE"]),
+        Route("/_emulator/reset", reset, methods=["POST"]),
+        Route("/_emulator/info", info, methods=["GET"]),
+        Route("/_emulator/token", issue_token, methods=["POST"]),
+    ]

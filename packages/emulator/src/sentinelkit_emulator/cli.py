@@ -1,0 +1,61 @@
+"""``sentinelkit-emulator``: serve the emulator and print one JSON line once it is ready."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+from .runner import Emulator
+from .scenario.plan import SCENARIOS
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="sentinelkit-emulator",
+        description="Offline HTTPS stand-in for Entra ID, Azure Resource Manager and the Log Analytics query API.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=0, help="port to bind; 0 picks a free one (default: 0)")
+    parser.add_argument("--scenario", default="mssp", choices=sorted(SCENARIOS), help="initial state (default: mssp)")
+    parser.add_argument("--state-file", type=Path, help="load state from this JSON file if it exists, and save "
+                        "every change to it (atomically)")
+    parser.add_argument("--data-dir", type=Path, help="where the CA, server certificate and client certificates "
+                        "are written (default: a temporary directory removed at exit)")
+    return parser.parse_args(argv)
+
+
+async def _serve(emulator: Emulator) -> None:
+    server = emulator.prepare()
+    task = asyncio.create_task(server.serve(sockets=emulator.sockets))
+    while not server.started:
+        if task.done():
+            await task  # re-raise the start-up failure
+            return
+        await asyncio.sleep(0.01)
+    sys.stdout.write(json.dumps(emulator.info) + "\n")
+    sys.stdout.flush()
+    await task
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"warning: binding {args.host}: the emulator has no real security; keep it on loopback",
+              file=sys.stderr)
+    emulator = Emulator(scenario=args.scenario, port=args.port, host=args.host, state_file=args.state_file,
+                        data_dir=args.data_dir)
+    try:
+        asyncio.run(_serve(emulator))  # uvicorn handles SIGINT/SIGTERM and shuts down gracefully
+    except OSError as exc:
+        print(f"sentinelkit-emulator: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        emulator.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

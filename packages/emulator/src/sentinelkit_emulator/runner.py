@@ -1,0 +1,284 @@
+"""Starting the emulator: in this process (``Emulator``, for tests) or as the console script.
+
+Both paths build the same pieces: TLS files, the store (from ``--state-file`` when it exists, else
+the scenario), the token issuer, the app, and a uvicorn server on a socket bound beforehand so that
+port 0 gives a known free port before the server starts.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import socket
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+
+from .app import build_app
+from .faults import FaultBook
+from .runtime import Runtime
+from .scenario import build_store
+from .scenario.plan import SCENARIOS
+from .store import Persister, Store
+from .tls import make_tls
+from .tokens import TokenIssuer
+
+
+class _QuietShutdown(logging.Filter):
+    """Hide uvicorn's complaint about idle keep-alive connections of clients that never closed them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "timeout graceful shutdown exceeded" not in record.getMessage()
+
+
+logging.getLogger("uvicorn.error").addFilter(_QuietShutdown())
+
+
+def _load_or_build(scenario: str, state_file: Path | None) -> Store:
+    if state_file is not None and state_file.exists():
+        try:
+            return Store.from_snapshot(json.loads(state_file.read_text(encoding="utf-8")))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise SystemExit(
+                f"state file {state_file} is not a sentinelkit emulator state ({exc}); "
+                "move it away or pass another --state-file"
+            ) from exc
+    return build_store(scenario)
+
+
+def _info(rt: Runtime, scenario: str, ca_path: Path) -> dict[str, Any]:
+    """The start-up JSON: where everything is and how to sign in."""
+    world = rt.store.world
+    base = rt.base_url
+    principals_dir = rt.data_dir / "principals"
+    principals_dir.mkdir(exist_ok=True)
+
+    def principal_info(p: Any) -> dict[str, Any]:
+        out = {
+            "name": p.name,
+            "client_id": p.client_id,
+            "client_secret": p.client_secret,
+            "object_id": p.object_id,
+            "description": p.description,
+        }
+        if p.certificate_pem and p.certificate_key_pem:
+            path = principals_dir / f"{p.name}.pem"
+            path.write_text(p.certificate_key_pem + p.certificate_pem, encoding="utf-8")
+            out["certificate_path"] = str(path)
+        return out
+
+    tenants = []
+    for t in world.tenants:
+        principals = [principal_info(p) for p in world.principals if p.tenant_id == t.id]
+        subs = [s for s in world.subscriptions if s.tenant_id == t.id]
+        tenants.append(
+            {
+                "id": t.id,
+                "name": t.name,
+                "display_name": t.display_name,
+                "domain": t.domain,
+                "role": t.role,
+                "subscriptions": [{"id": s.id, "display_name": s.display_name} for s in subs],
+                "client_id": principals[0]["client_id"],
+                "client_secret": principals[0]["client_secret"],
+                "principals": principals,
+            }
+        )
+    workspaces = []
+    for res in rt.store.all():
+        if res.get("type") == "Microsoft.OperationalInsights/workspaces":
+            sub = world.subscription(res["id"].split("/")[2])
+            sentinel = rt.store.get(
+                res["id"] + "/providers/Microsoft.SecurityInsights/onboardingStates/default"
+            ) is not None
+            workspaces.append(
+                {
+                    "id": res["id"],
+                    "name": res["name"],
+                    "tenant_id": sub.tenant_id if sub else None,
+                    "customer_id": res["properties"]["customerId"],
+                    "sentinel": sentinel,
+                }
+            )
+    managing = next((t for t in tenants if t["role"] == "managing"), tenants[0])
+    return {
+        "arm_url": base,
+        "authority_url": base,
+        "logs_url": base,
+        "admin_url": f"{base}/_emulator",
+        "ca_path": str(ca_path),
+        "scenario": scenario,
+        "managing_tenant_id": managing["id"],
+        "tenants": tenants,
+        "workspaces": workspaces,
+        "env": {
+            "AZURE_AUTHORITY_HOST": base,
+            "AZURE_TENANT_ID": managing["id"],
+            "AZURE_CLIENT_ID": managing["client_id"],
+            "AZURE_CLIENT_SECRET": managing["client_secret"],
+            "SENTINELKIT_ARM_ENDPOINT": base,
+            "SENTINELKIT_LOGS_ENDPOINT": base,
+            "SENTINELKIT_CA_BUNDLE": str(ca_path),
+            "REQUESTS_CA_BUNDLE": str(ca_path),
+            "SSL_CERT_FILE": str(ca_path),
+        },
+    }
+
+
+class Emulator:
+    """The emulator in a background thread of this process.
+
+    >>> with Emulator() as emu:          # doctest: +SKIP
+    ...     emu.info["arm_url"], emu.info["tenants"][0]["client_id"]
+    """
+
+    def __init__(
+        self,
+        *,
+        scenario: str = "mssp",
+        port: int = 0,
+        host: str = "127.0.0.1",
+        state_file: str | Path | None = None,
+        data_dir: str | Path | None = None,
+    ) -> None:
+        if scenario not in SCENARIOS:
+            raise ValueError(f"unknown scenario {scenario!r}; known: {', '.join(sorted(SCENARIOS))}")
+        self.scenario = scenario
+        self.host = host
+        self.port = port
+        self.state_file = Path(state_file) if state_file else None
+        self._own_dir = data_dir is None
+        self.data_dir = Path(data_dir) if data_dir else Path(tempfile.mkdtemp(prefix="sentinelkit-emulator-"))
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.info: dict[str, Any] = {}
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._sock: socket.socket | None = None
+        self._http: httpx.Client | None = None
+
+    # -- building ---------------------------------------------------------------------------------
+    def prepare(self) -> uvicorn.Server:
+        """Build everything and bind the socket; the server is not running yet."""
+        tls = make_tls(self.data_dir)
+        sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.host, self.port))
+        sock.listen(512)
+        self._sock = sock
+        port = sock.getsockname()[1]
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        base_url = f"https://{host}:{port}"
+        store = _load_or_build(self.scenario, self.state_file)
+        world = store.world
+        scenario = self.scenario
+
+        def rebuild() -> Store:
+            fresh = build_store(scenario, world=world)
+            return fresh
+
+        rt = Runtime(
+            store=store,
+            issuer=TokenIssuer(base_url),
+            faults=FaultBook(),
+            base_url=base_url,
+            data_dir=self.data_dir,
+            build_store=rebuild,
+        )
+        if self.state_file is not None:
+            rt.persister = Persister(lambda: rt.store, self.state_file)
+        self.info = _info(rt, self.scenario, tls.ca_path)
+        self.runtime = rt
+        config = uvicorn.Config(
+            build_app(rt, self.info),
+            ssl_certfile=str(tls.cert_path),
+            ssl_keyfile=str(tls.key_path),
+            log_level="warning",
+            access_log=False,
+            timeout_graceful_shutdown=2,
+            lifespan="on",
+            backlog=512,
+        )
+        self._server = uvicorn.Server(config)
+        return self._server
+
+    @property
+    def sockets(self) -> list[socket.socket]:
+        assert self._sock is not None
+        return [self._sock]
+
+    # -- in-process lifecycle ---------------------------------------------------------------------
+    def start(self) -> Emulator:
+        server = self.prepare()
+        self._thread = threading.Thread(
+            target=lambda: server.run(sockets=self.sockets), name="sentinelkit-emulator", daemon=True
+        )
+        self._thread.start()
+        deadline = time.monotonic() + 30
+        while not server.started:
+            if not self._thread.is_alive():
+                raise RuntimeError("the emulator stopped during start-up; see the log above")
+            if time.monotonic() > deadline:
+                raise TimeoutError("the emulator did not start within 30 s")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        if self._http is not None:
+            self._http.close()
+            self._http = None
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+        if self._own_dir:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- admin helpers (over HTTP, so that state is only touched on the server's loop) -----------
+    @property
+    def admin(self) -> httpx.Client:
+        if self._http is None:
+            self._http = httpx.Client(base_url=self.info["admin_url"], verify=self.info["ca_path"], timeout=30)
+        return self._http
+
+    def add_fault(self, **fault: Any) -> dict[str, Any]:
+        """Inject a fault; see the README's admin API section for the fields."""
+        response = self.admin.post("/faults", json=fault)
+        response.raise_for_status()
+        return response.json()
+
+    def clear_faults(self) -> None:
+        self.admin.delete("/faults").raise_for_status()
+
+    def reset(self) -> None:
+        """Back to the scenario's initial state; faults cleared."""
+        self.admin.post("/reset").raise_for_status()
+
+    def tenant(self, name: str) -> dict[str, Any]:
+        """The start-up JSON's entry for a tenant, by short name or id."""
+        for t in self.info["tenants"]:
+            if name in (t["name"], t["id"]):
+                return t
+        raise KeyError(name)
+
+    def principal(self, name: str) -> dict[str, Any]:
+        for t in self.info["tenants"]:
+            for p in t["principals"]:
+                if p["name"] == name:
+                    return {**p, "tenant_id": t["id"]}
+        raise KeyError(name)
