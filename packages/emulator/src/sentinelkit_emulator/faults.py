@@ -47,7 +47,10 @@ class Fault:
 
     def __post_init__(self) -> None:
         if self.path is not None:
-            re.compile(self.path)  # raise early on a bad pattern
+            try:
+                re.compile(self.path)
+            except re.error as exc:
+                raise ValueError(f"path is not a valid regular expression: {exc}") from exc
         if self.status is not None and not 400 <= self.status <= 599:
             raise ValueError("status must be an HTTP error status (400-599)")
         if self.service is not None and self.service not in ("arm", "logs", "identity"):

@@ -11,6 +11,7 @@ import json
 import logging
 import shutil
 import socket
+import ssl
 import tempfile
 import threading
 import time
@@ -250,10 +251,14 @@ class Emulator:
         self.stop()
 
     # -- admin helpers (over HTTP, so that state is only touched on the server's loop) -----------
+    def ssl_context(self) -> ssl.SSLContext:
+        """A TLS context that trusts this emulator's CA (for httpx and friends)."""
+        return ssl.create_default_context(cafile=self.info["ca_path"])
+
     @property
     def admin(self) -> httpx.Client:
         if self._http is None:
-            self._http = httpx.Client(base_url=self.info["admin_url"], verify=self.info["ca_path"], timeout=30)
+            self._http = httpx.Client(base_url=self.info["admin_url"], verify=self.ssl_context(), timeout=30)
         return self._http
 
     def add_fault(self, **fault: Any) -> dict[str, Any]:
