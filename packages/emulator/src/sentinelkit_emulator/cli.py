@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import signal
 import sys
 from pathlib import Path
 
@@ -47,8 +48,12 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
     emulator = Emulator(scenario=args.scenario, port=args.port, host=args.host, state_file=args.state_file,
                         data_dir=args.data_dir)
+    # uvicorn catches SIGINT/SIGTERM, shuts down gracefully, then re-raises the signal to the handler
+    # that was installed before it: make that a no-op so that a requested stop exits with status 0.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: None)
     try:
-        asyncio.run(_serve(emulator))  # uvicorn handles SIGINT/SIGTERM and shuts down gracefully
+        asyncio.run(_serve(emulator))
     except OSError as exc:
         print(f"sentinelkit-emulator: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 2

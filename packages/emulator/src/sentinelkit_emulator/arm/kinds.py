@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
+from starlette.responses import Response
 
 from ..errors import ArmError, not_found
 from ..store import Resource, new_etag
@@ -129,6 +130,14 @@ class ResourceKind:
     checks_resource_group: ClassVar[bool] = True
     #: set to the provider namespace (e.g. ``Microsoft.OperationalInsights``) to make PUT long-running
     lro_provider: ClassVar[str] = ""
+    #: methods that are long-running when ``lro_provider`` is set (Log Analytics tables: PUT and PATCH)
+    lro_methods: ClassVar[frozenset[str]] = frozenset({"PUT"})
+    #: status of a PUT that creates (SavedSearches_CreateOrUpdate only declares 200)
+    create_status: ClassVar[int] = 201
+    #: status of DELETE on a missing resource
+    delete_missing_status: ClassVar[int] = 204
+    #: whether PUT/PATCH need a body (an optional body reads as {}, e.g. Sentinel onboarding states)
+    body_required: ClassVar[bool] = True
 
     def __init__(self) -> None:
         self.item_re = compile_template(self.template)
@@ -168,8 +177,15 @@ class ResourceKind:
     def after_write(self, ctx: Ctx, resource: Resource, existing: Resource | None) -> None:
         """Side effects of a successful write (e.g. a SecurityIncident log row)."""
 
+    def before_delete(self, ctx: Ctx, resource: Resource) -> None:
+        """Raise to refuse a delete (e.g. Azure tables of a workspace can't be deleted)."""
+
     def after_delete(self, ctx: Ctx, resource: Resource) -> None:
         """Side effects of a delete."""
+
+    def delete_response(self, ctx: Ctx, resource: Resource) -> Response:
+        """The answer to a successful DELETE (override e.g. for 202 + Azure-AsyncOperation)."""
+        return Response(status_code=self.delete_status)
 
     def list_items(self, ctx: Ctx) -> list[Resource]:
         """The resources a list request returns, before paging. Override for $filter etc."""

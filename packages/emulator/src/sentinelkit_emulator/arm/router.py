@@ -253,13 +253,14 @@ async def handle(request: Request) -> Response:
         return JSONResponse(kind.render(ctx, existing))
     if method == "DELETE":
         if existing is None:
-            return Response(status_code=204)
+            return Response(status_code=kind.delete_missing_status)
         _check_if_match(request, existing)
+        kind.before_delete(ctx, existing)
         rt.store.delete(path)
         kind.after_delete(ctx, existing)
         rt.changed()
-        return Response(status_code=kind.delete_status)
-    body = await read_json(request)
+        return kind.delete_response(ctx, existing)
+    body = await read_json(request, required=kind.body_required)
     _check_if_match(request, existing)
     if method == "PATCH":
         if existing is None:
@@ -275,16 +276,17 @@ async def handle(request: Request) -> Response:
 
 
 def _store_write(ctx: Ctx, resource: Resource, existing: Resource | None) -> Response:
-    lro = ctx.kind.lro_provider
-    if lro and ctx.request.method.upper() == "PUT":
+    lro = ctx.kind.lro_provider if ctx.request.method.upper() in ctx.kind.lro_methods else ""
+    if lro:
         resource.setdefault("properties", {})["provisioningState"] = "Updating"
     ctx.store.put(resource)
     ctx.kind.after_write(ctx, resource, existing)
     ctx.rt.changed()
-    if lro and ctx.request.method.upper() == "PUT":
+    if lro:
         location = resource.get("location") or (ctx.parent() or {}).get("location", "westeurope")
         return start_operation(ctx, resource, lro, location)
-    return JSONResponse(ctx.kind.render(ctx, copy.deepcopy(resource)), status_code=200 if existing else 201)
+    status = 200 if existing else ctx.kind.create_status
+    return JSONResponse(ctx.kind.render(ctx, copy.deepcopy(resource)), status_code=status)
 
 
 def list_page_size(ctx: Ctx) -> int:

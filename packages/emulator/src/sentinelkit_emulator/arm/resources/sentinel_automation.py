@@ -1,0 +1,204 @@
+"""Automation rules: ordered triggers (incident/alert created or updated) with conditions and actions
+(modify properties, run a playbook, add a task), validated as Sentinel validates them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from starlette.responses import JSONResponse, Response
+
+from ...model import World
+from ...store import Resource
+from ..kinds import Ctx, register
+from ..odata import parse_datetime
+from .sentinel_common import (
+    PROVIDER,
+    SEVERITIES,
+    SentinelKind,
+    caller_client_info,
+    invalid,
+    now_iso,
+    properties_of,
+    req_bool,
+    req_enum,
+    req_int,
+    req_str,
+)
+from .sentinel_incidents import CLASSIFICATION_REASONS, CLASSIFICATIONS, STATUSES, normalize_labels, normalize_owner
+
+AUTOMATION_TYPE = f"{PROVIDER}/automationRules"
+TRIGGERS_ON = ("Incidents", "Alerts")
+TRIGGERS_WHEN = ("Created", "Updated")
+CONDITION_TYPES = ("Property", "PropertyArray", "PropertyChanged", "PropertyArrayChanged", "Boolean")
+ACTION_TYPES = ("ModifyProperties", "RunPlaybook", "AddIncidentTask")
+PROPERTY_OPERATORS = ("Equals", "NotEquals", "Contains", "NotContains", "StartsWith", "NotStartsWith", "EndsWith",
+                      "NotEndsWith")
+CONDITION_PROPERTIES = (
+    "IncidentTitle", "IncidentDescription", "IncidentSeverity", "IncidentStatus", "IncidentRelatedAnalyticRuleIds",
+    "IncidentTactics", "IncidentLabel", "IncidentProviderName", "IncidentUpdatedBySource", "IncidentCustomDetailsKey",
+    "IncidentCustomDetailsValue", "AccountAadTenantId", "AccountAadUserId", "AccountName", "AccountNTDomain",
+    "AccountPUID", "AccountSid", "AccountObjectGuid", "AccountUPNSuffix", "AlertProductNames", "AlertAnalyticRuleIds",
+    "AzureResourceResourceId", "AzureResourceSubscriptionId", "CloudApplicationAppId", "CloudApplicationAppName",
+    "DNSDomainName", "FileDirectory", "FileName", "FileHashValue", "HostAzureID", "HostName", "HostNetBiosName",
+    "HostNTDomain", "HostOSVersion", "IoTDeviceId", "IoTDeviceName", "IoTDeviceType", "IoTDeviceVendor",
+    "IoTDeviceModel", "IoTDeviceOperatingSystem", "IPAddress", "MailboxDisplayName", "MailboxPrimaryAddress",
+    "MailboxUPN", "MailMessageDeliveryAction", "MailMessageDeliveryLocation", "MailMessageRecipient",
+    "MailMessageSenderIP", "MailMessageSubject", "MailMessageP1Sender", "MailMessageP2Sender", "MalwareCategory",
+    "MalwareName", "ProcessCommandLine", "ProcessId", "RegistryKey", "RegistryValueData", "Url",
+)
+CHANGED_PROPERTIES = ("IncidentSeverity", "IncidentStatus", "IncidentOwner")
+CHANGE_TYPES = ("ChangedFrom", "ChangedTo")
+ARRAY_TYPES = ("Alerts", "Labels", "Tactics", "Comments")
+ARRAY_CHANGE_TYPES = ("Added",)
+ARRAY_CONDITION_TYPES = ("AnyItem", "AllItems")
+MAX_CONDITIONS = 50
+MAX_ACTIONS = 20
+
+
+def _conditions(raw: Any, where: str, depth: int = 0) -> list[dict[str, Any]]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list) or len(raw) > MAX_CONDITIONS:
+        raise invalid(where, f"expected an array of at most {MAX_CONDITIONS} conditions")
+    return [_condition(c, f"{where}[{i}]", depth) for i, c in enumerate(raw)]
+
+
+def _values(props: Mapping[str, Any], where: str) -> list[str]:
+    values = props.get("propertyValues")
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        raise invalid(f"{where}.propertyValues", "expected an array of strings")
+    return values
+
+
+def _condition(raw: Any, where: str, depth: int) -> dict[str, Any]:
+    if not isinstance(raw, dict):
+        raise invalid(where, "expected an object")
+    ctype = req_enum(raw, "conditionType", CONDITION_TYPES, where)
+    props = raw.get("conditionProperties")
+    pwhere = f"{where}.conditionProperties"
+    if not isinstance(props, dict):
+        raise invalid(pwhere, "required object not found")
+    if ctype == "Property":
+        out = {
+            "propertyName": req_enum(props, "propertyName", CONDITION_PROPERTIES, pwhere),
+            "operator": req_enum(props, "operator", PROPERTY_OPERATORS, pwhere),
+            "propertyValues": _values(props, pwhere),
+        }
+    elif ctype == "PropertyChanged":
+        out = {
+            "propertyName": req_enum(props, "propertyName", CHANGED_PROPERTIES, pwhere),
+            "changeType": req_enum(props, "changeType", CHANGE_TYPES, pwhere),
+            "operator": req_enum(props, "operator", PROPERTY_OPERATORS, pwhere),
+            "propertyValues": _values(props, pwhere),
+        }
+    elif ctype == "PropertyArrayChanged":
+        out = {
+            "arrayType": req_enum(props, "arrayType", ARRAY_TYPES, pwhere),
+            "changeType": req_enum(props, "changeType", ARRAY_CHANGE_TYPES, pwhere),
+        }
+    elif ctype == "PropertyArray":
+        out = {
+            "arrayType": req_enum(props, "arrayType", ("CustomDetails", "CustomDetailValues"), pwhere),
+            "arrayConditionType": req_enum(props, "arrayConditionType", ARRAY_CONDITION_TYPES, pwhere),
+            "itemConditions": _conditions(props.get("itemConditions"), f"{pwhere}.itemConditions", depth + 1),
+        }
+    else:
+        if depth > 2:
+            raise invalid(where, "Boolean conditions nest at most 3 levels deep")
+        out = {
+            "operator": req_enum(props, "operator", ("And", "Or"), pwhere),
+            "innerConditions": _conditions(props.get("innerConditions"), f"{pwhere}.innerConditions", depth + 1),
+        }
+    return {"conditionType": ctype, "conditionProperties": out}
+
+
+def _action(raw: Any, where: str, triggers_on: str, world: World) -> dict[str, Any]:
+    if not isinstance(raw, dict):
+        raise invalid(where, "expected an object")
+    atype = req_enum(raw, "actionType", ACTION_TYPES, where)
+    order = req_int(raw, "order", where)
+    if triggers_on == "Alerts" and atype != "RunPlaybook":
+        raise invalid(f"{where}.actionType", "automation rules triggered by alerts can only run playbooks")
+    config = raw.get("actionConfiguration")
+    cwhere = f"{where}.actionConfiguration"
+    if not isinstance(config, dict):
+        raise invalid(cwhere, "required object not found")
+    if atype == "RunPlaybook":
+        app = req_str(config, "logicAppResourceId", cwhere)
+        if "/providers/microsoft.logic/workflows/" not in str(app).lower():
+            raise invalid(f"{cwhere}.logicAppResourceId", "expected the ARM id of a Logic App "
+                          "(…/providers/Microsoft.Logic/workflows/{name})")
+        out: dict[str, Any] = {"logicAppResourceId": app, "tenantId": config.get("tenantId")}
+    elif atype == "AddIncidentTask":
+        out = {"title": req_str(config, "title", cwhere), "description": req_str(config, "description", cwhere,
+                                                                                  required=False)}
+    else:
+        out = {
+            "severity": req_enum(config, "severity", SEVERITIES, cwhere, required=False),
+            "status": req_enum(config, "status", STATUSES, cwhere, required=False),
+            "classification": req_enum(config, "classification", CLASSIFICATIONS, cwhere, required=False),
+            "classificationReason": req_enum(config, "classificationReason", CLASSIFICATION_REASONS, cwhere,
+                                             required=False),
+            "classificationComment": req_str(config, "classificationComment", cwhere, required=False),
+            "owner": normalize_owner(world, config["owner"]) if config.get("owner") else None,
+            "labels": normalize_labels(config.get("labels")) if config.get("labels") else None,
+        }
+        if not any(out.values()):
+            raise invalid(cwhere, "ModifyProperties needs at least one property to set")
+        if out["status"] == "Closed" and not out["classification"]:
+            raise invalid(f"{cwhere}.classification", "required when the action closes incidents")
+    return {"order": order, "actionType": atype, "actionConfiguration": out}
+
+
+def normalize_automation_rule(props: Mapping[str, Any], world: World) -> dict[str, Any]:
+    """Validate an automation rule's properties and return the stored form (no audit fields)."""
+    logic = props.get("triggeringLogic")
+    if not isinstance(logic, dict):
+        raise invalid("properties.triggeringLogic", "required object not found")
+    lwhere = "properties.triggeringLogic"
+    triggers_on = req_enum(logic, "triggersOn", TRIGGERS_ON, lwhere)
+    assert triggers_on is not None
+    expiration = logic.get("expirationTimeUtc")
+    if expiration is not None and parse_datetime(expiration) is None:
+        raise invalid(f"{lwhere}.expirationTimeUtc", f"'{expiration}' is not an ISO 8601 date-time")
+    actions = props.get("actions")
+    if not isinstance(actions, list) or not 1 <= len(actions) <= MAX_ACTIONS:
+        raise invalid("properties.actions", f"expected an array of 1 to {MAX_ACTIONS} actions")
+    return {
+        "displayName": req_str(props, "displayName"),
+        "order": req_int(props, "order", low=1, high=1000),
+        "triggeringLogic": {
+            "isEnabled": req_bool(logic, "isEnabled", lwhere),
+            "expirationTimeUtc": expiration,
+            "triggersOn": triggers_on,
+            "triggersWhen": req_enum(logic, "triggersWhen", TRIGGERS_WHEN, lwhere),
+            "conditions": _conditions(logic.get("conditions"), f"{lwhere}.conditions"),
+        },
+        "actions": [_action(a, f"properties.actions[{i}]", triggers_on, world) for i, a in enumerate(actions)],
+    }
+
+
+@register
+class AutomationRuleKind(SentinelKind):
+    type_name = AUTOMATION_TYPE
+    template = "{sentinel}/automationRules/{automationRuleId}"
+    operation = f"{PROVIDER}/automationRules"
+
+    def build(self, ctx: Ctx, body: dict[str, Any], existing: Resource | None) -> Resource:
+        props = normalize_automation_rule(properties_of(body), ctx.store.world)
+        prev = (existing or {}).get("properties", {})
+        now = now_iso()
+        who = caller_client_info(ctx)
+        props.update({
+            "createdTimeUtc": prev.get("createdTimeUtc", now),
+            "lastModifiedTimeUtc": now,
+            "createdBy": prev.get("createdBy", who),
+            "lastModifiedBy": who,
+        })
+        return {"properties": props}
+
+    def delete_response(self, ctx: Ctx, resource: Resource | None) -> Response:
+        """AutomationRules_Delete answers with a JSON body (``{}``), which the SDK parses."""
+        return JSONResponse({}, status_code=200 if resource is not None else 204)

@@ -1,0 +1,894 @@
+"""Runs KQL over a workspace's seeded rows with duckdb-kql, answering as the Log Analytics query API.
+
+One DuckDB database per workspace (or per set of workspaces for cross-workspace queries) is built
+lazily: every table of the workspace is created empty with its real schema, and a table's rows are
+loaded on the first query that reads it (a health query touches two or three of a dozen tables).
+The store only ever appends rows, so later queries load just the new ones; a change of store (reset)
+or of table schemas (a custom table created or deleted through ARM) rebuilds the database.
+
+Threading: :meth:`LogsEngine.snapshot` reads the store and must run on the event loop (the store is
+mutated there); :meth:`LogsEngine.run` does the work and is meant for a worker thread. Each query
+runs on its own DuckDB cursor, so queries on one workspace run concurrently; loading is serialised
+per database by a lock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import re
+import threading
+import time
+import uuid
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ArmError
+from .schemas import DUCKDB_TYPES, STANDARD_TABLES, Schema, custom_table_schema, infer_schema
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from ..store import LogRow, Store
+
+#: The service's result limits (https://aka.ms/kustoquerylimits): beyond them the answer is truncated and
+#: carries a ``PartialError``, as Azure does.
+MAX_RESULT_ROWS = 500_000
+MAX_RESULT_BYTES = 64_000_000
+#: The service's default and maximum server timeout (``Prefer: wait=N``), in seconds.
+DEFAULT_TIMEOUT = 180
+MAX_TIMEOUT = 600
+#: How many databases (workspace sets) are kept; cross-workspace queries make one per set.
+MAX_DATABASES = 32
+#: The real API returns ``dynamic`` values as JSON text (a string holding JSON); clients ``json.loads`` them.
+DYNAMIC_AS_JSON_TEXT = True
+
+_WORKSPACE_TYPE = "microsoft.operationalinsights/workspaces"
+_SENTINEL_ONBOARDING = "/providers/Microsoft.SecurityInsights/onboardingStates/default"
+
+
+# --------------------------------------------------------------------------------------------------
+# Errors, in the query API's own format
+# --------------------------------------------------------------------------------------------------
+
+
+class QueryApiError(ArmError):
+    """An error answered in the query API's format: ``{"error": {message, code, correlationId, innererror}}``."""
+
+    def __str__(self) -> str:
+        """The top message and the innermost one (the one that says what is wrong)."""
+        inner = self.inner or {}
+        while isinstance(inner.get("innererror"), dict):
+            inner = inner["innererror"]
+        detail = inner.get("message")
+        return f"({self.code}) {self.message}" + (f": {detail}" if detail else "")
+
+    def body(self) -> dict[str, Any]:
+        error: dict[str, Any] = {"message": self.message, "code": self.code, "correlationId": str(uuid.uuid4())}
+        if self.details:
+            error["details"] = self.details
+        if self.inner:
+            error["innererror"] = self.inner
+        return {"error": error}
+
+
+_INVALID_PROPERTIES = "The request had some invalid properties"
+
+
+def bad_argument(inner_code: str, inner_message: str, **extra: Any) -> QueryApiError:
+    """400 ``BadArgumentError`` with one inner error (request-level problems: body, timespan...)."""
+    return QueryApiError(400, "BadArgumentError", _INVALID_PROPERTIES,
+                         inner={"code": inner_code, "message": inner_message, **extra})
+
+
+def syntax_error(message: str, line: int, pos: int, token: str) -> QueryApiError:
+    """400 as the service answers a query that does not parse (``SyntaxError`` / ``SYN0002``)."""
+    return QueryApiError(400, "BadArgumentError", _INVALID_PROPERTIES, inner={
+        "code": "SyntaxError",
+        "message": "A recognition error occurred in the query.",
+        "innererror": {"code": "SYN0002", "message": message, "line": line, "pos": pos, "token": token},
+    })
+
+
+def semantic_error(message: str, code: str = "SEM0100") -> QueryApiError:
+    """400 as the service answers a query that parses but does not bind (unknown table/column, types)."""
+    return QueryApiError(400, "BadArgumentError", _INVALID_PROPERTIES, inner={
+        "code": "SemanticError",
+        "message": "A semantic error occurred.",
+        "innererror": {"code": code, "message": message},
+    })
+
+
+def unsupported_error(what: str, where: str = "") -> QueryApiError:
+    """400 for valid-looking KQL the emulator's engine cannot run; says so plainly, naming the construct."""
+    at = f" ({where})" if where else ""
+    return QueryApiError(400, "BadArgumentError", _INVALID_PROPERTIES, inner={
+        "code": "SemanticError",
+        "message": "A semantic error occurred.",
+        "innererror": {
+            "code": "EmulatorUnsupportedKql",
+            "message": f"The sentinelkit emulator's KQL engine (duckdb-kql) does not support {what}{at}. "
+                       "This is a limit of the offline emulator, not necessarily of the query: rewrite the "
+                       "query without it, or run it against a real Log Analytics workspace.",
+        },
+    })
+
+
+# --------------------------------------------------------------------------------------------------
+# Timespans
+# --------------------------------------------------------------------------------------------------
+
+_DURATION = re.compile(
+    r"^(?P<neg>-)?P(?:(?P<Y>\d+(?:\.\d+)?)Y)?(?:(?P<MO>\d+(?:\.\d+)?)M)?(?:(?P<W>\d+(?:\.\d+)?)W)?"
+    r"(?:(?P<D>\d+(?:\.\d+)?)D)?(?:T(?:(?P<H>\d+(?:\.\d+)?)H)?(?:(?P<MI>\d+(?:\.\d+)?)M)?"
+    r"(?:(?P<S>\d+(?:\.\d+)?)S)?)?$",
+    re.IGNORECASE,
+)
+_DURATION_SECONDS = {"Y": 365 * 86400, "MO": 30 * 86400, "W": 7 * 86400, "D": 86400, "H": 3600, "MI": 60, "S": 1}
+
+
+def _parse_duration(text: str) -> dt.timedelta | None:
+    m = _DURATION.match(text.strip())
+    if not m or text.strip().upper() in ("P", "PT") or text.strip().upper().endswith("T"):
+        return None
+    seconds = sum(float(v) * _DURATION_SECONDS[k] for k, v in m.groupdict().items() if k != "neg" and v)
+    return dt.timedelta(seconds=-seconds if m.group("neg") else seconds)
+
+
+def _parse_instant(text: str) -> dt.datetime | None:
+    try:
+        value = dt.datetime.fromisoformat(text.strip().replace("z", "Z"))
+    except ValueError:
+        return None
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def parse_timespan(text: str, now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    """ISO 8601 ``duration``, ``start/end``, ``start/duration`` or ``duration/end`` -> (start, end) in UTC.
+
+    A bare duration ends at ``now`` (``PT1H`` is "the last hour"), as the service applies it.
+    """
+    parts = [p for p in text.strip().split("/")]
+    start = end = None
+    if len(parts) == 1:
+        span = _parse_duration(parts[0])
+        if span is not None:
+            start, end = now - span, now
+    elif len(parts) == 2:
+        a, b = parts
+        a_dt, b_dt = _parse_instant(a), _parse_instant(b)
+        if a_dt and b_dt:
+            start, end = a_dt, b_dt
+        elif a_dt and (span := _parse_duration(b)) is not None:
+            start, end = a_dt, a_dt + span
+        elif b_dt and (span := _parse_duration(a)) is not None:
+            start, end = b_dt - span, b_dt
+    if start is None or end is None:
+        raise bad_argument(
+            "InvalidTimespan",
+            f"The timespan '{text}' is not a valid ISO 8601 time interval: use a duration such as PT1H or "
+            "P7D, 'start/end' or 'start/duration' (e.g. 2024-01-01T00:00:00Z/PT12H).",
+        )
+    if end < start:
+        start, end = end, start
+    return start, end
+
+
+# --------------------------------------------------------------------------------------------------
+# Workspace tables
+# --------------------------------------------------------------------------------------------------
+
+
+def workspace_schemas(store: Store, workspace_id: str, customer_id: str) -> dict[str, Schema]:
+    """The tables a workspace has, with their columns.
+
+    The Tables API's list (``{workspace}/tables/{name}`` resources) decides which tables exist, as in
+    Azure: deleting a custom table through ARM removes it from queries. A workspace whose tables were
+    never stored gets every standard table (Sentinel's only where Sentinel is onboarded). Standard
+    tables use the richer schemas of :mod:`.schemas`; a table that has rows but no declaration gets a
+    schema inferred from them (not ``_CL`` tables: those need their ARM resource).
+    """
+    from .schemas import SENTINEL_TABLES, standard_table_schema
+
+    declared = sorted(store.children(f"{workspace_id}/tables"), key=lambda r: str(r.get("name")))
+    tables: dict[str, Schema] = {}
+    if not any(not str(r.get("name", "")).endswith("_CL") for r in declared):
+        onboarded = store.get(workspace_id + _SENTINEL_ONBOARDING) is not None
+        tables = {name: dict(schema) for name, schema in STANDARD_TABLES.items()
+                  if onboarded or name not in SENTINEL_TABLES}
+    for resource in declared:
+        name = str(resource.get("name") or "")
+        if name:
+            tables[name] = (standard_table_schema(name, resource) if name in STANDARD_TABLES
+                            else custom_table_schema(resource))
+    for name, rows in store.workspace_logs(customer_id).items():
+        if name in tables or not rows:
+            continue
+        if name in STANDARD_TABLES:
+            tables[name] = dict(STANDARD_TABLES[name])
+        elif not name.endswith("_CL"):
+            tables[name] = infer_schema(rows[:200])
+    return tables
+
+
+def merge_schemas(per_workspace: Iterable[Mapping[str, Schema]]) -> dict[str, Schema]:
+    """Cross-workspace: a table exists if it exists in any workspace; its columns are the union."""
+    merged: dict[str, Schema] = {}
+    for tables in per_workspace:
+        for name, schema in tables.items():
+            target = merged.setdefault(name, {})
+            for col, typ in schema.items():
+                target.setdefault(col, typ)
+    for schema in merged.values():  # keep Type last, as getschema shows it
+        if "Type" in schema:
+            schema["Type"] = schema.pop("Type")
+    return merged
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What a query needs from the store, captured on the event loop.
+
+    ``sources`` are the store's own row lists (append-only) with their lengths at snapshot time, so a
+    worker thread can slice them without racing the loop.
+    """
+
+    key: tuple[str, ...]  # customer ids (lower case), primary first
+    store: weakref.ref[Any]
+    schemas: dict[str, Schema]
+    sources: tuple[tuple[str, dict[str, list[LogRow]], dict[str, int]], ...]
+
+
+# --------------------------------------------------------------------------------------------------
+# Values on the wire
+# --------------------------------------------------------------------------------------------------
+
+
+def format_datetime(value: dt.datetime | dt.date) -> str:
+    """Kusto's datetime text: UTC, 7 fractional digits when there are any, trailing ``Z``."""
+    if not isinstance(value, dt.datetime):
+        return f"{value.isoformat()}T00:00:00Z"
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.UTC).replace(tzinfo=None)
+    text = value.strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{text}.{value.microsecond:06d}0Z" if value.microsecond else f"{text}Z"
+
+
+def format_timespan(value: dt.timedelta) -> str:
+    """.NET ``TimeSpan`` text (``[-][d.]hh:mm:ss[.fffffff]``), which Kusto uses for timespans."""
+    sign = "-" if value < dt.timedelta(0) else ""
+    value = abs(value)
+    hours, rem = divmod(value.seconds, 3600)
+    minutes, seconds = divmod(rem, 60)
+    text = f"{hours:02d}:{minutes:02d}:{seconds:02d}"
+    if value.days:
+        text = f"{value.days}.{text}"
+    if value.microseconds:
+        text += f".{value.microseconds:06d}0"
+    return sign + text
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (dt.datetime, dt.date)):
+        return format_datetime(value)
+    if isinstance(value, dt.timedelta):
+        return format_timespan(value)
+    if isinstance(value, (Decimal, uuid.UUID)):
+        return str(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return value
+
+
+def _dynamic(value: Any) -> Any:
+    """A ``dynamic`` value as the query API sends it: JSON text for objects and arrays."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return value
+    else:
+        value = _jsonable(value)
+    if not DYNAMIC_AS_JSON_TEXT:
+        return value
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return value
+
+
+def _real(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    return float(value) if isinstance(value, Decimal) else value
+
+
+def _datetime(value: Any) -> Any:
+    return format_datetime(value) if isinstance(value, (dt.datetime, dt.date)) else value
+
+
+def _timespan(value: Any) -> Any:
+    if isinstance(value, dt.timedelta):
+        return format_timespan(value)
+    if isinstance(value, dt.time):
+        return format_timespan(dt.timedelta(hours=value.hour, minutes=value.minute, seconds=value.second,
+                                            microseconds=value.microsecond))
+    return str(value)
+
+
+def _text(value: Any) -> Any:
+    return str(value)
+
+
+def _long(value: Any) -> Any:
+    return int(value) if isinstance(value, (int, Decimal)) and not isinstance(value, bool) else value
+
+
+_CONVERTERS: dict[str, Callable[[Any], Any] | None] = {
+    "string": None, "int": None, "bool": None, "long": _long, "real": _real, "datetime": _datetime,
+    "timespan": _timespan, "guid": _text, "decimal": _text, "dynamic": _dynamic,
+}
+
+
+def kusto_type(duckdb_type: object) -> str:
+    """The KQL type of a DuckDB result column (``duckdb_kql.types`` holds the mapping)."""
+    from duckdb_kql.types import kusto_type as _kusto_type
+
+    return _kusto_type(duckdb_type)
+
+
+def convert_rows(types: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[list[Any]]:
+    """DuckDB rows -> the JSON values the query API sends for each column type."""
+    converters = [_CONVERTERS.get(t) for t in types]
+    active = [(i, f) for i, f in enumerate(converters) if f is not None]
+    out = []
+    for row in rows:
+        values = list(row)
+        for i, f in active:
+            if values[i] is not None:
+                values[i] = f(values[i])
+        out.append(values)
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# Results
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class QueryResult:
+    """The answer body plus what the statistics header reports."""
+
+    body: dict[str, Any]
+    row_count: int
+    elapsed: float
+    truncated: bool = False
+    tables_read: tuple[str, ...] = ()
+
+
+def _partial_error(message: str) -> dict[str, Any]:
+    return {
+        "code": "PartialError",
+        "message": "There were some errors when processing your query.",
+        "details": [{
+            "code": "EngineError",
+            "message": "Something went wrong processing your query on the server.",
+            "innererror": {"code": "-2133196797", "message": message, "severity": 2, "severityName": "Error"},
+        }],
+    }
+
+
+_RENDER = re.compile(r"\|\s*render\s+(\w+)(?P<rest>[^|]*)$", re.IGNORECASE | re.DOTALL)
+_TITLE = re.compile(r"title\s*=\s*(?:'([^']*)'|\"([^\"]*)\")", re.IGNORECASE)
+
+
+def render_info(query: str) -> dict[str, Any] | None:
+    """The ``render`` property (``Prefer: include-render=true``) for a query ending in ``| render ...``."""
+    m = _RENDER.search(query.strip().rstrip(";"))
+    if not m:
+        return None
+    title = _TITLE.search(m.group("rest") or "")
+    return {
+        "visualization": m.group(1).lower(),
+        "title": (title.group(1) or title.group(2)) if title else "",
+        "accumulate": False,
+        "isQuerySorted": False,
+        "kind": "default",
+        "annotation": "",
+        "by": None,
+    }
+
+
+# --------------------------------------------------------------------------------------------------
+# Error translation (duckdb-kql / DuckDB -> the service's messages)
+# --------------------------------------------------------------------------------------------------
+
+#: KQL's tabular operators: a syntax error right before one of these means "not known to this parser".
+KQL_OPERATORS = frozenset("""
+as consume count datatable distinct evaluate extend externaldata facet filter find fork getschema invoke join
+limit lookup macro-expand make-graph make-series mv-apply mv-expand order parse parse-kv parse-where partition
+print project project-away project-keep project-rename project-reorder range reduce render sample sample-distinct
+scan search serialize sort summarize take top top-hitters top-nested union where graph-match graph-shortest-paths
+""".split())
+
+_CONSTRUCT_NAMES = {
+    "MakeSeriesOperator": "make-series", "EvaluateOperator": "evaluate", "ProjectReorderOperator": "project-reorder",
+    "TopNestedOperatorPart": "top-nested", "MvapplyOperator": "mv-apply", "AsOperator": "as",
+    "SampleOperator": "sample", "SampleDistinctOperator": "sample-distinct", "SearchOperator": "search",
+    "ScanOperator": "scan", "FacetOperator": "facet", "ForkOperator": "fork", "PartitionOperator": "partition",
+    "ReduceOperator": "reduce", "SerializeOperator": "serialize", "TopHittersOperator": "top-hitters",
+    "ConsumeOperator": "consume", "FindOperator": "find", "ParseWhereOperator": "parse-where",
+    "ParseKvOperator": "parse-kv", "ExternalDataOperator": "externaldata",
+}
+
+
+def _line_offsets(query: str) -> list[int]:
+    offsets = [0]
+    for m in re.finditer("\n", query):
+        offsets.append(m.end())
+    return offsets
+
+
+def _token_at(query: str, line: int, column: int) -> str:
+    offsets = _line_offsets(query)
+    if not 1 <= line <= len(offsets):
+        return "<EOF>"
+    index = offsets[line - 1] + column
+    if index >= len(query):
+        return "<EOF>"
+    m = re.compile(r"[A-Za-z_][\w-]*|\d+(?:\.\d+)?|\"[^\"\n]*\"?|'[^'\n]*'?|\S").match(query, index)
+    return m.group(0) if m else "<EOF>"
+
+
+def _next_word(query: str, line: int, column: int, token: str) -> str:
+    offsets = _line_offsets(query)
+    if not 1 <= line <= len(offsets):
+        return ""
+    m = re.compile(r"\s*([A-Za-z][\w-]*)").match(query, offsets[line - 1] + column + len(token))
+    return m.group(1) if m else ""
+
+
+def _short_detail(message: str) -> str:
+    """ANTLR's "expecting {...}" lists every keyword of the language; keep the first few."""
+    m = re.search(r"expecting \{([^}]*)\}", message)
+    if m:
+        items = [s.strip() for s in m.group(1).split(",")]
+        if len(items) > 6:
+            message = message[: m.start()] + "expecting {" + ", ".join(items[:6]) + ", ...}" + message[m.end():]
+    return message
+
+
+def translate_syntax_error(query: str, exc: Exception) -> QueryApiError:
+    diagnostics = getattr(exc, "diagnostics", None) or []
+    if diagnostics:
+        first = diagnostics[0]
+        line, column, detail = first.span.line, first.span.column, first.message
+    else:
+        m = re.search(r"at (\d+):(\d+): (.*)", str(exc), re.DOTALL)
+        line, column, detail = (int(m.group(1)), int(m.group(2)), m.group(3)) if m else (1, 0, str(exc))
+    token = _token_at(query, line, column)
+    if token == "|":
+        op = _next_word(query, line, column, token)
+        if op.lower() in KQL_OPERATORS:
+            return unsupported_error(f"the '{op.lower()}' operator", f"line {line}, position {column}")
+        if op:  # "T | wherex": the culprit is the word after the pipe, as the service reports it
+            offsets = _line_offsets(query)
+            index = query.index(op, offsets[line - 1] + column)
+            line = query.count("\n", 0, index) + 1
+            column = index - _line_offsets(query)[line - 1]
+            token = op
+    return syntax_error(
+        f"Query could not be parsed at '{token}' on line [{line},{column}] ({_short_detail(detail)})",
+        line, column, token,
+    )
+
+
+def translate_unsupported(query: str, exc: Any) -> QueryApiError:
+    construct = str(getattr(exc, "construct", "") or exc)
+    span = getattr(exc, "span", None)
+    hint = getattr(exc, "hint", None) or ""
+    where = f"line {span.line}, position {span.column}" if span else ""
+    if construct.startswith("function:"):
+        what = f"the function '{construct.split(':', 1)[1]}()'"
+    elif construct.startswith("aggregate:"):
+        what = f"the aggregation function '{construct.split(':', 1)[1]}()'"
+    elif construct.startswith("source:"):
+        name = _CONSTRUCT_NAMES.get(construct.split(":", 1)[1], construct.split(":", 1)[1])
+        what = f"the '{name}' operator"
+    elif construct in _CONSTRUCT_NAMES:
+        name = _CONSTRUCT_NAMES[construct]
+        if name == "evaluate" and span is not None:
+            plugin = _next_word(query, span.line, span.column, "evaluate")
+            what = f"'evaluate {plugin}'" if plugin else "the 'evaluate' operator"
+        else:
+            what = f"the '{name}' operator"
+    elif construct.startswith("invoke:"):
+        what = f"'invoke {construct.split(':', 1)[1]}()'"
+    else:
+        what = construct.replace("'", "") + (f" ({hint})" if hint and "wave" not in hint else "")
+    return unsupported_error(what, where)
+
+
+_STRING_LITERAL = re.compile(r"'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\"")
+
+
+def _operator_mentioning(query: str, name: str, after_table: bool = False) -> str:
+    """The operator (``where``, ``project``...) of the first pipeline step that mentions ``name``."""
+    text = _STRING_LITERAL.sub("''", query)
+    segments = text.split("|")
+    word = re.compile(rf"(?<![\w.]){re.escape(name)}(?![\w])")
+    for i, segment in enumerate(segments):
+        if word.search(segment):
+            target = segments[i + 1] if after_table and i + 1 < len(segments) else ("" if after_table else segment)
+            m = re.match(r"\s*([A-Za-z][\w-]*)", target)
+            return m.group(1).lower() if m else ""
+    return ""
+
+
+def unknown_table_error(query: str, name: str) -> QueryApiError:
+    op = _operator_mentioning(query, name, after_table=True)
+    prefix = f"'{op}' operator: " if op else ""
+    return semantic_error(f"{prefix}Failed to resolve table or column expression named '{name}'")
+
+
+def _clean_duckdb_message(message: str) -> str:
+    """DuckDB's message without its SQL excerpt (the SQL is the translation, not what the user wrote)."""
+    message = message.split("\nLINE ", 1)[0].split("\n\nLINE", 1)[0]
+    message = re.sub(r"^\w+ Error: ", "", message.strip())
+    return message.strip()
+
+
+def translate_engine_error(query: str, exc: Exception) -> QueryApiError:
+    import duckdb
+
+    text = str(exc)
+    if isinstance(exc, duckdb.CatalogException):
+        m = re.search(r"Table with name (\S+) does not exist", text)
+        if m:
+            return unknown_table_error(query, m.group(1).strip('"'))
+    if isinstance(exc, duckdb.BinderException):
+        m = (re.search(r'Referenced column "([^"]+)" not found', text)
+             or re.search(r'Column "([^"]+)" referenced that exists in the SELECT clause', text)
+             or re.search(r'does not have a column named "([^"]+)"', text))
+        if m:
+            name = m.group(1)
+            op = _operator_mentioning(query, name)
+            what = "column or scalar expression" if op in ("where", "filter", "summarize", "") else "scalar expression"
+            prefix = f"'{op}' operator: " if op else ""
+            return semantic_error(f"{prefix}Failed to resolve {what} named '{name}'")
+        return semantic_error(_clean_duckdb_message(text), code="SEM0002")
+    if isinstance(exc, duckdb.ConversionException):
+        return semantic_error(
+            f"Values of different types were compared or converted: {_clean_duckdb_message(text)}. "
+            "Try adding explicit casts (tostring(), toint(), todatetime()...).", code="SEM0025")
+    return QueryApiError(400, "BadArgumentError", _INVALID_PROPERTIES, inner={
+        "code": "EngineError",
+        "message": "Something went wrong processing your query on the server.",
+        "innererror": {"code": "EmulatorEngineError",
+                       "message": f"The emulator's engine (DuckDB) could not run the query: "
+                                  f"{_clean_duckdb_message(text)}"},
+    })
+
+
+# --------------------------------------------------------------------------------------------------
+# Databases
+# --------------------------------------------------------------------------------------------------
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return format_timespan(value)
+    return str(value)
+
+
+@dataclass
+class _Database:
+    """One DuckDB database: a workspace's (or a workspace set's) tables."""
+
+    key: tuple[str, ...]
+    store: weakref.ref[Any]
+    schemas: dict[str, Schema]
+    con: duckdb.DuckDBPyConnection
+    #: (customer id, table) -> rows of the store's list already loaded
+    loaded: dict[tuple[str, str], int] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    catalog: str = "memory"
+
+    @classmethod
+    def create(cls, snap: Snapshot) -> _Database:
+        import duckdb_kql
+
+        con = duckdb_kql.connect()
+        statements = []
+        for name, schema in snap.schemas.items():
+            cols = ", ".join(f"{_quote(c)} {DUCKDB_TYPES.get(t, 'VARCHAR')}" for c, t in schema.items())
+            statements.append(f"CREATE TABLE {_quote(name)} ({cols});")
+        if statements:
+            con.execute("\n".join(statements))
+        catalog = con.execute("SELECT current_database()").fetchone()
+        return cls(snap.key, snap.store, snap.schemas, con, catalog=str(catalog[0]) if catalog else "memory")
+
+    def load(self, snap: Snapshot, tables: Iterable[str]) -> None:
+        """Append the rows of ``tables`` the database does not hold yet. Call with ``lock`` held."""
+        for table in tables:
+            schema = self.schemas.get(table)
+            if schema is None:
+                continue
+            for customer_id, lists, counts in snap.sources:
+                rows = lists.get(table)
+                end = counts.get(table, 0)
+                start = self.loaded.get((customer_id, table), 0)
+                if rows is None or end <= start:
+                    continue
+                self._insert(table, schema, customer_id, rows[start:end])
+                self.loaded[(customer_id, table)] = end
+
+    def _insert(self, table: str, schema: Schema, customer_id: str, rows: list[LogRow]) -> None:
+        spec = {c: DUCKDB_TYPES.get(t, "VARCHAR") for c, t in schema.items() if c not in ("Type",)}
+        select = []
+        for col in schema:
+            if col == "Type":
+                select.append(_sql_string(table))
+            elif col == "TenantId":
+                select.append(f"coalesce(x.{_quote(col)}, {_sql_string(customer_id)})")
+            else:
+                select.append(f"x.{_quote(col)}")
+        sql = (f"INSERT INTO {_quote(table)} SELECT {', '.join(select)} "
+               f"FROM (SELECT unnest(from_json(CAST($1 AS JSON), $2)) AS x)")
+        payload = json.dumps(rows, default=_json_default, separators=(",", ":"))
+        self.con.execute(sql, [payload, "[" + json.dumps(spec) + "]"])
+
+
+class LogsEngine:
+    """The query engine of one emulator runtime (kept in ``runtime.caches``)."""
+
+    def __init__(self) -> None:
+        self._databases: OrderedDict[tuple[str, ...], _Database] = OrderedDict()
+        self._lock = threading.Lock()
+        self._schema_cache: dict[str, tuple[weakref.ref[Any], int, dict[str, Schema]]] = {}
+
+    # -- on the event loop ------------------------------------------------------------------------
+    def snapshot(self, store: Store, workspaces: Sequence[tuple[str, str]]) -> Snapshot:
+        """Capture what a query over ``workspaces`` (``(workspace ARM id, customerId)`` pairs) needs."""
+        per_workspace = []
+        sources = []
+        for workspace_id, customer_id in workspaces:
+            cid = customer_id.lower()
+            cached = self._schema_cache.get(cid)
+            if cached and cached[0]() is store and cached[1] == store.version:
+                tables = cached[2]
+            else:
+                tables = workspace_schemas(store, workspace_id, cid)
+                self._schema_cache[cid] = (weakref.ref(store), store.version, tables)
+            per_workspace.append(tables)
+            lists = store.workspace_logs(cid)
+            sources.append((cid, lists, {name: len(rows) for name, rows in lists.items()}))
+        schemas = per_workspace[0] if len(per_workspace) == 1 else merge_schemas(per_workspace)
+        key = tuple(cid.lower() for _, cid in workspaces)
+        return Snapshot(key, weakref.ref(store), schemas, tuple(sources))
+
+    # -- in a worker thread -----------------------------------------------------------------------
+    def database(self, snap: Snapshot) -> _Database:
+        """The database for ``snap``'s workspaces, rebuilt when the store or the schemas changed."""
+        with self._lock:
+            db = self._databases.get(snap.key)
+            if db is None or db.store() is not snap.store() or db.schemas != snap.schemas:
+                db = _Database.create(snap)
+                self._databases[snap.key] = db
+            self._databases.move_to_end(snap.key)
+            while len(self._databases) > MAX_DATABASES:
+                self._databases.popitem(last=False)
+            return db
+
+    def run(
+        self,
+        snap: Snapshot,
+        query: str,
+        *,
+        timespan: str | None = None,
+        now: dt.datetime | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_rows: int = MAX_RESULT_ROWS,
+        max_bytes: int = MAX_RESULT_BYTES,
+        include_statistics: bool = False,
+        include_render: bool = False,
+    ) -> QueryResult:
+        """Run ``query`` and return the query API's answer; raise :class:`QueryApiError` for its errors."""
+        import duckdb
+        import duckdb_kql
+
+        started = time.perf_counter()
+        now = now or dt.datetime.now(dt.UTC)
+        _refuse_commands(query)
+        window = parse_timespan(timespan, now) if timespan else None
+        db = self.database(snap)
+        column_names = {name: list(schema) for name, schema in db.schemas.items()}
+        try:
+            translated = duckdb_kql.to_sql(query, schema=column_names, allow_write=False, query_now=now)
+        except duckdb_kql.KqlSyntaxError as exc:
+            raise translate_syntax_error(query, exc) from exc
+        except duckdb_kql.KqlUnsupportedError as exc:
+            raise translate_unsupported(query, exc) from exc
+        except duckdb_kql.KqlSchemaError as exc:
+            raise semantic_error(str(exc), code="SEM0001") from exc
+        except duckdb_kql.KqlError as exc:
+            raise semantic_error(str(exc), code="SEM0001") from exc
+        sql = str(translated)
+        referenced = referenced_tables(sql, db.schemas)
+        for name in referenced:
+            if name not in db.schemas:
+                raise unknown_table_error(query, name)
+        with db.lock:
+            db.load(snap, referenced)
+
+        cursor = db.con.cursor()
+        timer = threading.Timer(max(timeout, 0.001), cursor.interrupt)
+        try:
+            cursor.execute("SET TimeZone='UTC'")
+            if window is not None and referenced:
+                lo, hi = (_sql_string(w.astimezone(dt.UTC).replace(tzinfo=None).isoformat()) for w in window)
+                cursor.execute("\n".join(
+                    f"CREATE TEMP VIEW {_quote(t)} AS SELECT * FROM {_quote(db.catalog)}.main.{_quote(t)} "
+                    f"WHERE \"TimeGenerated\" BETWEEN CAST({lo} AS TIMESTAMP) AND CAST({hi} AS TIMESTAMP);"
+                    for t in referenced
+                ))
+            timer.start()
+            try:
+                result = cursor.execute(sql, translated.parameters) if translated.parameters else cursor.execute(sql)
+                description = result.description or []
+                rows = result.fetchmany(max_rows + 1) if description else []
+            except duckdb.InterruptException as exc:
+                raise QueryApiError(
+                    504, "GatewayTimeout",
+                    f"The query exceeded the allowed execution time of {timeout:g} seconds "
+                    "(set with the Prefer: wait=N header) and was cancelled.",
+                ) from exc
+            except duckdb.Error as exc:
+                raise translate_engine_error(query, exc) from exc
+        finally:
+            timer.cancel()
+            cursor.close()
+
+        types = [kusto_type(d[1]) for d in description]
+        truncated_message = None
+        if len(rows) > max_rows:
+            rows = rows[:max_rows]
+            truncated_message = (
+                f"The results of this query exceed the set limit of {max_rows} records, so not all records "
+                "were returned (E_QUERY_RESULT_SET_TOO_LARGE, 0x80DA0003). See https://aka.ms/kustoquerylimits "
+                "for more information and possible solutions."
+            )
+        out_rows = convert_rows(types, rows)
+        out_rows, over_bytes = _cap_bytes(out_rows, max_bytes)
+        if over_bytes:
+            truncated_message = (
+                f"The results of this query exceed the set limit of {max_bytes} bytes, so not all records "
+                "were returned (E_QUERY_RESULT_SET_TOO_LARGE, 0x80DA0003). See https://aka.ms/kustoquerylimits "
+                "for more information and possible solutions."
+            )
+        body: dict[str, Any] = {"tables": [{
+            "name": "PrimaryResult",
+            "columns": [{"name": d[0], "type": t} for d, t in zip(description, types, strict=True)],
+            "rows": out_rows,
+        }]}
+        elapsed = time.perf_counter() - started
+        if include_statistics:
+            body["statistics"] = _statistics(db, snap, referenced, len(out_rows), elapsed)
+        if include_render and (render := render_info(query)) is not None:
+            body["render"] = render
+        if truncated_message:
+            body["error"] = _partial_error(truncated_message)
+        return QueryResult(body, len(out_rows), elapsed, truncated_message is not None, tuple(referenced))
+
+
+_PLACEHOLDER = re.compile(r"\$[A-Za-z_]\w*")
+
+
+def referenced_tables(sql: str, schemas: Mapping[str, Schema]) -> list[str]:
+    """The tables a translated query reads (to load their rows, and to refuse unknown ones).
+
+    DuckDB's parser refuses ``$name`` placeholders here, so they are blanked first; if the SQL still
+    can't be read this way, every table is "referenced" (slower, never wrong).
+    """
+    import duckdb
+
+    try:
+        return sorted(duckdb.get_table_names(_PLACEHOLDER.sub("NULL", sql)))
+    except duckdb.Error:
+        return sorted(schemas)
+
+
+def _cap_bytes(rows: list[list[Any]], max_bytes: int) -> tuple[list[list[Any]], bool]:
+    """Cut the rows where their JSON passes ``max_bytes`` (measured in chunks: C-speed json.dumps)."""
+    total = 0
+    chunk = 2000
+    for start in range(0, len(rows), chunk):
+        part = rows[start:start + chunk]
+        size = len(json.dumps(part, default=str, ensure_ascii=False))
+        if total + size > max_bytes:
+            for i, row in enumerate(part):
+                total += len(json.dumps(row, default=str, ensure_ascii=False)) + 1
+                if total > max_bytes:
+                    return rows[: start + i], True
+        total += size
+    return rows, False
+
+
+def _statistics(db: _Database, snap: Snapshot, tables: Sequence[str], rows: int, elapsed: float) -> dict[str, Any]:
+    """A plausible subset of the service's ``statistics`` object (shapes vary in Azure too)."""
+    scanned = sum(counts.get(t, 0) for _, _, counts in snap.sources for t in tables)
+    cpu = format_timespan(dt.timedelta(seconds=elapsed))
+    return {
+        "query": {
+            "executionTime": round(elapsed, 6),
+            "resourceUsage": {
+                "cache": {"memory": {"hits": 0, "misses": 0, "total": 0}, "disk": {"hits": 0, "misses": 0, "total": 0}},
+                "cpu": {"user": cpu, "kernel": "00:00:00", "totalCpu": cpu},
+                "memory": {"peakPerNode": 0},
+            },
+            "inputDatasetStatistics": {"extents": {"total": len(tables), "scanned": len(tables)},
+                                       "rows": {"total": scanned, "scanned": scanned}},
+            "datasetStatistics": [{"tableRowCount": rows, "tableSize": 0}],
+        }
+    }
+
+
+_LEADING_COMMENTS = re.compile(r"^(?:\s*//[^\n]*(?:\n|$))*\s*")
+
+
+def _refuse_commands(query: str) -> None:
+    """Management commands (``.show``, ``.drop``, ``.set``...) never run through the query API."""
+    body = _LEADING_COMMENTS.sub("", query)
+    if not body.strip():
+        raise bad_argument("EmptyQuery", "The query is empty: send a KQL query in the 'query' property.")
+    if body.startswith("."):
+        command = re.match(r"\.[\w-]*", body)
+        token = command.group(0) if command else "."
+        line = query[: len(query) - len(body)].count("\n") + 1
+        raise syntax_error(
+            f"Query could not be parsed at '{token}' on line [{line},0] (management commands such as "
+            f"'{token}' cannot run through the query API, which only runs read-only queries)",
+            line, 0, token,
+        )
+
+
+def engine_for(caches: dict[str, Any]) -> LogsEngine:
+    """The runtime's engine (created on first use)."""
+    engine = caches.get("logs.engine")
+    if not isinstance(engine, LogsEngine):
+        engine = caches["logs.engine"] = LogsEngine()
+    return engine
+
+
+def workspace_ids_by_customer_id(store: Store, caches: dict[str, Any]) -> dict[str, str]:
+    """``customerId`` (lower) -> workspace ARM id, cached until the store changes."""
+    cached = caches.get("logs.workspaces")
+    if cached and cached[0]() is store and cached[1] == store.version:
+        return dict(cached[2])
+    mapping: dict[str, str] = {}
+    for resource in store.all():
+        if str(resource.get("type", "")).lower() == _WORKSPACE_TYPE:
+            customer_id = (resource.get("properties") or {}).get("customerId")
+            if customer_id:
+                mapping[str(customer_id).lower()] = resource["id"]
+    caches["logs.workspaces"] = (weakref.ref(store), store.version, mapping)
+    return mapping

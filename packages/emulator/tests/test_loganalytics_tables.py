@@ -1,0 +1,182 @@
+"""Log Analytics tables through Microsoft's own SDK (azure-mgmt-loganalytics) over HTTPS: the seeded
+scenario, the long-running create/update, and the rules the service enforces."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+from azure.identity import ClientSecretCredential
+from azure.mgmt.loganalytics import LogAnalyticsManagementClient
+from azure.mgmt.loganalytics.models import Column, Schema, Table
+
+from sentinelkit_emulator import Emulator
+from spec_conformance import requires_specs, validate_response
+
+SPEC = "operationalinsights/stable/2026-03-01/Tables.json"
+API = {"api-version": "2025-07-01"}
+
+
+def _workspace(emulator: Emulator, name: str) -> dict[str, Any]:
+    return next(w for w in emulator.info["workspaces"] if w["name"] == name)
+
+
+def _rg(workspace_id: str) -> str:
+    return workspace_id.split("/")[4]
+
+
+@pytest.fixture(scope="module")
+def la(emulator: Emulator, credential_for: Callable[..., ClientSecretCredential]) -> Iterator[Callable[..., Any]]:
+    """LogAnalyticsManagementClient for a workspace's subscription, as the given principal."""
+    clients: list[LogAnalyticsManagementClient] = []
+
+    def make(workspace: str, principal: str = "sentinelkit-mssp") -> LogAnalyticsManagementClient:
+        sub = _workspace(emulator, workspace)["id"].split("/")[2]
+        client = LogAnalyticsManagementClient(
+            credential_for(principal), sub, base_url=emulator.info["arm_url"],
+            credential_scopes=["https://management.azure.com/.default"],
+            connection_verify=emulator.info["ca_path"], polling_interval=0,
+        )
+        clients.append(client)
+        return client
+
+    yield make
+    for c in clients:
+        c.close()
+
+
+def test_seeded_tables_follow_the_scenario(la: Callable[..., Any]) -> None:
+    fab = {t.name: t for t in la("law-fabrikam-prod").tables.list_by_workspace("rg-sentinel", "law-fabrikam-prod")}
+    assert {"SecurityIncident", "SecurityAlert", "SentinelHealth", "Heartbeat", "Usage", "SigninLogs",
+            "AzureActivity", "SecurityEvent", "Syslog", "CommonSecurityLog", "AuditLogs", "OfficeActivity"} <= set(fab)
+    audit = fab["AppAudit_CL"]
+    assert (audit.plan, audit.retention_in_days, audit.total_retention_in_days) == ("Basic", 8, 8)
+    assert audit.schema.table_type == "CustomLog" and audit.schema.table_sub_type == "DataCollectionRuleBased"
+    assert audit.schema.columns[0].name == "TimeGenerated"
+    assert fab["SecurityIncident"].retention_in_days >= 90 and fab["Heartbeat"].retention_in_days_as_default
+    nw = la("law-northwind").tables.get("rg-security", "law-northwind", "SecurityEvent")
+    assert (nw.retention_in_days, nw.total_retention_in_days) == (30, 30)
+    ops = {t.name for t in la("law-fabrikam-ops").tables.list_by_workspace("rg-sentinel", "law-fabrikam-ops")}
+    assert "Heartbeat" in ops and "SecurityIncident" not in ops  # Sentinel's tables need Sentinel
+
+
+@requires_specs
+def test_list_and_get_conform_to_the_spec(emulator: Emulator, arm: httpx.Client) -> None:
+    ws = _workspace(emulator, "law-fabrikam-prod")["id"]
+    r = arm.get(f"{ws}/tables", params=API)
+    assert r.status_code == 200 and "nextLink" not in r.json()
+    validate_response(SPEC, "Tables_ListByWorkspace", 200, r.json())
+    for name in ("AppAudit_CL", "SecurityEvent"):
+        r = arm.get(f"{ws}/tables/{name}", params=API)
+        validate_response(SPEC, "Tables_Get", 200, r.json())
+
+
+def test_custom_table_lifecycle_with_the_sdk(la: Callable[..., Any]) -> None:
+    client = la("law-contoso-soc")
+    rg, ws = "rg-soc", "law-contoso-soc"
+    table = Table(schema=Schema(name="SdkLifecycle_CL", columns=[
+        Column(name="TimeGenerated", type="dateTime"), Column(name="Message", type="string"),
+        Column(name="Count", type="int")]), retention_in_days=60, total_retention_in_days=365)
+    created = client.tables.begin_create_or_update(rg, ws, "SdkLifecycle_CL", table).result()
+    assert created.provisioning_state == "Succeeded"
+    got = client.tables.get(rg, ws, "SdkLifecycle_CL")
+    assert (got.retention_in_days, got.total_retention_in_days, got.archive_retention_in_days) == (60, 365, 305)
+    assert got.plan == "Analytics" and got.provisioning_state == "Succeeded"
+
+    updated = client.tables.begin_update(rg, ws, "SdkLifecycle_CL", Table(plan="Basic")).result()
+    assert (updated.plan, updated.retention_in_days, updated.total_retention_in_days) == ("Basic", 30, 365)
+    back = client.tables.begin_update(rg, ws, "SdkLifecycle_CL", Table(plan="Analytics", retention_in_days=-1,
+                                                                           total_retention_in_days=-1)).result()
+    assert (back.retention_in_days, back.retention_in_days_as_default, back.total_retention_in_days) == (90, True, 90)
+
+    client.tables.begin_delete(rg, ws, "SdkLifecycle_CL").result()
+    with pytest.raises(ResourceNotFoundError):
+        client.tables.get(rg, ws, "SdkLifecycle_CL")
+
+
+def test_retention_update_of_an_azure_table(la: Callable[..., Any]) -> None:
+    client = la("law-woodgrove", principal="sentinelkit-woodgrove")
+    t = client.tables.begin_update("rg-secops", "law-woodgrove", "Syslog", Table(retention_in_days=120)).result()
+    assert (t.retention_in_days, t.retention_in_days_as_default, t.total_retention_in_days) == (120, False, 120)
+    with pytest.raises(HttpResponseError) as err:
+        client.tables.begin_update("rg-secops", "law-woodgrove", "Syslog", Table(plan="Basic")).result()
+    assert err.value.status_code == 400 and "doesn't support the Basic plan" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "body", "needle"),
+    [
+        ("NoSuffix", {"schema": {"columns": [{"name": "TimeGenerated", "type": "datetime"}]}}, "must end with '_CL'"),
+        ("NoTime_CL", {"schema": {"columns": [{"name": "Message", "type": "string"}]}}, "TimeGenerated"),
+        ("BadType_CL", {"schema": {"columns": [{"name": "TimeGenerated", "type": "datetime"},
+                                               {"name": "X", "type": "text"}]}}, "invalid type 'text'"),
+        ("Reserved_CL", {"schema": {"columns": [{"name": "TimeGenerated", "type": "datetime"},
+                                                {"name": "TenantId", "type": "string"}]}}, "reserved"),
+        ("TooLong_CL", {"retentionInDays": 731, "schema": {"columns": [{"name": "TimeGenerated",
+                                                                         "type": "datetime"}]}}, "between 4 and 730"),
+        ("Total_CL", {"retentionInDays": 90, "totalRetentionInDays": 30,
+                      "schema": {"columns": [{"name": "TimeGenerated", "type": "datetime"}]}}, "greater than or equal"),
+        ("SecurityEvent", {"plan": "Basic"}, "doesn't support the Basic plan"),
+    ],
+)
+def test_invalid_table_writes_are_refused(emulator: Emulator, arm: httpx.Client, name: str, body: dict[str, Any],
+                                          needle: str) -> None:
+    ws = _workspace(emulator, "law-tailspin")["id"]
+    r = arm.put(f"{ws}/tables/{name}", params=API, json={"properties": body})
+    assert r.status_code == 400, r.text
+    assert needle in r.json()["error"]["message"]
+
+
+def test_azure_tables_cannot_be_deleted_and_unknown_tables_are_404(emulator: Emulator, arm: httpx.Client) -> None:
+    ws = _workspace(emulator, "law-tailspin")["id"]
+    r = arm.delete(f"{ws}/tables/Heartbeat", params=API)
+    assert r.status_code == 400 and "can't be deleted" in r.json()["error"]["message"]
+    assert arm.get(f"{ws}/tables/Heartbeat", params=API).status_code == 200
+    r = arm.get(f"{ws}/tables/Nope_CL", params=API)
+    assert r.status_code == 404 and r.json()["error"]["code"] == "ResourceNotFound"
+    assert arm.get(f"{ws}/tables", params={"api-version": "2019-01-01"}).status_code == 400
+
+
+def test_malformed_body_is_400_and_the_server_keeps_serving(emulator: Emulator, arm: httpx.Client) -> None:
+    ws = _workspace(emulator, "law-tailspin")["id"]
+    r = arm.put(f"{ws}/tables/Broken_CL", params=API, content=b'{"properties": {', headers={
+        "Content-Type": "application/json"})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "InvalidRequestContent"
+    r = arm.put(f"{ws}/tables/Broken_CL", params=API, json={"properties": {"schema": "nope"}})
+    assert r.status_code == 400
+    assert arm.get(f"{ws}/tables/Syslog", params=API).status_code == 200
+
+
+def test_reader_cannot_write_tables(la: Callable[..., Any]) -> None:
+    client = la("law-northwind", principal="sentinelkit-reader")
+    assert client.tables.get("rg-security", "law-northwind", "SecurityEvent").retention_in_days == 30
+    with pytest.raises(HttpResponseError) as err:
+        client.tables.begin_update("rg-security", "law-northwind", "SecurityEvent", Table(retention_in_days=90))
+    assert err.value.status_code == 403 and err.value.error.code == "AuthorizationFailed"
+
+
+def test_classic_table_migrates_then_may_use_basic(emulator: Emulator, arm: httpx.Client) -> None:
+    ws = _workspace(emulator, "law-northwind")["id"]
+    r = arm.patch(f"{ws}/tables/LegacyInventory_CL", params=API, json={"properties": {"plan": "Basic"}})
+    assert r.status_code == 400 and "Migrate" in r.json()["error"]["message"]
+    assert arm.post(f"{ws}/tables/LegacyInventory_CL/migrate", params=API).status_code == 200
+    r = arm.get(f"{ws}/tables/LegacyInventory_CL", params=API).json()
+    assert r["properties"]["schema"]["tableSubType"] == "DataCollectionRuleBased"
+    r = arm.post(f"{ws}/tables/LegacyInventory_CL/migrate", params=API)
+    assert r.status_code == 400
+
+
+def test_table_patch_is_long_running(emulator: Emulator, arm: httpx.Client) -> None:
+    ws = _workspace(emulator, "law-contoso-soc")["id"]
+    r = arm.patch(f"{ws}/tables/SocAutomationAudit_CL", params=API, json={"properties": {"totalRetentionInDays": 400}})
+    assert r.status_code == 202
+    status = arm.get(r.headers["Azure-AsyncOperation"])
+    assert status.status_code == 200 and status.json()["status"] in ("InProgress", "Succeeded")
+    for _ in range(3):
+        if arm.get(r.headers["Azure-AsyncOperation"]).json()["status"] == "Succeeded":
+            break
+    table = arm.get(f"{ws}/tables/SocAutomationAudit_CL", params=API).json()["properties"]
+    assert table["provisioningState"] == "Succeeded" and table["totalRetentionInDays"] == 400
