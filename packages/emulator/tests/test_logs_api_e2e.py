@@ -1,16 +1,13 @@
 """The query API end to end: azure-identity tokens, HTTPS, and Microsoft's ``LogsQueryClient`` unchanged.
 
-Runs against the in-process emulator (``sentinelkit_emulator.Emulator``). Until the Sentinel ARM seeder
-(``scenario/sentinel.py``) exists, the emulator is started over the stand-in Sentinel resources of
-``test_scenario_logs.plant_sentinel``; the assertions hold for both (they follow SCENARIO.md).
+Runs against the in-process emulator (``sentinelkit_emulator.Emulator``) and the ``mssp`` scenario; the
+assertions follow SCENARIO.md.
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
-import random
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -30,43 +27,12 @@ from azure.monitor.query import LogsQueryPartialResult, LogsQueryStatus
 from azure.monitor.query.aio import LogsQueryClient
 
 LOGS_AUDIENCE = "https://api.loganalytics.io"
-REAL_SENTINEL_SEEDER = importlib.util.find_spec("sentinelkit_emulator.scenario.sentinel") is not None
-
-
-def _stand_in_store(scenario: str, state_file: Any) -> Any:
-    """Topology + monitor seeder + stand-in Sentinel resources + the real log seeder, anchored at now."""
-    from test_scenario_logs import plant_sentinel
-
-    from sentinelkit_emulator.scenario.logs import seed_logs
-    from sentinelkit_emulator.scenario.monitor import seed_monitor
-    from sentinelkit_emulator.scenario.plan import SCENARIOS
-    from sentinelkit_emulator.scenario.topology import build_world, seed_topology
-    from sentinelkit_emulator.store import Store
-
-    plan = SCENARIOS[scenario]
-    store = Store(build_world(plan), datetime.now(UTC))
-    seed_topology(store, plan)
-    plant_sentinel(store, plan, random.Random(1))
-    seed_monitor(store, plan, random.Random(2))
-    seed_logs(store, plan, random.Random(3))
-    return store
 
 
 @pytest.fixture(scope="module")
 def emu() -> Iterator[Emulator]:
-    if REAL_SENTINEL_SEEDER:
-        with Emulator() as emulator:
-            yield emulator
-        return
-    from sentinelkit_emulator import runner
-
-    mp = pytest.MonkeyPatch()
-    mp.setattr(runner, "_load_or_build", _stand_in_store)
-    try:
-        with Emulator() as emulator:
-            yield emulator
-    finally:
-        mp.undo()
+    with Emulator() as emulator:
+        yield emulator
 
 
 def _workspace(emu: Emulator, name: str) -> str:
@@ -204,11 +170,16 @@ def test_raw_api_errors(emu: Emulator) -> None:
         assert inner["code"] == "SYN0002" and inner["token"] == "wherex" and inner["line"] == 1
     with httpx.Client(base_url=emu.info["logs_url"],
                       verify=ssl.create_default_context(cafile=emu.info["ca_path"])) as anonymous:
-        assert anonymous.post(f"/v1/workspaces/{ws}/query", json={"query": "Heartbeat"}).status_code == 401
+        r = anonymous.post(f"/v1/workspaces/{ws}/query", json={"query": "Heartbeat"})
+        assert r.status_code == 401 and r.json()["error"]["code"] == "AuthenticationFailed"
+        arm_token = run(_token(emu, p, "https://management.azure.com"))
+        r = anonymous.post(f"/v1/workspaces/{ws}/query", json={"query": "Heartbeat"},
+                           headers={"Authorization": f"Bearer {arm_token}"})
+        assert r.status_code == 403 and r.json()["error"]["code"] == "InvalidAuthenticationTokenAudience"
 
 
-async def _token(emu: Emulator, p: dict[str, Any]) -> str:
+async def _token(emu: Emulator, p: dict[str, Any], audience: str = LOGS_AUDIENCE) -> str:
     credential = ClientSecretCredential(p["tenant_id"], p["client_id"], p["client_secret"],
                                         authority=emu.info["authority_url"], connection_verify=emu.info["ca_path"])
     async with credential:
-        return (await credential.get_token(f"{LOGS_AUDIENCE}/.default")).token
+        return (await credential.get_token(f"{audience}/.default")).token

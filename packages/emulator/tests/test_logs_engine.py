@@ -16,9 +16,8 @@ from sentinelkit_emulator.logs.engine import (
     format_timespan,
     parse_timespan,
     render_info,
-    workspace_schemas,
 )
-from sentinelkit_emulator.logs.schemas import STANDARD_TABLES, custom_table_schema
+from sentinelkit_emulator.logs.schemas import STANDARD_TABLES, custom_table_schema, workspace_schemas
 from sentinelkit_emulator.model import World
 from sentinelkit_emulator.store import Store
 

@@ -208,6 +208,12 @@ def test_auto_disabled_rule(store: Store) -> None:
         | project SentinelResourceName, Status, TimeGenerated""")
     assert [r["SentinelResourceName"] for r in rows] == ["AUTO DISABLED Brute force against Azure Portal"]
     assert rows[0]["Status"] == "Failure"
+    runs = kql(store, "law-tailspin", """SentinelHealth
+        | where SentinelResourceName startswith 'AUTO DISABLED' and OperationName == 'Scheduled analytics rule run'
+        | where Reason != 'The analytics rule is disabled and was not executed.'
+        | summarize Failures = countif(Status == 'Failure'), LastRun = max(TimeGenerated)""")[0]
+    assert runs["Failures"] >= 3
+    assert dt.datetime.fromisoformat(runs["LastRun"]) < dt.datetime.fromisoformat(rows[0]["TimeGenerated"])
 
 
 def test_connector_failing_since_two_days(store: Store) -> None:

@@ -14,14 +14,17 @@ from azure.identity.aio import ClientSecretCredential as AsyncClientSecretCreden
 from azure.mgmt.securityinsight import SecurityInsightsMgmtClient
 from azure.mgmt.securityinsight import models as m
 from azure.mgmt.securityinsight.aio import SecurityInsightsMgmtClient as AsyncSecurityInsights
+from azure.monitor.query import LogsQueryClient
 
 from sentinelkit_emulator import Emulator
 from spec_conformance import requires_specs, validate_response
 from test_sentinel_support import (
     API,
     ARM_SCOPE,
+    LOGS_AUDIENCE,
     SPEC,
     WORKSPACES,
+    credential,
     error_of,
     raw,
     sentinel_emulator,
@@ -174,6 +177,26 @@ def test_writes_append_security_incident_rows(si: Client, sentinel_emulator: Emu
     assert rows[0]["IncidentNumber"] == created.properties.incident_number
     assert rows[0]["ModifiedBy"] == "sentinelkit-mssp" and rows[0]["Type"] == "SecurityIncident"
     assert rows[0]["TenantId"] == workspace["properties"]["customerId"]
+
+
+def test_rows_written_by_the_api_are_queryable(si: Client, sentinel_emulator: Emulator) -> None:
+    """What a write appends reaches KQL through the query API (azure-monitor-query, unchanged)."""
+    client = si()
+    incident_id = str(uuid.uuid4())
+    created = client.incidents.create_or_update(FAB_RG, FAB_WS, incident_id, new_incident("Queryable"))
+    created.properties.status = "Active"
+    client.incidents.create_or_update(FAB_RG, FAB_WS, incident_id, created)
+    info = sentinel_emulator.info
+    workspace = next(w for w in info["workspaces"] if w["name"] == FAB_WS)
+    logs = LogsQueryClient(credential(sentinel_emulator), endpoint=info["logs_url"], audience=LOGS_AUDIENCE,
+                           connection_verify=info["ca_path"])
+    with logs:
+        result = logs.query_workspace(
+            workspace["customer_id"], f"SecurityIncident | where IncidentName == '{incident_id}' "
+            "| order by TimeGenerated asc | project Status, IncidentNumber, Owner", timespan=timedelta(hours=1))
+    rows = [list(row) for row in result.tables[0].rows]
+    assert [r[0] for r in rows] == ["New", "Active"]
+    assert rows[0][1] == created.properties.incident_number
 
 
 def test_validation_errors(si: Client, raw: Callable[..., httpx.Client], sentinel_emulator: Emulator) -> None:

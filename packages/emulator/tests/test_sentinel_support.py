@@ -18,6 +18,7 @@ from sentinelkit_emulator import Emulator
 
 SPEC = "securityinsights/stable/2025-09-01/openapi.json"
 ARM_SCOPE = "https://management.azure.com/.default"
+LOGS_AUDIENCE = "https://api.loganalytics.io"
 API = {"api-version": "2025-09-01"}
 #: tenant -> (resource group, Sentinel workspace)
 WORKSPACES = {

@@ -138,16 +138,16 @@ def _compare(op: str, a: Any, b: Any) -> bool:
         return op == "ne"
     x, y = pair
     if op == "eq":
-        return x == y
+        return bool(x == y)
     if op == "ne":
-        return x != y
+        return bool(x != y)
     if op == "gt":
-        return x > y
+        return bool(x > y)
     if op == "ge":
-        return x >= y
+        return bool(x >= y)
     if op == "lt":
-        return x < y
-    return x <= y
+        return bool(x < y)
+    return bool(x <= y)
 
 
 def _text(value: Any) -> str | None:

@@ -115,18 +115,28 @@ async def _read_request(request: Request) -> tuple[str, str | None, list[str]]:
     return query, timespan or None, extra
 
 
+def authenticate_query(request: Request) -> Caller:
+    """The caller, or the query API's refusal: 401 without a token, 403 for a bad or foreign-audience one."""
+    try:
+        return authenticate(request, LOGS_AUDIENCES)
+    except ArmError as exc:
+        if exc.code in ("InvalidAuthenticationToken", "InvalidAuthenticationTokenAudience"):
+            raise QueryApiError(403, exc.code, exc.message) from exc
+        raise
+
+
 async def query_endpoint(request: Request) -> JSONResponse:
-    caller = authenticate(request, LOGS_AUDIENCES)
+    caller = authenticate_query(request)
     rt = runtime(request)
     key = request.path_params["workspaceId"]
     if not _GUID.match(key):
         raise QueryApiError(404, "PathNotFoundError", "The requested path does not exist")
+    query, timespan, extra = await _read_request(request)
+    # from here on no await until the snapshot: a reset cannot swap the store in between
     primary = resolve_workspace(rt, key)
     if primary is None:
         raise workspace_not_found()
     authorize(rt, caller, primary[0])
-    query, timespan, extra = await _read_request(request)
-
     workspaces = [primary]
     for name in extra:
         found = resolve_workspace(rt, name)

@@ -15,6 +15,7 @@ per database by a lock.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import math
 import re
@@ -29,7 +30,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ArmError
-from .schemas import DUCKDB_TYPES, STANDARD_TABLES, Schema, custom_table_schema, infer_schema
+from .schemas import DUCKDB_TYPES, Schema, merge_schemas, workspace_schemas
 
 if TYPE_CHECKING:
     import duckdb
@@ -49,7 +50,6 @@ MAX_DATABASES = 32
 DYNAMIC_AS_JSON_TEXT = True
 
 _WORKSPACE_TYPE = "microsoft.operationalinsights/workspaces"
-_SENTINEL_ONBOARDING = "/providers/Microsoft.SecurityInsights/onboardingStates/default"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -177,57 +177,6 @@ def parse_timespan(text: str, now: dt.datetime) -> tuple[dt.datetime, dt.datetim
     if end < start:
         start, end = end, start
     return start, end
-
-
-# --------------------------------------------------------------------------------------------------
-# Workspace tables
-# --------------------------------------------------------------------------------------------------
-
-
-def workspace_schemas(store: Store, workspace_id: str, customer_id: str) -> dict[str, Schema]:
-    """The tables a workspace has, with their columns.
-
-    The Tables API's list (``{workspace}/tables/{name}`` resources) decides which tables exist, as in
-    Azure: deleting a custom table through ARM removes it from queries. A workspace whose tables were
-    never stored gets every standard table (Sentinel's only where Sentinel is onboarded). Standard
-    tables use the richer schemas of :mod:`.schemas`; a table that has rows but no declaration gets a
-    schema inferred from them (not ``_CL`` tables: those need their ARM resource).
-    """
-    from .schemas import SENTINEL_TABLES, standard_table_schema
-
-    declared = sorted(store.children(f"{workspace_id}/tables"), key=lambda r: str(r.get("name")))
-    tables: dict[str, Schema] = {}
-    if not any(not str(r.get("name", "")).endswith("_CL") for r in declared):
-        onboarded = store.get(workspace_id + _SENTINEL_ONBOARDING) is not None
-        tables = {name: dict(schema) for name, schema in STANDARD_TABLES.items()
-                  if onboarded or name not in SENTINEL_TABLES}
-    for resource in declared:
-        name = str(resource.get("name") or "")
-        if name:
-            tables[name] = (standard_table_schema(name, resource) if name in STANDARD_TABLES
-                            else custom_table_schema(resource))
-    for name, rows in store.workspace_logs(customer_id).items():
-        if name in tables or not rows:
-            continue
-        if name in STANDARD_TABLES:
-            tables[name] = dict(STANDARD_TABLES[name])
-        elif not name.endswith("_CL"):
-            tables[name] = infer_schema(rows[:200])
-    return tables
-
-
-def merge_schemas(per_workspace: Iterable[Mapping[str, Schema]]) -> dict[str, Schema]:
-    """Cross-workspace: a table exists if it exists in any workspace; its columns are the union."""
-    merged: dict[str, Schema] = {}
-    for tables in per_workspace:
-        for name, schema in tables.items():
-            target = merged.setdefault(name, {})
-            for col, typ in schema.items():
-                target.setdefault(col, typ)
-    for schema in merged.values():  # keep Type last, as getschema shows it
-        if "Type" in schema:
-            schema["Type"] = schema.pop("Type")
-    return merged
 
 
 @dataclass(frozen=True)
@@ -431,6 +380,46 @@ _CONSTRUCT_NAMES = {
 }
 
 
+#: A well-formed use of each operator: if duckdb-kql's grammar cannot parse it, the operator is unknown to it
+#: (as opposed to a query that misuses an operator the grammar knows).
+_OPERATOR_SAMPLES = {
+    "as": "T | as X", "consume": "T | consume", "count": "T | count", "distinct": "T | distinct a",
+    "evaluate": "T | evaluate bag_unpack(a)", "extend": "T | extend b = 1", "facet": "T | facet by a",
+    "filter": "T | filter a == 1", "find": "find 'x'", "fork": "T | fork (take 1) (take 2)",
+    "getschema": "T | getschema",
+    "invoke": "T | invoke f()", "join": "T | join (T) on a", "limit": "T | limit 1", "lookup": "T | lookup (T) on a",
+    "make-series": "T | make-series c = count() on t step 1h", "mv-apply": "T | mv-apply x = a on (take 1)",
+    "mv-expand": "T | mv-expand a", "order": "T | order by a", "parse": "T | parse a with b '-' c",
+    "parse-kv": "T | parse-kv a as (x:string) with (pair_delimiter=',', kv_delimiter='=')",
+    "parse-where": "T | parse-where a with b '-' c", "partition": "T | partition by a (take 1)",
+    "print": "print a = 1", "project": "T | project a", "project-away": "T | project-away a",
+    "project-keep": "T | project-keep a", "project-rename": "T | project-rename b = a",
+    "project-reorder": "T | project-reorder a", "range": "range x from 1 to 2 step 1", "reduce": "T | reduce by a",
+    "render": "T | render table", "sample": "T | sample 1", "sample-distinct": "T | sample-distinct 1 of a",
+    "scan": "T | scan with (step s: true;)", "search": "T | search 'x'", "serialize": "T | serialize",
+    "sort": "T | sort by a", "summarize": "T | summarize count() by a", "take": "T | take 1", "top": "T | top 1 by a",
+    "top-hitters": "T | top-hitters 1 of a", "top-nested": "T | top-nested 1 of a by count()", "union": "T | union T",
+    "where": "T | where a == 1",
+}
+#: Words duckdb-kql's grammar reserves that KQL users commonly name columns with (``summarize last = ...``).
+_RESERVED_AS_NAME = re.compile(r"(?<![\w'\[.])(first|last|count|title|to|of|kind|set|table|find)\s*=(?!=)")
+
+
+@functools.cache
+def parser_knows(operator: str) -> bool:
+    """Whether duckdb-kql's grammar parses ``operator`` at all (probed once with a well-formed sample)."""
+    import duckdb_kql
+
+    sample = _OPERATOR_SAMPLES.get(operator)
+    if sample is None:
+        return True
+    try:
+        duckdb_kql.parse(sample)
+    except duckdb_kql.KqlSyntaxError:
+        return False
+    return True
+
+
 def _line_offsets(query: str) -> list[int]:
     offsets = [0]
     for m in re.finditer("\n", query):
@@ -476,18 +465,30 @@ def translate_syntax_error(query: str, exc: Exception) -> QueryApiError:
         m = re.search(r"at (\d+):(\d+): (.*)", str(exc), re.DOTALL)
         line, column, detail = (int(m.group(1)), int(m.group(2)), m.group(3)) if m else (1, 0, str(exc))
     token = _token_at(query, line, column)
+    hint = ""
     if token == "|":
         op = _next_word(query, line, column, token)
-        if op.lower() in KQL_OPERATORS:
+        if op.lower() in KQL_OPERATORS and not parser_knows(op.lower()):
             return unsupported_error(f"the '{op.lower()}' operator", f"line {line}, position {column}")
-        if op:  # "T | wherex": the culprit is the word after the pipe, as the service reports it
+        if op.lower() in KQL_OPERATORS:  # the operator is fine: something in its arguments is not
+            offsets = _line_offsets(query)
+            segment = _STRING_LITERAL.sub("''", query[offsets[line - 1] + column + 1:]).split("|", 1)[0]
+            reserved = _RESERVED_AS_NAME.search(segment)
+            if reserved:
+                word = reserved.group(1)
+                hint = (f"; the emulator's KQL parser (duckdb-kql) reserves '{word}' as a keyword: write "
+                        f"['{word}'] to use it as a column name")
+        elif op:  # "T | wherex": the culprit is the word after the pipe, as the service reports it
             offsets = _line_offsets(query)
             index = query.index(op, offsets[line - 1] + column)
             line = query.count("\n", 0, index) + 1
             column = index - _line_offsets(query)[line - 1]
             token = op
+    if not hint and _RESERVED_AS_NAME.fullmatch(f"{token}="):
+        hint = (f"; the emulator's KQL parser (duckdb-kql) reserves '{token}' as a keyword: write ['{token}'] to "
+                "use it as a column name")
     return syntax_error(
-        f"Query could not be parsed at '{token}' on line [{line},{column}] ({_short_detail(detail)})",
+        f"Query could not be parsed at '{token}' on line [{line},{column}] ({_short_detail(detail)}{hint})",
         line, column, token,
     )
 

@@ -10,7 +10,10 @@ ARM table resource (``properties.schema.columns``), which is what the Tables API
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..store import Store
 
 #: ``column -> KQL type``, in the table's column order.
 Schema = dict[str, str]
@@ -188,3 +191,50 @@ def infer_schema(rows: Iterable[Mapping[str, Any]]) -> Schema:
     schema.pop("Type", None)
     schema["Type"] = "string"
     return schema
+
+
+_SENTINEL_ONBOARDING = "/providers/Microsoft.SecurityInsights/onboardingStates/default"
+
+
+def workspace_schemas(store: Store, workspace_id: str, customer_id: str) -> dict[str, Schema]:
+    """The tables a workspace has, with their columns.
+
+    The Tables API's list (``{workspace}/tables/{name}`` resources) decides which tables exist, as in
+    Azure: deleting a custom table through ARM removes it from queries. A workspace whose tables were
+    never stored gets every standard table (Sentinel's only where Sentinel is onboarded). Standard
+    tables use the richer schemas of :mod:`.schemas`; a table that has rows but no declaration gets a
+    schema inferred from them (not ``_CL`` tables: those need their ARM resource).
+    """
+    declared = sorted(store.children(f"{workspace_id}/tables"), key=lambda r: str(r.get("name")))
+    tables: dict[str, Schema] = {}
+    if not any(not str(r.get("name", "")).endswith("_CL") for r in declared):
+        onboarded = store.get(workspace_id + _SENTINEL_ONBOARDING) is not None
+        tables = {name: dict(schema) for name, schema in STANDARD_TABLES.items()
+                  if onboarded or name not in SENTINEL_TABLES}
+    for resource in declared:
+        name = str(resource.get("name") or "")
+        if name:
+            tables[name] = (standard_table_schema(name, resource) if name in STANDARD_TABLES
+                            else custom_table_schema(resource))
+    for name, rows in store.workspace_logs(customer_id).items():
+        if name in tables or not rows:
+            continue
+        if name in STANDARD_TABLES:
+            tables[name] = dict(STANDARD_TABLES[name])
+        elif not name.endswith("_CL"):
+            tables[name] = infer_schema(rows[:200])
+    return tables
+
+
+def merge_schemas(per_workspace: Iterable[Mapping[str, Schema]]) -> dict[str, Schema]:
+    """Cross-workspace: a table exists if it exists in any workspace; its columns are the union."""
+    merged: dict[str, Schema] = {}
+    for tables in per_workspace:
+        for name, schema in tables.items():
+            target = merged.setdefault(name, {})
+            for col, typ in schema.items():
+                target.setdefault(col, typ)
+    for schema in merged.values():  # keep Type last, as getschema shows it
+        if "Type" in schema:
+            schema["Type"] = schema.pop("Type")
+    return merged

@@ -19,6 +19,7 @@ import datetime as dt
 import gc
 import json
 import random
+import re
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -158,8 +159,6 @@ def iso_duration_seconds(value: Any, default: float) -> float:
     """``PT5M``/``PT1H``/``P1D`` -> seconds (only what rule frequencies use)."""
     if not isinstance(value, str) or not value.upper().startswith("P"):
         return default
-    import re
-
     m = re.fullmatch(r"P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?", value.upper())
     if not m:
         return default
@@ -786,10 +785,12 @@ def analytics_rule_health(s: Seeder, rules: Sequence[Resource], incidents: Seque
         failing_since = None
         auto_disabled_at = None
         if "rule_failing" in problems and name == RULE_FAILING:
-            failing_since = 30 * 3600.0
+            failing_since = max(30 * 3600.0, 2 * freq)  # every run of the last 24 h fails
         elif "rule_auto_disabled" in problems and name == RULE_AUTO_DISABLED:
-            failing_since, auto_disabled_at = 40 * 3600.0, 14 * 3600.0
-            last_run = auto_disabled_at + freq
+            # failed repeatedly (at least three runs, a day or more), then Sentinel disabled it 14 h ago
+            auto_disabled_at = 14 * 3600.0
+            failing_since = auto_disabled_at + max(26 * 3600.0, 3 * freq)
+            last_run = auto_disabled_at + 1.0
         elif not p.get("enabled", True):
             disabled = parse_time(p.get("lastModifiedUtc"))
             last_run = (s.clock.now - disabled) if disabled else 5 * 86400.0
@@ -797,18 +798,20 @@ def analytics_rule_health(s: Seeder, rules: Sequence[Resource], incidents: Seque
         alert_hours = alerts_by_rule.get(str(rule["id"]).lower(), set())
         phase = (int(str(rule["name"])[:4], 16) if _is_hex(str(rule["name"])[:4]) else 0) % 3600
         ago = first_run - phase
+        settings = {  # what the rule's settings put in every run's ExtendedProperties
+            "AggregationKind": ((p.get("eventGroupingSettings") or {}).get("aggregationKind") or "SingleAlert"),
+            "QueryFrequency": timespan_text(freq), "QueryPeriod": timespan_text(period), "RuleId": rule["name"],
+            "TriggerType": kind, "TriggerOperator": p.get("triggerOperator", "GreaterThan"),
+            "TriggerThreshold": p.get("triggerThreshold", 0),
+            "SuppressionEnabled": str(bool(p.get("suppressionEnabled", False))),
+            "SuppressionDuration": timespan_text(iso_duration_seconds(p.get("suppressionDuration"), 18000)),
+        }
         while ago >= last_run:
             ts = s.clock.now - ago
-            extended = {
-                "AggregationKind": ((p.get("eventGroupingSettings") or {}).get("aggregationKind") or "SingleAlert"),
-                "CorrelationId": s.guid(), "QueryStartTimeUTC": s.clock.iso(ts - period),
-                "QueryEndTimeUTC": s.clock.iso(ts), "QueryFrequency": timespan_text(freq),
-                "QueryPeriod": timespan_text(period), "RuleId": rule["name"], "TriggerType": kind,
-                "TriggerOperator": p.get("triggerOperator", "GreaterThan"),
-                "TriggerThreshold": p.get("triggerThreshold", 0),
-                "SuppressionEnabled": str(bool(p.get("suppressionEnabled", False))),
-                "SuppressionDuration": timespan_text(iso_duration_seconds(p.get("suppressionDuration"), 18000)),
-            }
+            text = s.clock.iso(ts)
+            extended = dict(settings)
+            extended.update({"CorrelationId": s.guid(), "QueryStartTimeUTC": s.clock.iso(ts - period),
+                             "QueryEndTimeUTC": text})
             if failing_since is not None and ago <= failing_since:
                 extended.update({"Issues": [{"Code": "TableNotFound", "Description":
                                              "'where' operator: Failed to resolve table or column expression named "
@@ -818,7 +821,7 @@ def analytics_rule_health(s: Seeder, rules: Sequence[Resource], incidents: Seque
                     s, rule, operation, "Failure",
                     "The analytics rule's query failed to run: 'where' operator: Failed to resolve table or column "
                     "expression named 'DeviceProcessEvents'.",
-                    "A table referenced in the query was not found.", "Analytics Rule", kind, extended))
+                    "A table referenced in the query was not found.", "Analytics Rule", kind, extended), text)
             else:
                 hour = int(ago // 3600)
                 alerts = 1 if hour in alert_hours else 0
@@ -828,7 +831,7 @@ def analytics_rule_health(s: Seeder, rules: Sequence[Resource], incidents: Seque
                                "Rule executed successfully, but did not reach the threshold "
                                f"({p.get('triggerThreshold', 0)}) required to generate an alert.")
                 s.emit("SentinelHealth", ts, _health_row(s, rule, operation, "Success", description, "",
-                                                         "Analytics Rule", kind, extended))
+                                                         "Analytics Rule", kind, extended), text)
             ago -= freq
         if auto_disabled_at is not None:
             s.emit("SentinelHealth", s.clock.now - auto_disabled_at, _health_row(

@@ -135,7 +135,8 @@ CLOSING_COMMENTS = {
 CLASSIFICATION_MIX = (("FalsePositive", 40), ("BenignPositive", 33), ("TruePositive", 20), ("Undetermined", 7))
 REASONS = {"TruePositive": ("SuspiciousActivity",), "BenignPositive": ("SuspiciousButExpected",),
            "FalsePositive": ("IncorrectAlertLogic", "InaccurateData"), "Undetermined": (None,)}
-WATCHLISTS = {  # alias -> (display name, search key, columns, rows)
+WATCHLISTS: dict[str, tuple[str, str, tuple[str, ...], list[tuple[str, ...]]]] = {
+    # alias -> (display name, search key, columns, rows)
     NEAR_EXPIRY_WATCHLIST: ("VIP users", "UserPrincipalName", ("UserPrincipalName", "Title", "Department"), [
         ("ceo", "Chief Executive Officer", "Executive"), ("cfo", "Chief Financial Officer", "Finance"),
         ("ciso", "Chief Information Security Officer", "Security"), ("coo", "Chief Operating Officer", "Operations"),

@@ -80,6 +80,7 @@ def _condition(raw: Any, where: str, depth: int) -> dict[str, Any]:
     pwhere = f"{where}.conditionProperties"
     if not isinstance(props, dict):
         raise invalid(pwhere, "required object not found")
+    out: dict[str, Any]
     if ctype == "Property":
         out = {
             "propertyName": req_enum(props, "propertyName", CONDITION_PROPERTIES, pwhere),
@@ -199,6 +200,6 @@ class AutomationRuleKind(SentinelKind):
         })
         return {"properties": props}
 
-    def delete_response(self, ctx: Ctx, resource: Resource | None) -> Response:
+    def delete_response(self, ctx: Ctx, resource: Resource) -> Response:
         """AutomationRules_Delete answers with a JSON body (``{}``), which the SDK parses."""
-        return JSONResponse({}, status_code=200 if resource is not None else 204)
+        return JSONResponse({})

@@ -227,6 +227,12 @@ def caller_client_info(ctx: Ctx) -> dict[str, Any]:
     return {"objectId": ctx.caller.object_id, "email": None, "name": ctx.caller_name(), "userPrincipalName": None}
 
 
+def odata_param(ctx: Ctx, name: str) -> str | None:
+    """An OData query option, whatever its case (``$orderby``, ``$orderBy``...)."""
+    wanted = name.lower()
+    return next((v for k, v in ctx.query.multi_items() if k.lower() == wanted), None)
+
+
 # -- the base kind --------------------------------------------------------------------------------
 class SentinelKind(ResourceKind):
     """A resource under ``{workspace}/providers/Microsoft.SecurityInsights`` (needs Sentinel onboarded)."""
@@ -258,20 +264,18 @@ class SentinelKind(ResourceKind):
         items = ctx.store.children(ctx.collection_id)
         if not self.odata:
             return items
-        query = ctx.query
+        orderby, filter_ = odata_param(ctx, "$orderby"), odata_param(ctx, "$filter")
         try:
-            order = parse_orderby(query["$orderby"]) if query.get("$orderby") else [
-                (path.split("/"), desc) for path, desc in self.default_order
-            ]
-            if query.get("$filter") is not None:
-                keep = parse_filter(query["$filter"])
+            order = parse_orderby(orderby) if orderby else [(path.split("/"), desc) for path, desc in self.default_order]
+            if filter_ is not None:
+                keep = parse_filter(filter_)
                 items = [r for r in items if keep(self.render(ctx, r))]
         except ODataError as exc:
             raise bad_request(str(exc)) from exc
         return sort_items(items, order, self.order_ranks)
 
     def page_size_for(self, ctx: Ctx) -> int:
-        raw = ctx.query.get("$top")
+        raw = odata_param(ctx, "$top")
         if raw is None or not self.odata:
             return self.page_size
         try:

@@ -144,8 +144,8 @@ class WatchlistKind(SentinelKind):
         for row in rows:
             ctx.store.put(item_resource(resource["id"], str(uuid.uuid4()), row, tenant, now, who))
 
-    def delete_response(self, ctx: Ctx, resource: Resource | None) -> Response:
-        if resource is None or ctx.api_version[:10] < ASYNC_DELETE_FROM:
+    def delete_response(self, ctx: Ctx, resource: Resource) -> Response:
+        if ctx.api_version[:10] < ASYNC_DELETE_FROM:
             return super().delete_response(ctx, resource)
         op_id = str(uuid.uuid4())
         stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
