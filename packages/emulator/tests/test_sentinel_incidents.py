@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -44,15 +43,12 @@ def new_incident(title: str = "Emulator test incident", **props: object) -> m.In
 
 # -- listing ------------------------------------------------------------------------------------------
 def test_list_pages_through_next_links(si: Client) -> None:
-    started = time.perf_counter()
     incidents = list(si().incidents.list(FAB_RG, FAB_WS))
-    elapsed = time.perf_counter() - started
     assert len(incidents) >= 150 and len({i.name for i in incidents}) == len(incidents)
     numbers = [i.properties.incident_number for i in incidents]
     assert sorted(numbers)[:150] == list(range(1, 151))
     created = [i.properties.created_time_utc for i in incidents]
     assert created == sorted(created, reverse=True)  # newest first when no $orderby is given
-    assert elapsed < 5, f"listing 150 incidents took {elapsed:.2f}s"
 
 
 def test_top_sets_the_page_size_and_next_links_keep_it(raw: Callable[..., httpx.Client], sentinel_emulator: Emulator) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import random
-import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -59,16 +58,6 @@ def backlog(store: Store, name: str) -> list[dict[str, Any]]:
     return [i for i in children(store, name, "incidents")
             if i["properties"]["severity"] == "High" and i["properties"]["status"] == "New"
             and i["properties"]["owner"]["objectId"] is None and age(i["properties"]["createdTimeUtc"]) > timedelta(days=7)]
-
-
-def test_seeding_is_fast() -> None:
-    build("warm-up")
-    store = Store(build_world(MSSP), NOW)
-    seed_topology(store, MSSP)
-    started = time.perf_counter()
-    seed_sentinel(store, MSSP, random.Random("timed"))  # every Sentinel workspace
-    elapsed = time.perf_counter() - started
-    assert elapsed < 0.3, f"seeding Sentinel took {elapsed:.3f}s"
 
 
 def test_deterministic_for_a_seed() -> None:

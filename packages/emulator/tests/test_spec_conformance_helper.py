@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -428,15 +427,6 @@ def test_response_schema_follows_refs() -> None:
 def test_response_without_body_has_no_schema_and_accepts_empty_body() -> None:
     assert response_schema(SENTINEL, "Incidents_Delete", 204) is None
     validate_response(SENTINEL, "Incidents_Delete", 204, None)
-
-
-def test_validation_is_fast() -> None:
-    body = example("incidents/GetIncidents.json")
-    validate_response(SENTINEL, "Incidents_List", 200, body)  # warm the caches
-    start = time.perf_counter()
-    for _ in range(20):
-        validate_response(SENTINEL, "Incidents_List", 200, body)
-    assert (time.perf_counter() - start) / 20 < 0.02  # ~0.5 ms here
 
 
 def test_specs_dir_can_be_overridden(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -34,6 +34,8 @@ USER_DISABLED_RULES = ("Rare RDP connections", "Mass download from SharePoint")
 AUTO_DISABLED_RULE = "Brute force against Azure Portal"
 AUTO_DISABLED_PREFIX = "AUTO DISABLED "
 FAILING_AUTOMATION = "Notify SOC on high severity"
+#: ages (hours) of the High incidents that trigger the failing automation rule in its workspace
+FRESH_HIGH_HOURS = (3.0, 9.0)
 NEAR_EXPIRY_WATCHLIST = "VIPUsers"
 BACKLOG_COUNT = 12
 BACKLOG_AGE_DAYS = (8.0, 25.0)
@@ -523,11 +525,19 @@ class _WorkspaceSeeder:
             inc.severity = "High"
             inc.alert_names = [(n, "High", t) for n, _, t in inc.alert_names]
             incidents.append(inc)  # New, unassigned, untouched: the planted backlog
-        for i in range(backlog, self.wp.incidents):
+        # the failing playbook must show within a 24-hour health window: fresh High incidents trigger it
+        fresh = FRESH_HIGH_HOURS if "automation_failing" in self.problems else ()
+        for i in range(backlog, self.wp.incidents - len(fresh)):
             created = self.now - timedelta(hours=self.rng.uniform(0.5, 30 * 24))
             inc = self._new_incident(i, created, self._pick_rule(created))
             self._evolve(inc)
             incidents.append(inc)
+        for i, hours in enumerate(fresh, start=self.wp.incidents - len(fresh)):
+            created = self.now - timedelta(hours=hours)
+            inc = self._new_incident(i, created, self.rng.choice(high_rules))
+            inc.severity = "High"
+            inc.alert_names = [(n, "High", t) for n, _, t in inc.alert_names]
+            incidents.append(inc)  # New and unassigned, but younger than a day: not backlog
         incidents.sort(key=lambda x: x.created)
         return incidents
 
