@@ -23,11 +23,14 @@ from typing import Any
 import httpx
 
 
-def start_emulator() -> tuple[subprocess.Popen[str], dict[str, Any]]:
+def start_emulator() -> tuple[subprocess.Popen[str], dict[str, Any], float]:
+    """Spawn the console script; also return the seconds from spawn to its start-up JSON line."""
+    start = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "sentinelkit_emulator", "--port", "0"],
                             stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
-    return proc, json.loads(proc.stdout.readline())
+    info = json.loads(proc.stdout.readline())
+    return proc, info, time.perf_counter() - start
 
 
 def token(info: dict[str, Any], scope: str) -> str:
@@ -71,7 +74,7 @@ async def load(name: str, make_request: Any, total: int, concurrency: int) -> di
 
 
 async def main(requests: int, queries: int, concurrency: int) -> None:
-    proc, info = start_emulator()
+    proc, info, startup = start_emulator()
     try:
         workspace = next(w for w in info["workspaces"] if w["name"] == "law-fabrikam-prod")
         arm_headers = {"Authorization": "Bearer " + token(info, "https://management.azure.com/.default")}
@@ -96,6 +99,7 @@ async def main(requests: int, queries: int, concurrency: int) -> None:
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=20)
+    print(f"emulator start-up (spawn to JSON line, scenario seeded): {startup:.2f} s")
     print(f"emulator on loopback, {concurrency} concurrent connections from one client process\n")
     print(f"{'request':32} {'count':>6} {'errors':>6} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}")
     for r in results:
