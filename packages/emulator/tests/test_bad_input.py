@@ -10,12 +10,8 @@ from sentinelkit_emulator import Emulator
 SENTINEL = {"api-version": "2025-09-01"}
 
 
-def _workspace(emulator: Emulator, name: str = "law-fabrikam-prod") -> str:
-    return next(w["id"] for w in emulator.info["workspaces"] if w["name"] == name)
-
-
 def _targets(emulator: Emulator) -> dict[str, tuple[str, dict[str, str]]]:
-    ws = _workspace(emulator)
+    ws = emulator.workspace('law-fabrikam-prod')['id']
     rg = ws.split("/providers/")[0]
     return {
         "incident": (f"{ws}/providers/Microsoft.SecurityInsights/incidents/00000000-0000-0000-0000-00000000dead",
@@ -61,14 +57,14 @@ def test_wrong_types_are_rejected_naming_the_field(emulator: Emulator, arm: http
     r = arm.put(path, params=params, json={"properties": {"title": "x", "severity": 5, "status": "New"}})
     assert r.status_code == 400
     assert "severity" in r.json()["error"]["message"].lower()
-    table = f"{_workspace(emulator)}/tables/SigninLogs"
+    table = f"{emulator.workspace('law-fabrikam-prod')['id']}/tables/SigninLogs"
     r = arm.put(table, params={"api-version": "2025-07-01"}, json={"properties": {"retentionInDays": "ninety"}})
     assert r.status_code == 400
     assert "retention" in r.json()["error"]["message"].lower()
 
 
 def test_oversized_pages_and_bodies(emulator: Emulator, arm: httpx.Client) -> None:
-    incidents = f"{_workspace(emulator)}/providers/Microsoft.SecurityInsights/incidents"
+    incidents = f"{emulator.workspace('law-fabrikam-prod')['id']}/providers/Microsoft.SecurityInsights/incidents"
     r = arm.get(incidents, params={**SENTINEL, "$top": "100000"})
     assert r.status_code == 400 and "$top" in r.json()["error"]["message"]
     path, params = _targets(emulator)["incident"]
@@ -78,7 +74,7 @@ def test_oversized_pages_and_bodies(emulator: Emulator, arm: httpx.Client) -> No
 
 
 def test_bad_skip_token_is_400(emulator: Emulator, arm: httpx.Client) -> None:
-    incidents = f"{_workspace(emulator)}/providers/Microsoft.SecurityInsights/incidents"
+    incidents = f"{emulator.workspace('law-fabrikam-prod')['id']}/providers/Microsoft.SecurityInsights/incidents"
     r = arm.get(incidents, params={**SENTINEL, "$skipToken": "garbage!"})
     assert r.status_code == 400
 
@@ -95,6 +91,6 @@ def test_server_keeps_serving_after_a_barrage_of_bad_requests(emulator: Emulator
         arm.put(path, params=params, content=b"{{{{")
         arm.patch(path, params=params, content=b"null")
         arm.post(path + "/nonsense", params=params, content=b"[]")
-    incidents = f"{_workspace(emulator)}/providers/Microsoft.SecurityInsights/incidents"
+    incidents = f"{emulator.workspace('law-fabrikam-prod')['id']}/providers/Microsoft.SecurityInsights/incidents"
     r = arm.get(incidents, params={**SENTINEL, "$top": "5"})
     assert r.status_code == 200 and len(r.json()["value"]) == 5

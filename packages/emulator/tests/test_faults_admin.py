@@ -17,20 +17,16 @@ from sentinelkit_emulator import Emulator
 SUBS = {"api-version": "2022-12-01"}
 
 
-def _sub(emulator: Emulator, tenant: str) -> str:
-    return emulator.tenant(tenant)["subscriptions"][0]["id"]
-
-
 def test_429_with_retry_after_for_one_tenant_only(emulator_faults: Emulator, arm: httpx.Client) -> None:
     emu = emulator_faults
     emu.add_fault(match={"tenant": "northwind", "service": "arm"}, status=429, retry_after=7, count=1)
-    r = arm.get(f"/subscriptions/{_sub(emu, 'fabrikam')}", params=SUBS)
+    r = arm.get(f"/subscriptions/{emu.subscription_id('fabrikam')}", params=SUBS)
     assert r.status_code == 200  # another tenant is untouched
-    r = arm.get(f"/subscriptions/{_sub(emu, 'northwind')}", params=SUBS)
+    r = arm.get(f"/subscriptions/{emu.subscription_id('northwind')}", params=SUBS)
     assert r.status_code == 429
     assert r.headers["Retry-After"] == "7"
     assert r.json()["error"]["code"] == "TooManyRequests"
-    assert arm.get(f"/subscriptions/{_sub(emu, 'northwind')}", params=SUBS).status_code == 200  # count used up
+    assert arm.get(f"/subscriptions/{emu.subscription_id('northwind')}", params=SUBS).status_code == 200  # count used up
 
 
 def test_503_until_removed_and_fault_listing(emulator_faults: Emulator, arm: httpx.Client) -> None:
@@ -115,7 +111,7 @@ def test_reset_restores_the_scenario_and_keeps_credentials(fresh_emulator: Emula
         connection_verify=emu.info["ca_path"], disable_instance_discovery=True,
     )
     headers = {"Authorization": "Bearer " + cred.get_token("https://management.azure.com/.default").token}
-    sub = _sub(emu, "fabrikam")
+    sub = emu.subscription_id("fabrikam")
     url = f"{emu.info['arm_url']}/subscriptions/{sub}/resourcegroups/rg-temp?api-version=2021-04-01"
     assert httpx.put(url, json={"location": "westeurope"}, headers=headers, verify=emu.ssl_context()).status_code == 201
     emu.add_fault(match={"path": "nothing-matches-this"}, status=500)

@@ -20,10 +20,6 @@ SPEC = "operationalinsights/stable/2026-03-01/Tables.json"
 API = {"api-version": "2025-07-01"}
 
 
-def _workspace(emulator: Emulator, name: str) -> dict[str, Any]:
-    return next(w for w in emulator.info["workspaces"] if w["name"] == name)
-
-
 def _rg(workspace_id: str) -> str:
     return workspace_id.split("/")[4]
 
@@ -34,7 +30,7 @@ def la(emulator: Emulator, credential_for: Callable[..., ClientSecretCredential]
     clients: list[LogAnalyticsManagementClient] = []
 
     def make(workspace: str, principal: str = "sentinelkit-mssp") -> LogAnalyticsManagementClient:
-        sub = _workspace(emulator, workspace)["id"].split("/")[2]
+        sub = emulator.workspace(workspace)["id"].split("/")[2]
         client = LogAnalyticsManagementClient(
             credential_for(principal), sub, base_url=emulator.info["arm_url"],
             credential_scopes=["https://management.azure.com/.default"],
@@ -65,7 +61,7 @@ def test_seeded_tables_follow_the_scenario(la: Callable[..., Any]) -> None:
 
 @requires_specs
 def test_list_and_get_conform_to_the_spec(emulator: Emulator, arm: httpx.Client) -> None:
-    ws = _workspace(emulator, "law-fabrikam-prod")["id"]
+    ws = emulator.workspace("law-fabrikam-prod")["id"]
     r = arm.get(f"{ws}/tables", params=API)
     assert r.status_code == 200 and "nextLink" not in r.json()
     validate_response(SPEC, "Tables_ListByWorkspace", 200, r.json())
@@ -124,14 +120,14 @@ def test_retention_update_of_an_azure_table(la: Callable[..., Any]) -> None:
 )
 def test_invalid_table_writes_are_refused(emulator: Emulator, arm: httpx.Client, name: str, body: dict[str, Any],
                                           needle: str) -> None:
-    ws = _workspace(emulator, "law-tailspin")["id"]
+    ws = emulator.workspace("law-tailspin")["id"]
     r = arm.put(f"{ws}/tables/{name}", params=API, json={"properties": body})
     assert r.status_code == 400, r.text
     assert needle in r.json()["error"]["message"]
 
 
 def test_azure_tables_cannot_be_deleted_and_unknown_tables_are_404(emulator: Emulator, arm: httpx.Client) -> None:
-    ws = _workspace(emulator, "law-tailspin")["id"]
+    ws = emulator.workspace("law-tailspin")["id"]
     r = arm.delete(f"{ws}/tables/Heartbeat", params=API)
     assert r.status_code == 400 and "can't be deleted" in r.json()["error"]["message"]
     assert arm.get(f"{ws}/tables/Heartbeat", params=API).status_code == 200
@@ -141,7 +137,7 @@ def test_azure_tables_cannot_be_deleted_and_unknown_tables_are_404(emulator: Emu
 
 
 def test_malformed_body_is_400_and_the_server_keeps_serving(emulator: Emulator, arm: httpx.Client) -> None:
-    ws = _workspace(emulator, "law-tailspin")["id"]
+    ws = emulator.workspace("law-tailspin")["id"]
     r = arm.put(f"{ws}/tables/Broken_CL", params=API, content=b'{"properties": {', headers={
         "Content-Type": "application/json"})
     assert r.status_code == 400 and r.json()["error"]["code"] == "InvalidRequestContent"
@@ -159,7 +155,7 @@ def test_reader_cannot_write_tables(la: Callable[..., Any]) -> None:
 
 
 def test_classic_table_migrates_then_may_use_basic(emulator: Emulator, arm: httpx.Client) -> None:
-    ws = _workspace(emulator, "law-northwind")["id"]
+    ws = emulator.workspace("law-northwind")["id"]
     r = arm.patch(f"{ws}/tables/LegacyInventory_CL", params=API, json={"properties": {"plan": "Basic"}})
     assert r.status_code == 400 and "Migrate" in r.json()["error"]["message"]
     assert arm.post(f"{ws}/tables/LegacyInventory_CL/migrate", params=API).status_code == 200
@@ -170,7 +166,7 @@ def test_classic_table_migrates_then_may_use_basic(emulator: Emulator, arm: http
 
 
 def test_table_patch_is_long_running(emulator: Emulator, arm: httpx.Client) -> None:
-    ws = _workspace(emulator, "law-contoso-soc")["id"]
+    ws = emulator.workspace("law-contoso-soc")["id"]
     r = arm.patch(f"{ws}/tables/SocAutomationAudit_CL", params=API, json={"properties": {"totalRetentionInDays": 400}})
     assert r.status_code == 202
     status = arm.get(r.headers["Azure-AsyncOperation"])

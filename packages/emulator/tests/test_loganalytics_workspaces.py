@@ -21,17 +21,13 @@ SS_SPEC = "operationalinsights/stable/2026-03-01/SavedSearches.json"
 API = {"api-version": "2025-07-01"}
 
 
-def _sub(emulator: Emulator, tenant: str) -> str:
-    return emulator.tenant(tenant)["subscriptions"][0]["id"]
-
-
 @pytest.fixture(scope="module")
 def la(emulator: Emulator, credential_for: Callable[..., ClientSecretCredential]) -> Iterator[Callable[..., Any]]:
     clients: list[LogAnalyticsManagementClient] = []
 
     def make(tenant: str, principal: str = "sentinelkit-mssp") -> LogAnalyticsManagementClient:
         client = LogAnalyticsManagementClient(
-            credential_for(principal), _sub(emulator, tenant), base_url=emulator.info["arm_url"],
+            credential_for(principal), emulator.subscription_id(tenant), base_url=emulator.info["arm_url"],
             credential_scopes=["https://management.azure.com/.default"],
             connection_verify=emulator.info["ca_path"], polling_interval=0,
         )
@@ -56,7 +52,7 @@ def test_list_workspaces_by_subscription_and_resource_group(la: Callable[..., An
 
 @requires_specs
 def test_workspace_responses_conform_to_the_spec(emulator: Emulator, arm: httpx.Client) -> None:
-    sub = _sub(emulator, "northwind")
+    sub = emulator.subscription_id("northwind")
     r = arm.get(f"/subscriptions/{sub}/providers/Microsoft.OperationalInsights/workspaces", params=API)
     validate_response(WS_SPEC, "Workspaces_List", 200, r.json())
     ws = r.json()["value"][0]["id"]
@@ -101,7 +97,7 @@ def test_create_update_delete_a_workspace(la: Callable[..., Any]) -> None:
 )
 def test_invalid_workspaces_are_refused(emulator: Emulator, arm: httpx.Client, body: dict[str, Any],
                                         needle: str) -> None:
-    sub = _sub(emulator, "contoso-mssp")
+    sub = emulator.subscription_id("contoso-mssp")
     r = arm.put(f"/subscriptions/{sub}/resourceGroups/rg-soc/providers/Microsoft.OperationalInsights/workspaces/"
                 "law-invalid", params=API, json=body)
     assert r.status_code == 400 and needle in r.json()["error"]["message"], r.text

@@ -35,10 +35,6 @@ def emu() -> Iterator[Emulator]:
         yield emulator
 
 
-def _workspace(emu: Emulator, name: str) -> str:
-    return next(w["customer_id"] for w in emu.info["workspaces"] if w["name"] == name)
-
-
 def _principal(emu: Emulator, name: str) -> dict[str, Any]:
     for tenant in emu.info["tenants"]:
         for p in tenant["principals"]:
@@ -56,7 +52,7 @@ async def _query(emu: Emulator, workspace: str, query: str, *, principal: str = 
                                         authority=emu.info["authority_url"], connection_verify=ca)
     async with credential, LogsQueryClient(credential, endpoint=emu.info["logs_url"], audience=LOGS_AUDIENCE,
                                            connection_verify=ca, retry_total=0) as client:
-        return await client.query_workspace(_workspace(emu, workspace), query, timespan=timespan, **kwargs)
+        return await client.query_workspace(emu.workspace(workspace)["customer_id"], query, timespan=timespan, **kwargs)
 
 
 def run(coro: Any) -> Any:
@@ -142,8 +138,8 @@ def test_statistics_render_and_cross_workspace(emu: Emulator) -> None:
     assert result.statistics["query"]["executionTime"] >= 0
     assert result.visualization["visualization"] == "timechart"
     both = run(_query(emu, "law-contoso-soc", "Heartbeat | summarize by TenantId",
-                      additional_workspaces=[_workspace(emu, "law-northwind")]))
-    assert {r[0] for r in both.tables[0].rows} == {_workspace(emu, "law-contoso-soc"), _workspace(emu, "law-northwind")}
+                      additional_workspaces=[emu.workspace("law-northwind")["customer_id"]]))
+    assert {r[0] for r in both.tables[0].rows} == {emu.workspace("law-contoso-soc")["customer_id"], emu.workspace("law-northwind")["customer_id"]}
     assert not isinstance(both, LogsQueryPartialResult)
 
 
@@ -154,7 +150,7 @@ def test_raw_api_errors(emu: Emulator) -> None:
 
     p = _principal(emu, "sentinelkit-mssp")
     token = run(_token(emu, p))
-    ws = _workspace(emu, "law-northwind")
+    ws = emu.workspace("law-northwind")["customer_id"]
     with httpx.Client(base_url=emu.info["logs_url"], verify=ssl.create_default_context(cafile=emu.info["ca_path"]),
                       headers={"Authorization": f"Bearer {token}"}) as http:
         r = http.post(f"/v1/workspaces/{ws}/query", content=b"{not json", headers={"Content-Type": "application/json"})

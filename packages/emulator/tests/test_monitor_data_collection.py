@@ -22,21 +22,13 @@ DCRA_SPEC = "monitor/stable/2024-03-11/dataCollectionRuleAssociations_API.json"
 API = {"api-version": "2024-03-11"}
 
 
-def _sub(emulator: Emulator, tenant: str) -> str:
-    return emulator.tenant(tenant)["subscriptions"][0]["id"]
-
-
-def _ws(emulator: Emulator, name: str) -> str:
-    return next(w for w in emulator.info["workspaces"] if w["name"] == name)["id"]
-
-
 @pytest.fixture(scope="module")
 def monitor(emulator: Emulator, credential_for: Callable[..., ClientSecretCredential]) -> Iterator[Callable[..., Any]]:
     clients: list[MonitorManagementClient] = []
 
     def make(tenant: str, principal: str = "sentinelkit-mssp") -> MonitorManagementClient:
         client = MonitorManagementClient(
-            credential_for(principal), _sub(emulator, tenant), base_url=emulator.info["arm_url"],
+            credential_for(principal), emulator.subscription_id(tenant), base_url=emulator.info["arm_url"],
             credential_scopes=["https://management.azure.com/.default"], connection_verify=emulator.info["ca_path"],
         )
         clients.append(client)
@@ -86,7 +78,7 @@ def test_every_other_dce_and_agent_dcr_is_in_use(monitor: Callable[..., Any]) ->
 
 @requires_specs
 def test_list_and_get_conform_to_the_spec(emulator: Emulator, arm: httpx.Client) -> None:
-    sub = _sub(emulator, "fabrikam")
+    sub = emulator.subscription_id("fabrikam")
     rg = f"/subscriptions/{sub}/resourceGroups/rg-sentinel/providers/Microsoft.Insights"
     for spec, op, path in (
         (DCR_SPEC, "DataCollectionRules_ListBySubscription", f"/subscriptions/{sub}/providers/Microsoft.Insights/"
@@ -123,7 +115,7 @@ def _logs_ingestion_rule(workspace_id: str, location: str = "westeurope") -> dic
 
 def test_rule_endpoint_and_association_lifecycle(emulator: Emulator, monitor: Callable[..., Any]) -> None:
     client = monitor("contoso-mssp")
-    rg, ws = "rg-soc", _ws(emulator, "law-contoso-soc")
+    rg, ws = "rg-soc", emulator.workspace("law-contoso-soc")["id"]
     dce = client.data_collection_endpoints.create(rg, "dce-sdk", {"location": "westeurope", "properties": {
         "networkAcls": {"publicNetworkAccess": "Disabled"}}})
     assert dce.immutable_id.startswith("dce-") and dce.logs_ingestion.endpoint.startswith("https://dce-sdk-")
@@ -139,7 +131,7 @@ def test_rule_endpoint_and_association_lifecycle(emulator: Emulator, monitor: Ca
     tagged = client.data_collection_rules.update(rg, "dcr-sdk", {"tags": {"team": "soc"}})
     assert tagged.tags == {"team": "soc"} and tagged.immutable_id == rule.immutable_id
 
-    vm = f"/subscriptions/{_sub(emulator, 'contoso-mssp')}/resourceGroups/rg-soc/providers/Microsoft.Compute/" \
+    vm = f"/subscriptions/{emulator.subscription_id('contoso-mssp')}/resourceGroups/rg-soc/providers/Microsoft.Compute/" \
          "virtualMachines/cso-new-01"
     assoc = client.data_collection_rule_associations.create(vm, "dcr-sdk-association", {
         "properties": {"dataCollectionRuleId": rule.id, "description": "test"}})
@@ -174,7 +166,7 @@ def _expect_400(client: MonitorManagementClient, body: dict[str, Any], *needles:
 
 def test_invalid_rules_are_refused_naming_the_problem(emulator: Emulator, monitor: Callable[..., Any]) -> None:
     client = monitor("contoso-mssp")
-    ws = _ws(emulator, "law-contoso-soc")
+    ws = emulator.workspace("law-contoso-soc")["id"]
 
     body = _logs_ingestion_rule(ws)
     body["properties"]["dataFlows"][0]["streams"] = ["Custom-Undeclared"]
@@ -199,7 +191,7 @@ def test_invalid_rules_are_refused_naming_the_problem(emulator: Emulator, monito
     body["properties"]["dataFlows"][0]["streams"] = ["Microsoft-WindowsEvents"]
     _expect_400(client, body, "must be a custom stream or one of")
 
-    fab_ops = _ws(emulator, "law-fabrikam-ops")
+    fab_ops = emulator.workspace("law-fabrikam-ops")["id"]
     fab = monitor("fabrikam")
     cef = {"location": "westeurope", "kind": "Linux", "properties": {
         "dataSources": {"syslog": [{"name": "cef", "streams": ["Microsoft-CommonSecurityLog"],
@@ -215,7 +207,7 @@ def test_endpoint_in_another_region_is_refused(emulator: Emulator, monitor: Call
     client = monitor("northwind")
     dce = client.data_collection_endpoints.get("rg-security", "dce-northwind")
     assert dce.location == "northeurope"
-    body = _logs_ingestion_rule(_ws(emulator, "law-northwind"), location="westeurope")
+    body = _logs_ingestion_rule(emulator.workspace("law-northwind")["id"], location="westeurope")
     body["properties"]["dataFlows"][0]["outputStream"] = "Custom-VpnSessions_CL"
     body["properties"]["dataCollectionEndpointId"] = dce.id
     with pytest.raises(HttpResponseError) as err:
@@ -224,7 +216,7 @@ def test_endpoint_in_another_region_is_refused(emulator: Emulator, monitor: Call
 
 
 def test_association_rules(emulator: Emulator, arm: httpx.Client) -> None:
-    sub = _sub(emulator, "tailspin")
+    sub = emulator.subscription_id("tailspin")
     vm = f"/subscriptions/{sub}/resourceGroups/rg-sentinel-weu/providers/Microsoft.Compute/virtualMachines/ts-web-01"
     rule = f"/subscriptions/{sub}/resourceGroups/rg-sentinel-weu/providers/Microsoft.Insights/dataCollectionRules/"
     url = f"{vm}/providers/Microsoft.Insights/dataCollectionRuleAssociations"
@@ -256,7 +248,7 @@ def test_patch_changes_tags_only_and_reader_cannot_write(emulator: Emulator, mon
 
 
 def test_malformed_body_is_400_and_the_server_keeps_serving(emulator: Emulator, arm: httpx.Client) -> None:
-    sub = _sub(emulator, "contoso-mssp")
+    sub = emulator.subscription_id("contoso-mssp")
     url = f"/subscriptions/{sub}/resourceGroups/rg-soc/providers/Microsoft.Insights/dataCollectionRules/dcr-broken"
     r = arm.put(url, params=API, content=b"[1, 2", headers={"Content-Type": "application/json"})
     assert r.status_code == 400

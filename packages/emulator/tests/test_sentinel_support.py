@@ -39,7 +39,7 @@ def credential(emu: Emulator, principal: str = "sentinelkit-mssp", tenant: str |
 
 
 def sub_id(emu: Emulator, tenant: str) -> str:
-    return emu.tenant(tenant)["subscriptions"][0]["id"]
+    return emu.subscription_id(tenant)
 
 
 def sentinel_path(emu: Emulator, tenant: str, workspace: str | None = None) -> str:

@@ -13,10 +13,6 @@ from spec_conformance import requires_specs, validate_response
 SUBS = {"api-version": "2022-12-01"}
 
 
-def _sub_id(emulator: Emulator, tenant: str) -> str:
-    return emulator.tenant(tenant)["subscriptions"][0]["id"]
-
-
 def test_managing_principal_sees_own_and_delegated_subscriptions_only(emulator: Emulator, arm: httpx.Client) -> None:
     subs = arm.get("/subscriptions", params=SUBS).json()["value"]
     names = {s["displayName"] for s in subs}
@@ -31,7 +27,7 @@ def test_managing_principal_sees_own_and_delegated_subscriptions_only(emulator: 
 
 
 def test_undelegated_customer_stays_invisible_to_the_managing_tenant(emulator: Emulator, arm: httpx.Client) -> None:
-    woodgrove_sub = _sub_id(emulator, "woodgrove")
+    woodgrove_sub = emulator.subscription_id("woodgrove")
     r = arm.get(f"/subscriptions/{woodgrove_sub}", params=SUBS)
     assert r.status_code == 401 and r.json()["error"]["code"] == "InvalidAuthenticationTokenTenant"
     r = arm.get(f"/subscriptions/{woodgrove_sub}/resourcegroups", params={"api-version": "2021-04-01"})
@@ -48,7 +44,7 @@ def test_per_tenant_credential_reaches_the_undelegated_customer(
     subs = client.get("/subscriptions", params=SUBS).json()["value"]
     assert [s["displayName"] for s in subs] == ["Woodgrove Bank SecOps"]
     woodgrove_own = arm_client("sentinelkit-woodgrove")
-    assert woodgrove_own.get(f"/subscriptions/{_sub_id(emulator, 'woodgrove')}", params=SUBS).status_code == 200
+    assert woodgrove_own.get(f"/subscriptions/{emulator.subscription_id('woodgrove')}", params=SUBS).status_code == 200
 
 
 def test_tenants_lists_home_and_projected_customers(emulator: Emulator, arm: httpx.Client) -> None:
@@ -62,7 +58,7 @@ def test_tenants_lists_home_and_projected_customers(emulator: Emulator, arm: htt
 
 
 def test_lighthouse_registrations_are_readable_in_the_customer_subscription(emulator: Emulator, arm: httpx.Client) -> None:
-    sub = _sub_id(emulator, "fabrikam")
+    sub = emulator.subscription_id("fabrikam")
     r = arm.get(
         f"/subscriptions/{sub}/providers/Microsoft.ManagedServices/registrationAssignments",
         params={"api-version": "2022-10-01", "$expandRegistrationDefinition": "true"},
@@ -77,7 +73,7 @@ def test_lighthouse_registrations_are_readable_in_the_customer_subscription(emul
 
 def test_read_only_principal_reads_but_every_write_is_403(emulator: Emulator, arm_client) -> None:
     reader = arm_client("sentinelkit-reader")
-    sub = _sub_id(emulator, "northwind")
+    sub = emulator.subscription_id("northwind")
     assert reader.get(f"/subscriptions/{sub}/resourcegroups", params={"api-version": "2021-04-01"}).status_code == 200
     r = reader.put(
         f"/subscriptions/{sub}/resourcegroups/rg-new", params={"api-version": "2021-04-01"},
@@ -93,7 +89,7 @@ def test_read_only_principal_reads_but_every_write_is_403(emulator: Emulator, ar
 def test_unknown_subscription_and_resource_group(emulator: Emulator, arm: httpx.Client) -> None:
     r = arm.get("/subscriptions/00000000-0000-0000-0000-000000000000", params=SUBS)
     assert r.status_code == 404 and r.json()["error"]["code"] == "SubscriptionNotFound"
-    sub = _sub_id(emulator, "fabrikam")
+    sub = emulator.subscription_id("fabrikam")
     r = arm.get(f"/subscriptions/{sub}/resourceGroups/rg-nope/providers/Microsoft.OperationalInsights/workspaces",
                 params={"api-version": "2025-07-01"})
     assert r.status_code == 404 and r.json()["error"]["code"] == "ResourceGroupNotFound"
@@ -108,7 +104,7 @@ def test_api_version_is_required_and_checked(emulator: Emulator, arm: httpx.Clie
 
 
 def test_unknown_resource_type_is_answered_as_arm_does(emulator: Emulator, arm: httpx.Client) -> None:
-    sub = _sub_id(emulator, "fabrikam")
+    sub = emulator.subscription_id("fabrikam")
     r = arm.get(f"/subscriptions/{sub}/providers/Microsoft.Nope/widgets", params={"api-version": "2024-01-01"})
     assert r.status_code == 400 and r.json()["error"]["code"] == "InvalidResourceType"
 

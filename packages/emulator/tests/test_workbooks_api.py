@@ -19,16 +19,8 @@ API = {"api-version": "2023-06-01"}
 SENTINEL = {**API, "category": "sentinel"}
 
 
-def _sub(emulator: Emulator, tenant: str) -> str:
-    return emulator.tenant(tenant)["subscriptions"][0]["id"]
-
-
-def _ws(emulator: Emulator, name: str) -> str:
-    return next(w for w in emulator.info["workspaces"] if w["name"] == name)["id"]
-
-
 def _rg_url(emulator: Emulator, tenant: str, rg: str) -> str:
-    return f"/subscriptions/{_sub(emulator, tenant)}/resourceGroups/{rg}/providers/Microsoft.Insights/workbooks"
+    return f"/subscriptions/{emulator.subscription_id(tenant)}/resourceGroups/{rg}/providers/Microsoft.Insights/workbooks"
 
 
 def test_lists_need_a_category_and_hide_content_by_default(emulator: Emulator, arm: httpx.Client) -> None:
@@ -39,14 +31,14 @@ def test_lists_need_a_category_and_hide_content_by_default(emulator: Emulator, a
     assert sorted(w["properties"]["displayName"] for w in listed) == [
         "Azure Activity", "Data collection health monitoring", "Identity & Access"]
     assert all("serializedData" not in w["properties"] for w in listed)
-    assert all(w["kind"] == "shared" and w["properties"]["sourceId"] == _ws(emulator, "law-fabrikam-prod")
+    assert all(w["kind"] == "shared" and w["properties"]["sourceId"] == emulator.workspace("law-fabrikam-prod")["id"]
                for w in listed)
     full = arm.get(url, params={**SENTINEL, "canFetchContent": "true"}).json()["value"]
     assert all(json.loads(w["properties"]["serializedData"])["version"] == "Notebook/1.0" for w in full)
     assert arm.get(url, params={**API, "category": "workbook"}).json()["value"] == []
-    other = arm.get(url, params={**SENTINEL, "sourceId": _ws(emulator, "law-fabrikam-ops")}).json()["value"]
+    other = arm.get(url, params={**SENTINEL, "sourceId": emulator.workspace("law-fabrikam-ops")["id"]}).json()["value"]
     assert other == []  # law-fabrikam-ops has no Sentinel, so no Sentinel workbooks
-    by_sub = arm.get(f"/subscriptions/{_sub(emulator, 'contoso-mssp')}/providers/Microsoft.Insights/workbooks",
+    by_sub = arm.get(f"/subscriptions/{emulator.subscription_id('contoso-mssp')}/providers/Microsoft.Insights/workbooks",
                      params=SENTINEL).json()["value"]
     assert len(by_sub) == 4
 
@@ -67,7 +59,7 @@ def test_responses_conform_to_the_spec(emulator: Emulator, arm: httpx.Client) ->
 def test_workbook_lifecycle_with_revisions(emulator: Emulator, arm: httpx.Client) -> None:
     name = str(uuid.uuid4())
     url = f"{_rg_url(emulator, 'tailspin', 'rg-sentinel-weu')}/{name}"
-    ws = _ws(emulator, "law-tailspin")
+    ws = emulator.workspace("law-tailspin")["id"]
     body = {"location": "westeurope", "kind": "shared", "tags": {"hidden-title": "Tests"},
             "properties": {"displayName": "Tests", "category": "sentinel", "sourceId": ws,
                            "serializedData": json.dumps({"version": "Notebook/1.0", "items": []})}}
@@ -122,7 +114,7 @@ def test_with_the_applicationinsights_sdk(emulator: Emulator, credential_for: Ca
     from azure.mgmt.applicationinsights.v2023_06_01.models import Workbook
 
     client = sdk.ApplicationInsightsManagementClient(
-        credential_for("sentinelkit-woodgrove"), _sub(emulator, "woodgrove"), base_url=emulator.info["arm_url"],
+        credential_for("sentinelkit-woodgrove"), emulator.subscription_id("woodgrove"), base_url=emulator.info["arm_url"],
         credential_scopes=["https://management.azure.com/.default"], connection_verify=emulator.info["ca_path"])
     with client:
         listed = list(client.workbooks.list_by_resource_group("rg-secops", category="sentinel"))
@@ -132,7 +124,7 @@ def test_with_the_applicationinsights_sdk(emulator: Emulator, credential_for: Ca
         name = str(uuid.uuid4())
         created = client.workbooks.create_or_update("rg-secops", name, Workbook(
             location="eastus", kind="shared", display_name="SDK", category="sentinel", serialized_data="{}",
-            source_id=_ws(emulator, "law-woodgrove")))
+            source_id=emulator.workspace("law-woodgrove")["id"]))
         assert created.revision and created.source_id.endswith("law-woodgrove")
         assert [r.name for r in client.workbooks.revisions_list("rg-secops", name)] == [created.revision]
         client.workbooks.delete("rg-secops", name)

@@ -283,6 +283,17 @@ class Emulator:
                 return t
         raise KeyError(name)
 
+    def subscription_id(self, tenant: str) -> str:
+        """The (first) subscription of a tenant, by short name or id."""
+        return str(self.tenant(tenant)["subscriptions"][0]["id"])
+
+    def workspace(self, name: str) -> dict[str, Any]:
+        """The start-up JSON's entry for a workspace (id, name, tenant_id, customer_id, sentinel)."""
+        for w in self.info["workspaces"]:
+            if name in (w["name"], w["id"], w["customer_id"]):
+                return w
+        raise KeyError(name)
+
     def principal(self, name: str) -> dict[str, Any]:
         for t in self.info["tenants"]:
             for p in t["principals"]:
