@@ -124,6 +124,11 @@ STANDARD_TABLES: dict[str, Schema] = {
     "Syslog": _table("Syslog", """
         SourceSystem:s Computer:s EventTime:t Facility:s HostName:s SeverityLevel:s SyslogMessage:s
         ProcessID:i HostIP:s ProcessName:s MG:s CollectorHostName:s"""),
+    "CommonSecurityLog": _table("CommonSecurityLog", """
+        DeviceVendor:s DeviceProduct:s DeviceVersion:s DeviceEventClassID:s Activity:s LogSeverity:s
+        DeviceAction:s ApplicationProtocol:s DestinationPort:i DestinationIP:s SourcePort:i SourceIP:s
+        Protocol:s Computer:s CommunicationDirection:s ReceivedBytes:l SentBytes:l SimplifiedDeviceAction:s
+        CollectorHostName:s SourceSystem:s"""),
     "OfficeActivity": _table("OfficeActivity", """
         RecordType:s Operation:s OrganizationId:s UserType:s UserKey:s OfficeWorkload:s ResultStatus:s
         OfficeObjectId:s UserId:s ClientIP:s UserAgent:s Site_Url:s SourceFileName:s SourceFileExtension:s

@@ -36,7 +36,7 @@ HEALTH_HOURS = 7 * 24
 USAGE_SCALE = 400
 #: Typical record size in bytes, per table (for ``Usage.Quantity``).
 RECORD_BYTES = {
-    "SecurityEvent": 1500, "Syslog": 600, "SigninLogs": 12000, "AzureActivity": 4000, "OfficeActivity": 2000,
+    "SecurityEvent": 1500, "Syslog": 600, "CommonSecurityLog": 1200, "SigninLogs": 12000, "AzureActivity": 4000, "OfficeActivity": 2000,
     "Heartbeat": 500, "SecurityAlert": 6000, "SecurityIncident": 3000, "SentinelHealth": 1000, "SentinelAudit": 3000,
 }
 #: Tables Azure does not bill for ingestion.
@@ -44,7 +44,8 @@ FREE_TABLES = frozenset({"AzureActivity", "Heartbeat", "Usage", "Operation", "Se
                          "SentinelHealth", "SentinelAudit", "OfficeActivity"})
 SOLUTIONS = {
     "SecurityEvent": "Security", "SigninLogs": "LogManagement", "AzureActivity": "LogManagement",
-    "Heartbeat": "LogManagement", "Syslog": "LogManagement", "OfficeActivity": "SecurityInsights",
+    "Heartbeat": "LogManagement", "Syslog": "LogManagement", "CommonSecurityLog": "SecurityInsights",
+    "OfficeActivity": "SecurityInsights",
     "SecurityAlert": "SecurityInsights", "SecurityIncident": "SecurityInsights", "SentinelHealth": "SecurityInsights",
     "SentinelAudit": "SecurityInsights",
 }
@@ -274,6 +275,7 @@ def seed_workspace(s: Seeder) -> None:
     heartbeat(s, agents)
     security_events(s, agents)
     syslog(s, agents)
+    cef(s, agents)
     azure_activity(s)
     if s.wp.sentinel:
         signin_logs(s)
@@ -455,6 +457,40 @@ def syslog(s: Seeder, agents: Sequence[Agent]) -> None:
                     "ProcessID": 1000 + int(rng() * 30000), "HostIP": ip, "ProcessName": process,
                     "CollectorHostName": host,
                 }, text)
+
+
+_CEF = (
+    ("Palo Alto Networks", "PAN-OS", "10.2.4", "TRAFFIC", "end", "3", "allow", "tcp", 443),
+    ("Palo Alto Networks", "PAN-OS", "10.2.4", "THREAT", "vulnerability", "8", "reset-both", "tcp", 445),
+    ("Fortinet", "Fortigate", "7.2.5", "0000000013", "traffic:forward", "5", "deny", "udp", 53),
+)
+
+
+def cef(s: Seeder, agents: Sequence[Agent]) -> None:
+    """CommonSecurityLog forwarded as CEF by the Linux collectors of workspaces whose DCR takes CEF."""
+    from .monitor import COLLECTIONS
+
+    collection = COLLECTIONS.get(s.wp.name)
+    if collection is None or not collection.cef:
+        return
+    rng = s.rng.random
+    for agent in (a for a in agents if a.os == "Linux"):
+        for k in range(_agent_stop_hours(s, agent), HOURS):
+            for _ in range(s.count(0.8)):
+                ts = s.clock.ago(k) - rng() * 3600
+                vendor, product, version, event_class, activity, severity, action, proto, port = \
+                    _CEF[int(rng() * len(_CEF))]
+                s.emit("CommonSecurityLog", ts, {
+                    "DeviceVendor": vendor, "DeviceProduct": product, "DeviceVersion": version,
+                    "DeviceEventClassID": event_class, "Activity": activity, "LogSeverity": severity,
+                    "DeviceAction": action, "ApplicationProtocol": "", "DestinationPort": port,
+                    "DestinationIP": f"10.3.0.{int(rng() * 250) + 1}", "SourcePort": 40000 + int(rng() * 20000),
+                    "SourceIP": f"198.51.100.{int(rng() * 250) + 1}", "Protocol": proto.upper(),
+                    "Computer": agent.name, "CommunicationDirection": "Inbound",
+                    "ReceivedBytes": int(rng() * 50000), "SentBytes": int(rng() * 20000),
+                    "SimplifiedDeviceAction": "Deny" if action in ("deny", "reset-both") else "Allow",
+                    "CollectorHostName": agent.name, "SourceSystem": "OpsManager",
+                })
 
 
 # ------------------------------------------------------------------------------------------------------
