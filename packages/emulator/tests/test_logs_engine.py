@@ -322,3 +322,12 @@ def test_type_mismatch_is_a_semantic_error() -> None:
     with pytest.raises(QueryApiError) as err:
         run(make_store(), "Heartbeat | where Computer == 1")
     assert err.value.body()["error"]["innererror"]["code"] == "SemanticError"
+
+
+def test_cached_translation_still_uses_each_querys_own_now() -> None:
+    """The same KQL text twice (translated once) must honour each run's clock in ago()."""
+    store = make_store()
+    query = "Heartbeat | where TimeGenerated > ago(2h) | summarize n = count()"
+    engine = LogsEngine()
+    assert rows(run(store, query, engine, now=NOW)) == [{"n": 2}]
+    assert rows(run(store, query, engine, now=NOW + dt.timedelta(hours=30))) == [{"n": 0}]

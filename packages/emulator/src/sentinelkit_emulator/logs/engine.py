@@ -456,6 +456,19 @@ def _short_detail(message: str) -> str:
     return message
 
 
+@functools.lru_cache(maxsize=512)
+def _translate(query: str, schema_key: tuple[tuple[str, tuple[str, ...]], ...]) -> Any:
+    """KQL -> DuckDB SQL, cached: translation is pure Python and costs far more than running the SQL.
+
+    ``now`` is not part of the key: ``ago()``/``now()`` translate to the ``$kqlnow`` parameter, which
+    each run binds to its own time.
+    """
+    import duckdb_kql
+
+    schema = {name: list(columns) for name, columns in schema_key}
+    return duckdb_kql.to_sql(query, schema=schema, allow_write=False, query_now=dt.datetime.now(dt.UTC))
+
+
 def translate_syntax_error(query: str, exc: Exception) -> QueryApiError:
     diagnostics = getattr(exc, "diagnostics", None) or []
     if diagnostics:
@@ -722,9 +735,9 @@ class LogsEngine:
         _refuse_commands(query)
         window = parse_timespan(timespan, now) if timespan else None
         db = self.database(snap)
-        column_names = {name: list(schema) for name, schema in db.schemas.items()}
+        schema_key = tuple((name, tuple(schema)) for name, schema in sorted(db.schemas.items()))
         try:
-            translated = duckdb_kql.to_sql(query, schema=column_names, allow_write=False, query_now=now)
+            translated = _translate(query, schema_key)
         except duckdb_kql.KqlSyntaxError as exc:
             raise translate_syntax_error(query, exc) from exc
         except duckdb_kql.KqlUnsupportedError as exc:
@@ -754,7 +767,10 @@ class LogsEngine:
                 ))
             timer.start()
             try:
-                result = cursor.execute(sql, translated.parameters) if translated.parameters else cursor.execute(sql)
+                parameters = dict(translated.parameters)
+                if "kqlnow" in parameters:  # the translation is cached: bind this query's own "now"
+                    parameters["kqlnow"] = now.astimezone(dt.UTC).replace(tzinfo=None)
+                result = cursor.execute(sql, parameters) if parameters else cursor.execute(sql)
                 description = result.description or []
                 rows = result.fetchmany(max_rows + 1) if description else []
             except duckdb.InterruptException as exc:
