@@ -1,0 +1,140 @@
+"""Start-up benchmark: time from process spawn to the answer of ``tools/list``.
+
+Compares ``sentinelkit serve`` (stdio, every installed pack) with a bare FastMCP server that has one
+tool, in the same run, alternating the two so that machine noise hits both alike, and prints the
+median of each and their ratio (target: ≤ 1.1) — as a ratio of medians, the median of the per-pair
+ratios (most robust on a busy machine) and the ratio of the best runs.
+
+    python benchmarks/startup.py [--runs 15]
+
+The client is a minimal JSON-RPC writer: it sends ``initialize``, ``notifications/initialized`` and
+``tools/list`` immediately after spawning and stops the clock when the ``tools/list`` response
+arrives, so the figure is the server's start-up plus one listing, not a client library's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BARE = '''
+from fastmcp import FastMCP
+mcp = FastMCP("bare")
+
+@mcp.tool
+def ping(text: str) -> str:
+    """Echo the text."""
+    return text
+
+mcp.run(transport="stdio", show_banner=False)
+'''
+
+MESSAGES = [
+    {"jsonrpc": "2.0", "id": 1, "method": "initialize",
+     "params": {"protocolVersion": "2025-11-25", "capabilities": {},
+                "clientInfo": {"name": "startup-bench", "version": "1"}}},
+    {"jsonrpc": "2.0", "method": "notifications/initialized"},
+    {"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {}},
+]
+
+
+def time_to_tools_list(cmd: list[str], env: dict[str, str]) -> tuple[float, int]:
+    payload = "".join(json.dumps(m) + "\n" for m in MESSAGES).encode()
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+    assert proc.stdin and proc.stdout
+    proc.stdin.write(payload)
+    proc.stdin.flush()
+    tools = -1
+    try:
+        for line in proc.stdout:
+            message = json.loads(line)
+            if message.get("id") == 2:
+                elapsed = time.perf_counter() - start
+                tools = len(message["result"]["tools"])
+                break
+        else:
+            raise RuntimeError(f"{cmd} exited without answering tools/list")
+    finally:
+        proc.kill()
+        proc.wait()
+    return elapsed, tools
+
+
+HEAVY = ("azure", "aiohttp", "structlog", "duckdb", "duckdb_kql", "pypsrp", "msal")
+
+
+def heavy_imports(cmd: list[str], env: dict[str, str]) -> list[str]:
+    """Run once under ``python -X importtime``: which heavy top-level packages did serving tools/list import?"""
+    payload = "".join(json.dumps(m) + "\n" for m in MESSAGES).encode()
+    with tempfile.TemporaryFile() as errlog:  # a file, not a pipe: importtime writes more than a pipe holds
+        proc = subprocess.Popen([cmd[0], "-X", "importtime", *cmd[1:]], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=errlog, env=env)
+        assert proc.stdin and proc.stdout
+        proc.stdin.write(payload)
+        proc.stdin.flush()
+        for line in proc.stdout:
+            if json.loads(line).get("id") == 2:
+                break
+        proc.kill()
+        proc.wait()
+        errlog.seek(0)
+        err = errlog.read()
+    found = set()
+    for line in err.decode(errors="replace").splitlines():
+        if line.startswith("import time:") and "|" in line:
+            name = line.rsplit("|", 1)[1].strip()
+            if name.split(".")[0] in HEAVY:
+                found.add(name.split(".")[0])
+    return sorted(found)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=15)
+    args = parser.parse_args()
+    env = {**os.environ, "FASTMCP_CHECK_FOR_UPDATES": "off", "FASTMCP_SHOW_SERVER_BANNER": "false",
+           "PYTHONDONTWRITEBYTECODE": "0"}
+    with tempfile.TemporaryDirectory() as tmp:
+        env.setdefault("SENTINELKIT_CONFIG", "")
+        if not env["SENTINELKIT_CONFIG"]:
+            env.pop("SENTINELKIT_CONFIG")
+        bare = Path(tmp) / "bare_server.py"
+        bare.write_text(BARE)
+        commands = {
+            "bare FastMCP (1 tool)": [sys.executable, str(bare)],
+            "sentinelkit serve": [sys.executable, "-m", "sentinelkit.cli", "serve"],
+        }
+        for cmd in commands.values():  # warm the bytecode caches
+            time_to_tools_list(cmd, env)
+        times: dict[str, list[float]] = {name: [] for name in commands}
+        counts: dict[str, int] = {}
+        for _ in range(args.runs):
+            for name, cmd in commands.items():
+                elapsed, tools = time_to_tools_list(cmd, env)
+                times[name].append(elapsed)
+                counts[name] = tools
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    for name, median in medians.items():
+        spread = f"{min(times[name]) * 1000:.0f}-{max(times[name]) * 1000:.0f}"
+        print(f"{name:<24} {counts[name]:>3} tools   median {median * 1000:7.1f} ms   (range {spread} ms, {args.runs} runs)")
+    heavy = heavy_imports(commands["sentinelkit serve"], env)
+    print("heavy modules imported before tools/list: " + (", ".join(heavy) if heavy else "none"))
+    ratio = medians["sentinelkit serve"] / medians["bare FastMCP (1 tool)"]
+    best = min(times["sentinelkit serve"]) / min(times["bare FastMCP (1 tool)"])
+    paired = statistics.median(s / b for s, b in zip(times["sentinelkit serve"], times["bare FastMCP (1 tool)"],
+                                                      strict=True))
+    print(f"ratio sentinelkit / bare: {ratio:.2f}x of medians, {paired:.2f}x median of paired runs, "
+          f"{best:.2f}x of best runs (target <= 1.10x)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Azure access on azure-core pipelines. Imported on first use only (Azure SDKs are slow to import)."""

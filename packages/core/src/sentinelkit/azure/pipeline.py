@@ -1,0 +1,95 @@
+"""Building azure-core async pipelines: auth, capped Retry-After, correlation ids, CA bundle."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from azure.core import AsyncPipelineClient
+from azure.core.pipeline import PipelineRequest, PipelineResponse
+from azure.core.pipeline.policies import (
+    AsyncBearerTokenCredentialPolicy,
+    AsyncRetryPolicy,
+    ContentDecodePolicy,
+    HeadersPolicy,
+    SansIOHTTPPolicy,
+    UserAgentPolicy,
+)
+from azure.core.pipeline.transport import AioHttpTransport
+
+from ..audit import CORRELATION_IDS
+from ..log import logger
+from ..settings import Settings
+
+
+class CappedRetryPolicy(AsyncRetryPolicy):
+    """azure-core honours Retry-After but does not cap it: a server asking for 10 minutes would hang
+    the tool call. Cap it, so the client sees a clear "throttled" error instead."""
+
+    def __init__(self, retry_after_cap: float, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.retry_after_cap = retry_after_cap
+
+    def get_retry_after(self, response: PipelineResponse) -> float | None:  # type: ignore[override]
+        value = super().get_retry_after(response)
+        if value is None:
+            return None
+        return min(value, self.retry_after_cap)
+
+
+class CorrelationPolicy(SansIOHTTPPolicy):
+    """Sends an ``x-ms-correlation-request-id`` per request and logs it with the outcome, so that a
+    failure can be traced in Azure's activity log."""
+
+    def __init__(self, service: str, tenant: str) -> None:
+        self.service = service
+        self.tenant = tenant
+
+    def on_request(self, request: PipelineRequest) -> None:
+        if "x-ms-correlation-request-id" not in request.http_request.headers:
+            request.http_request.headers["x-ms-correlation-request-id"] = str(uuid.uuid4())
+
+    def on_response(self, request: PipelineRequest, response: PipelineResponse) -> None:
+        http = response.http_response
+        correlation = http.headers.get("x-ms-correlation-request-id") or request.http_request.headers.get(
+            "x-ms-correlation-request-id")
+        ids = CORRELATION_IDS.get()
+        if ids is not None and correlation and request.http_request.method != "GET" and correlation not in ids:
+            ids.append(correlation)
+        logger().debug(
+            "azure_request", service=self.service, tenant=self.tenant, method=request.http_request.method,
+            url=request.http_request.url.split("?", 1)[0], status=http.status_code, correlation_id=correlation,
+        )
+
+
+def build_client(base_url: str, credential: Any, scope: str, settings: Settings, *, service: str,
+                 tenant: str) -> AsyncPipelineClient:
+    """One pipeline client per (service, credential): shared connection pool, token cache and retries."""
+    retry = settings.retry
+    policies = [
+        HeadersPolicy(),
+        UserAgentPolicy(sdk_moniker="sentinelkit/0.1"),
+        CorrelationPolicy(service, tenant),
+        CappedRetryPolicy(
+            retry.retry_after_cap,
+            retry_total=retry.max_retries,
+            retry_backoff_factor=retry.backoff_factor,
+            retry_backoff_max=retry.backoff_max,
+            timeout=retry.timeout * (retry.max_retries + 1),
+        ),
+        _auth_policy(credential, scope, service),
+        ContentDecodePolicy(),
+    ]
+    transport_kwargs: dict[str, Any] = {}
+    if settings.ca_bundle:
+        transport_kwargs["connection_verify"] = str(settings.ca_bundle)
+    transport = AioHttpTransport(**transport_kwargs)
+    return AsyncPipelineClient(base_url=base_url, policies=policies, transport=transport)
+
+
+def _auth_policy(credential: Any, scope: str, service: str) -> Any:
+    if service == "arm":
+        from azure.mgmt.core.policies import AsyncARMChallengeAuthenticationPolicy
+
+        return AsyncARMChallengeAuthenticationPolicy(credential, scope)
+    return AsyncBearerTokenCredentialPolicy(credential, scope)

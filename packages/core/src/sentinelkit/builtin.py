@@ -1,0 +1,82 @@
+"""The built-in pack (``core``): registered through the same hooks as every other pack."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .contract import READ_ONLY, tool
+from .hookspecs import hookimpl
+
+WORKSPACE_FIELDS = ["tenant", "subscription", "resource_group", "name", "alias", "customer_id", "sentinel"]
+
+
+@tool(READ_ONLY, title="List workspaces")
+async def workspace_list(kit: Any, tenant: str | None = None, refresh: bool = False) -> dict[str, Any]:
+    """List the Log Analytics workspaces this server can reach, across every tenant.
+
+    Includes customer workspaces delegated through Azure Lighthouse and those configured in
+    sentinelkit.toml. Use a workspace's alias or name as the `workspace` argument of other tools.
+
+    Args:
+        tenant: Only workspaces of this tenant (short name such as "fabrikam", display name or tenant id).
+        refresh: Discover again instead of using the cached list (cached for the cache TTL, 5 minutes by default).
+    """
+    registry = kit.runtime.workspaces
+    discovery = await registry.discover(refresh=refresh)
+    workspaces = discovery.workspaces
+    if tenant:
+        workspaces = [w for w in workspaces if registry.tenant_matches(w, tenant)]
+        if not workspaces:
+            known = sorted({w.tenant or w.tenant_id or "?" for w in discovery.workspaces})
+            from .errors import KitError
+
+            raise KitError(f"no workspace belongs to tenant {tenant!r}; known tenants: {', '.join(known) or 'none'}")
+    rows = [
+        {
+            "tenant": w.tenant,
+            "tenant_id": w.tenant_id,
+            "subscription": w.subscription or w.subscription_id,
+            "resource_group": w.resource_group,
+            "name": w.name,
+            "alias": w.alias,
+            "customer_id": w.customer_id,
+            "sentinel": w.sentinel,
+            "delegated": w.delegated,
+            "id": w.id,
+        }
+        for w in workspaces
+    ]
+    out: dict[str, Any] = {
+        "workspaces": [{k: r[k] for k in WORKSPACE_FIELDS} for r in rows],
+        "count": len(rows),
+        "sentinel_enabled": sum(1 for r in rows if r["sentinel"]),
+    }
+    if discovery.errors:
+        out["errors"] = discovery.errors
+    return out
+
+
+@tool(READ_ONLY, title="Show a workspace")
+async def workspace_get(kit: Any, workspace: str) -> dict[str, Any]:
+    """Show one workspace: where it lives, how it is reached, and whether Sentinel is onboarded.
+
+    Args:
+        workspace: Alias, workspace name, customerId or full ARM id (see workspace_list).
+    """
+    ws = await kit.workspace(workspace)
+    if ws.customer_id is None:  # not discovered (e.g. given by ARM id): read it, which also proves access
+        from .azure import api_versions as v
+
+        data = await kit.arm(ws).get(ws.id, v.WORKSPACES, where=ws.where(operation="read workspace"))
+        ws.customer_id = (data.get("properties") or {}).get("customerId")
+        ws.location = data.get("location")
+    out = ws.to_json()
+    out["reached_with"] = "the managing tenant's credential (Azure Lighthouse)" if ws.delegated else (
+        "the default credential" if ws.via == "default" else f"the credential of tenant {ws.via!r}")
+    return out
+
+
+@hookimpl
+def register_tools(register: Any) -> None:
+    register(workspace_list)
+    register(workspace_get)

@@ -1,0 +1,57 @@
+"""``sentinelkit config check``: is the configuration valid, and can every credential get a token?"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .settings import Settings
+
+
+async def run_check(settings: Settings, out: Any = print) -> int:
+    from .errors import KitError, Where, describe_azure_error
+    from .packs import PackManager
+    from .runtime import Runtime
+
+    out(f"OK   configuration: {settings.config_file or 'environment only (no sentinelkit.toml)'}")
+    out(f"     ARM {settings.arm_endpoint} · Log Analytics {settings.logs_endpoint}"
+        + (f" · CA bundle {settings.ca_bundle}" if settings.ca_bundle else ""))
+    manager = PackManager(enabled=settings.pack_enabled).load()
+    for name, error in manager.errors().items():
+        out(f"WARN pack {name}: {error}")
+    runtime = Runtime(settings, manager)
+    failures = 0
+    keys = runtime.credentials.keys()
+    if not keys:
+        out("FAIL credentials: none configured; set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET "
+            "(or sign in with `az login`), or add [tenants.<name>] to sentinelkit.toml")
+        return 1
+    try:
+        for key in keys:
+            label = "default (environment)" if key == "default" else f"tenant {key}"
+            try:
+                credential = runtime.credentials.get(key)
+                tenant_id = runtime.credentials.tenant_id(key)
+                await credential.get_token(settings.arm_scope, **({"tenant_id": tenant_id} if key != "default" else {}))
+            except KitError as exc:
+                failures += 1
+                out(f"FAIL {label}: {exc}")
+                continue
+            except Exception as exc:
+                failures += 1
+                out(f"FAIL {label}: {describe_azure_error(exc, Where(tenant=key, operation='sign-in'))}")
+                continue
+            out(f"OK   {label}: got a token for {settings.arm_scope}")
+            try:
+                from .azure import api_versions as v
+
+                subs = await runtime.arm(key).list("/subscriptions", v.SUBSCRIPTIONS,
+                                                   where=Where(tenant=key, operation="list subscriptions"))
+                delegated = sum(1 for s in subs if s.get("managedByTenants") and s.get("tenantId") != runtime.credentials.tenant_id(key))
+                out(f"OK   {label}: {len(subs)} subscription(s) visible"
+                    + (f", {delegated} through Lighthouse" if delegated else ""))
+            except KitError as exc:
+                failures += 1
+                out(f"FAIL {label}: {exc}")
+    finally:
+        await runtime.aclose()
+    return 1 if failures else 0

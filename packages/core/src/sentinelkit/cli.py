@@ -1,0 +1,303 @@
+"""The ``sentinelkit`` command: serve, packs, tools, call, config check, demo.
+
+Imports stay inside the commands: ``serve`` must reach ``tools/list`` quickly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sentinelkit", description="Microsoft Sentinel over the Model Context Protocol.")
+    parser.add_argument("--config", type=Path, help="sentinelkit.toml to use (default: $SENTINELKIT_CONFIG, ./sentinelkit.toml)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the MCP server (stdio by default)")
+    serve.add_argument("--http", metavar="HOST:PORT", nargs="?", const="",
+                       help="serve streamable HTTP at http://HOST:PORT/mcp instead of stdio "
+                            "(default address: [http] host and port of sentinelkit.toml, else 127.0.0.1:8000)")
+    serve.add_argument("--read-only", action="store_true", default=None, help="serve only read-only tools")
+    serve.add_argument("--emulator", action="store_true", help="start the embedded Azure emulator and use it")
+    serve.add_argument("--emulator-state", type=Path, metavar="FILE",
+                       help="with --emulator: keep the emulator's state in FILE across restarts")
+
+    for name, text in (("packs", "installed packs, versions, tools and load errors"),
+                       ("tools", "tools with their pack and safety class")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("--json", action="store_true", help="machine-readable output")
+        p.add_argument("--read-only", action="store_true", default=None, help=argparse.SUPPRESS)
+
+    call = sub.add_parser("call", help="call one tool and print its result (for scripts)")
+    call.add_argument("tool")
+    call.add_argument("--args", default="{}", help="arguments as a JSON object")
+    call.add_argument("--emulator", action="store_true", help="run against the embedded emulator")
+    call.add_argument("--read-only", action="store_true", default=None)
+
+    config = sub.add_parser("config", help="configuration commands")
+    config_sub = config.add_subparsers(dest="config_command", required=True)
+    check = config_sub.add_parser("check", help="validate configuration and credentials; get one token")
+    check.add_argument("--emulator", action="store_true", help="check against the embedded emulator")
+
+    demo = sub.add_parser("demo", help="a short tour against the embedded emulator")
+    demo.add_argument("--no-color", action="store_true")
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Any:
+    from .settings import ConfigError, load_settings
+
+    try:
+        return load_settings(args.config, read_only=getattr(args, "read_only", None))
+    except ConfigError as exc:
+        raise SystemExit(f"sentinelkit: configuration error: {exc}") from None
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("FASTMCP_CHECK_FOR_UPDATES", "off")
+    os.environ.setdefault("FASTMCP_SHOW_SERVER_BANNER", "false")
+    args = _parser().parse_args(argv)
+    command = args.command if args.command != "config" else f"config_{args.config_command}"
+    handler = globals()[f"cmd_{command}"]
+    return int(handler(args) or 0)
+
+
+# -- serve ------------------------------------------------------------------------------------
+def parse_hostport(value: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit():
+        raise SystemExit(f"sentinelkit: --http expects HOST:PORT (e.g. 127.0.0.1:8000), got {value!r}")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def http_auth(settings: Any, host: str) -> Any:
+    """The HTTP transport's authentication; refuse a non-loopback bind without any.
+
+    ``[http] auth = "token"``: a shared bearer token from ``$SENTINELKIT_HTTP_TOKEN``.
+    ``[http] auth = "entra"``: Entra ID access tokens for the app ``entra_client_id`` (validated
+    against the tenant's signing keys, audience and, if set, ``entra_required_scopes``).
+    """
+    http = settings.http
+    verifier: Any = None
+    if http.auth == "entra":
+        if not (http.entra_tenant_id and http.entra_client_id):
+            raise SystemExit("sentinelkit: [http] auth = \"entra\" needs entra_tenant_id and entra_client_id "
+                             f"(the app registration clients get tokens for) in {settings.config_file or 'sentinelkit.toml'}")
+        from fastmcp.server.auth.providers.azure import AzureJWTVerifier
+
+        authority = (settings.authority_host or "https://login.microsoftonline.com").split("://", 1)[-1].rstrip("/")
+        verifier = AzureJWTVerifier(client_id=http.entra_client_id, tenant_id=http.entra_tenant_id,
+                                    required_scopes=http.entra_required_scopes or None, base_authority=authority)
+    else:
+        env = http.auth_token_env
+        token = os.environ.get(env) if env else None
+        if token:
+            from .httpauth import SharedTokenVerifier
+            from .log import add_secret
+
+            add_secret(token)
+            verifier = SharedTokenVerifier(token)
+    if host not in LOOPBACK:
+        if not http.allow_remote:
+            raise SystemExit(
+                f"sentinelkit: refusing to listen on {host}: the server manages Sentinel with your Azure credentials "
+                "and must not be reachable from other machines by accident. Bind 127.0.0.1, or set "
+                "[http] allow_remote = true in sentinelkit.toml with authentication ([http] auth = \"entra\", or a "
+                f"bearer token in ${http.auth_token_env or 'SENTINELKIT_HTTP_TOKEN'}), and put TLS in front."
+            )
+        if verifier is None:
+            raise SystemExit(
+                f"sentinelkit: refusing to listen on {host} without authentication: set a long random bearer token "
+                f"in ${http.auth_token_env or 'SENTINELKIT_HTTP_TOKEN'} (clients send 'Authorization: Bearer <token>'), "
+                "or use Entra ID with [http] auth = \"entra\"."
+            )
+    return verifier
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    emu = None
+    if args.emulator:
+        from .emulator import start_emulator
+
+        emu = start_emulator(state_file=args.emulator_state)
+    settings = _settings(args)
+    from .log import configure
+
+    configure(settings.log_level, debug=settings.debug)
+    from .packs import DuplicateToolError, PackManager
+    from .server import build_server
+
+    manager = PackManager(enabled=settings.pack_enabled)
+    try:
+        mcp = build_server(settings, manager)
+    except DuplicateToolError as exc:
+        print(f"sentinelkit: cannot start: {exc}", file=sys.stderr)
+        return 2
+    errors = manager.errors()
+    if errors:
+        from .log import logger
+
+        for name, error in errors.items():
+            logger().warning("pack_not_loaded", pack=name, error=error,
+                             hint="`sentinelkit packs` shows every pack and its status")
+    try:
+        if args.http is not None:
+            host, port = parse_hostport(args.http) if args.http else (settings.http.host, settings.http.port)
+            auth = http_auth(settings, host)
+            if auth is not None:
+                mcp.auth = auth
+            mcp.run(transport="http", host=host, port=port, show_banner=False)
+        else:
+            mcp.run(transport="stdio", show_banner=False)
+    finally:
+        if emu is not None:
+            emu.stop()
+    return 0
+
+
+# -- packs / tools ----------------------------------------------------------------------------
+def _inventory(args: argparse.Namespace) -> tuple[Any, Any, str | None]:
+    from .packs import DuplicateToolError, PackManager
+
+    settings = _settings(args)
+    manager = PackManager(enabled=settings.pack_enabled).load()
+    try:
+        collected = manager.collect()
+        problem = None
+    except DuplicateToolError as exc:
+        collected, problem = None, str(exc)
+    return manager, collected, problem
+
+
+def cmd_packs(args: argparse.Namespace) -> int:
+    manager, _, problem = _inventory(args)
+    packs = [p.to_json() for p in manager.packs.values()]
+    if args.json:
+        print(json.dumps({"packs": packs, "error": problem}, indent=2))
+        return 1 if problem else 0
+    for p in packs:
+        status = "disabled" if not p["enabled"] else ("FAILED" if p["error"] else "loaded")
+        version = p["version"] or "?"
+        print(f"{p['name']:<14} {version:<9} {status:<9} {p['distribution'] or p['module']}")
+        if p["error"]:
+            print(f"    error: {p['error']}")
+        for warning in p["warnings"]:
+            print(f"    warning: {warning}")
+        if p["tools"]:
+            print(f"    tools: {', '.join(p['tools'])}")
+        if p["prompts"]:
+            print(f"    prompts: {', '.join(p['prompts'])}")
+    if problem:
+        print(f"\nerror: {problem}")
+        return 1
+    return 0
+
+
+def cmd_tools(args: argparse.Namespace) -> int:
+    _, collected, problem = _inventory(args)
+    if problem or collected is None:
+        print(f"sentinelkit: {problem}", file=sys.stderr)
+        return 1
+    settings = _settings(args)
+    rows = [
+        {"name": s.name, "pack": s.pack, "safety": s.safety.value,
+         "served": not (settings.read_only and s.safety.writes),
+         "description": (s.description.splitlines() or [""])[0]}
+        for s in sorted(collected.tools.values(), key=lambda s: (s.pack != "core", s.pack, s.name))
+    ]
+    if args.json:
+        print(json.dumps({"tools": rows}, indent=2))
+        return 0
+    for r in rows:
+        hidden = "" if r["served"] else "  (hidden: read-only)"
+        print(f"{r['name']:<32} {r['pack']:<12} {r['safety']:<12} {r['description']}{hidden}")
+    return 0
+
+
+# -- call -------------------------------------------------------------------------------------
+def cmd_call(args: argparse.Namespace) -> int:
+    import asyncio
+
+    try:
+        arguments = json.loads(args.args)
+    except json.JSONDecodeError as exc:
+        print(f"sentinelkit: --args is not valid JSON ({exc}); pass an object like '{{\"tenant\": \"fabrikam\"}}'",
+              file=sys.stderr)
+        return 2
+    if not isinstance(arguments, dict):
+        print("sentinelkit: --args must be a JSON object", file=sys.stderr)
+        return 2
+    emu = None
+    if args.emulator:
+        from .emulator import start_emulator
+
+        emu = start_emulator()
+    try:
+        settings = _settings(args)
+        from .log import configure
+
+        configure(settings.log_level, debug=settings.debug)
+        return asyncio.run(_call(settings, args.tool, arguments))
+    finally:
+        if emu is not None:
+            emu.stop()
+
+
+async def _call(settings: Any, tool: str, arguments: dict[str, Any]) -> int:
+    from fastmcp import Client
+
+    from .server import build_server
+
+    mcp = build_server(settings)
+    async with Client(mcp) as client:
+        result = await client.call_tool(tool, arguments, raise_on_error=False)
+    if result.is_error:
+        text = " ".join(getattr(c, "text", "") for c in result.content)
+        print(f"error: {text}", file=sys.stderr)
+        return 1
+    data = result.structured_content if result.structured_content is not None else [
+        getattr(c, "text", None) for c in result.content]
+    print(json.dumps(data, indent=2, default=str))
+    return 0
+
+
+# -- config check -----------------------------------------------------------------------------
+def cmd_config_check(args: argparse.Namespace) -> int:
+    import asyncio
+
+    emu = None
+    if args.emulator:
+        from .emulator import start_emulator
+
+        emu = start_emulator()
+    try:
+        from .settings import ConfigError, load_settings
+
+        try:
+            settings = load_settings(args.config)
+        except ConfigError as exc:
+            print(f"FAIL configuration: {exc}")
+            return 1
+        from .check import run_check
+
+        return asyncio.run(run_check(settings))
+    finally:
+        if emu is not None:
+            emu.stop()
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    return run_demo(color=not args.no_color and sys.stdout.isatty())
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,158 @@
+"""Errors a tool raises to tell the user what failed, where, and what to do next.
+
+``KitError`` carries a complete, user-facing message; the tool wrapper turns it into an MCP tool
+error. ``describe_azure_error`` maps azure-core exceptions (HTTP status, auth, network) to one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+class KitError(Exception):
+    """An expected failure with a message meant for the user (and the model)."""
+
+
+class WorkspaceNotFound(KitError):
+    pass
+
+
+class AzureCallError(KitError):
+    """An Azure request failed; ``status``/``code`` kept for callers that branch on them."""
+
+    def __init__(self, message: str, *, status: int | None = None, code: str | None = None,
+                 correlation_id: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.correlation_id = correlation_id
+
+
+@dataclass
+class Where:
+    """The target of a request, for error messages: which tenant, workspace and resource."""
+
+    tenant: str | None = None
+    workspace: str | None = None
+    resource: str | None = None
+    operation: str | None = None
+
+    def describe(self) -> str:
+        parts = []
+        if self.workspace:
+            parts.append(f"workspace {self.workspace}")
+        if self.tenant:
+            parts.append(f"tenant {self.tenant}")
+        where = ", ".join(parts)
+        what = self.operation or "request"
+        if self.resource:
+            what += f" {self.resource}"
+        return f"{what} ({where})" if where else what
+
+
+def _arm_error(response: Any) -> tuple[str | None, str | None]:
+    try:
+        body = response.json()
+    except Exception:
+        return None, None
+    if not isinstance(body, dict):
+        return None, None
+    error = body.get("error", body)
+    if isinstance(error, dict):
+        message = error.get("message")
+        inner, depth = error, 0
+        while depth < 10 and isinstance(inner.get("innererror") or inner.get("innerError"), dict):
+            inner, depth = inner.get("innererror") or inner.get("innerError"), depth + 1
+        if depth and inner.get("message"):
+            # the innermost error is the precise one (e.g. KQL: SYN0002 ... at line 2, pos 15)
+            detail = f"{inner['code']}: {inner['message']}" if inner.get("code") else inner["message"]
+            where = ", ".join(f"{k} {inner[k]}" for k in ("line", "pos") if inner.get(k) is not None)
+            message = f"{message} ({detail}{'; ' + where if where else ''})"
+        return error.get("code"), message
+    if isinstance(error, str):
+        return error, body.get("error_description")
+    return None, None
+
+
+def describe_status(status: int, code: str | None, message: str | None, where: Where, retries: int = 0,
+                    retry_after: str | None = None) -> str:
+    """The sentence for one failed HTTP response."""
+    target = where.describe()
+    detail = f"{code}: {message}" if code and message else (message or code or "no details")
+    if status == 401:
+        advice = ("the token was refused: check that the credential belongs to the right tenant and has not "
+                  "expired, then run `sentinelkit config check`")
+    elif status == 403:
+        advice = ("the signed-in principal lacks permission here: grant it a role such as Microsoft Sentinel "
+                  "Contributor (writes) or Reader (reads) on this scope, or, for a customer tenant, include it "
+                  "in the Lighthouse delegation")
+    elif status == 404:
+        advice = ("it does not exist or is not visible to this principal: check the name, and list what exists "
+                  "first (for workspaces: workspace_list)")
+    elif status == 409:
+        advice = "it conflicts with the current state (already exists, or an operation is in progress): read it and retry"
+    elif status == 412:
+        advice = ("it changed since it was read (etag mismatch): read it again, re-apply the change to the new "
+                  "version and retry")
+    elif status == 429:
+        wait = f" after {retry_after} s" if retry_after else " in a minute"
+        advice = f"Azure is throttling requests (still after {retries} retries): try again{wait}, or target fewer workspaces"
+    elif status >= 500:
+        advice = f"Azure had a server-side failure (after {retries} retries): this is usually transient, try again shortly"
+    elif status == 400:
+        advice = "the request was rejected as invalid: check the arguments against the message"
+    else:
+        advice = "check the message"
+    return f"{target} failed with HTTP {status} ({detail}); {advice}."
+
+
+def _auth_message(exc: BaseException) -> str:
+    """The useful part of an azure-identity failure: the AADSTS code and sentence."""
+    text = str(getattr(exc, "message", None) or exc)
+    import re
+
+    found = re.search(r"(AADSTS\d+: [^.]*\.)", text)
+    return found.group(1) if found else text.splitlines()[0]
+
+
+def describe_azure_error(exc: BaseException, where: Where, *, retries: int = 0) -> AzureCallError:
+    """Map an azure-core / azure-identity exception to an ``AzureCallError`` with advice."""
+    from azure.core.exceptions import (
+        ClientAuthenticationError,
+        HttpResponseError,
+        ServiceRequestError,
+        ServiceResponseError,
+    )
+
+    target = where.describe()
+    if isinstance(exc, ClientAuthenticationError):  # raised by the credential (token endpoint)
+        message = _auth_message(exc)
+        return AzureCallError(
+            f"{target} failed: could not sign in ({message}). Check AZURE_TENANT_ID, AZURE_CLIENT_ID and the "
+            "secret or certificate for this tenant, then run `sentinelkit config check`.",
+            status=401, code="ClientAuthenticationError",
+        )
+    if isinstance(exc, HttpResponseError) and exc.response is not None:
+        response = exc.response
+        code, message = _arm_error(response)
+        status = response.status_code
+        return AzureCallError(
+            describe_status(status, code, message or exc.reason, where, retries,
+                            response.headers.get("Retry-After")),
+            status=status, code=code, correlation_id=response.headers.get("x-ms-correlation-request-id"),
+        )
+    if "Timeout" in type(exc).__name__ or isinstance(exc, TimeoutError):
+        return AzureCallError(
+            f"{target} failed: Azure did not answer in time ({type(exc).__name__}). The service may be slow or "
+            "overloaded: try again, target fewer workspaces, or raise [retry] timeout in sentinelkit.toml.",
+            code="Timeout",
+        )
+    if isinstance(exc, (ServiceRequestError, ServiceResponseError, OSError)):
+        return AzureCallError(
+            f"{target} failed: could not reach Azure ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else 'timed out'}). "
+            "Check the network, proxy and endpoint settings (SENTINELKIT_ARM_ENDPOINT / SENTINELKIT_LOGS_ENDPOINT), "
+            "then try again.",
+            code="NetworkError",
+        )
+    return AzureCallError(f"{target} failed: {type(exc).__name__}: {exc}")

@@ -1,0 +1,47 @@
+"""Running one function over many workspaces: bounded concurrency, progress, per-workspace errors.
+
+One failing workspace (or tenant) never fails the call: its error is reported next to the others'
+results.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from .errors import KitError
+
+
+async def fan_out(kit: Any, workspaces: list[Any], fn: Callable[[Any], Awaitable[Any]], *,
+                  concurrency: int | None = None, label: str = "workspaces") -> dict[str, Any]:
+    """``{"results": {label: value}, "errors": {label: message}, "summary": {...}}``."""
+    total = len(workspaces)
+    limit = asyncio.Semaphore(concurrency or kit.runtime.settings.concurrency)
+    results: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    done = 0
+    lock = asyncio.Lock()
+    await kit.progress(0, total, f"0/{total} {label}")
+
+    async def one(ws: Any) -> None:
+        nonlocal done
+        key = ws.label
+        async with limit:
+            try:
+                results[key] = await fn(ws)
+            except KitError as exc:
+                errors[key] = str(exc)
+            except Exception as exc:  # a bug in one branch must not hide the others
+                errors[key] = f"unexpected {type(exc).__name__}: {exc}"
+        async with lock:
+            done += 1
+            await kit.progress(done, total, f"{done}/{total} {label} ({key} {'failed' if key in errors else 'done'})")
+
+    await asyncio.gather(*(one(ws) for ws in workspaces))
+    order = [ws.label for ws in workspaces]
+    return {
+        "results": {k: results[k] for k in order if k in results},
+        "errors": {k: errors[k] for k in order if k in errors},
+        "summary": {"workspaces": total, "succeeded": len(results), "failed": len(errors)},
+    }

@@ -1,0 +1,81 @@
+"""Logging: structlog JSON lines on stderr (never stdout: stdio carries the MCP protocol), with secrets
+redacted. structlog is imported on first use so that it costs nothing at start-up."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from typing import Any
+
+SECRET_KEY_RE = re.compile(r"(secret|password|passwd|token|credential|api[_-]?key|private[_-]?key|sas|signature)",
+                           re.IGNORECASE)
+_JWT_RE = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")
+REDACTED = "***"
+
+_known_secrets: set[str] = set()
+_logger: Any = None
+_level = logging.INFO
+
+
+def add_secret(value: str | None) -> None:
+    """Remember a secret value (client secret, HTTP token) so it is masked wherever it appears."""
+    if value and len(value) >= 6:
+        _known_secrets.add(value)
+
+
+def redact_text(text: str) -> str:
+    for secret in _known_secrets:
+        if secret in text:
+            text = text.replace(secret, REDACTED)
+    return _JWT_RE.sub(REDACTED, text)
+
+
+def redact(value: Any, key: str | None = None) -> Any:
+    """Mask values under secret-looking keys, known secret values and bearer tokens, recursively."""
+    if key is not None and SECRET_KEY_RE.search(key) and value not in (None, "", False):
+        return REDACTED
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, dict):
+        return {k: redact(v, str(k)) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [redact(v) for v in value]
+    return value
+
+
+def _redact_processor(logger: Any, method: str, event: dict[str, Any]) -> dict[str, Any]:
+    return {k: (redact(v, k) if k not in ("event", "level", "timestamp") else v) for k, v in event.items()}
+
+
+def configure(level: str = "INFO", *, debug: bool = False) -> None:
+    """Set the level; structlog itself is configured lazily by ``logger()``."""
+    global _level, _logger
+    _level = logging.DEBUG if debug else getattr(logging, level.upper(), logging.INFO)
+    _logger = None
+    logging.basicConfig(stream=sys.stderr, level=max(_level, logging.WARNING), format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("azure").setLevel(logging.WARNING)
+    logging.getLogger("azure.identity").setLevel(logging.ERROR)  # sign-in failures are reported by us
+
+
+def logger() -> Any:
+    """The structlog logger (JSON to stderr with redaction)."""
+    global _logger
+    if _logger is None:
+        import structlog
+
+        structlog.configure(
+            processors=[
+                structlog.contextvars.merge_contextvars,
+                structlog.processors.add_log_level,
+                structlog.processors.TimeStamper(fmt="iso", utc=True),
+                structlog.processors.format_exc_info,
+                _redact_processor,
+                structlog.processors.JSONRenderer(),
+            ],
+            wrapper_class=structlog.make_filtering_bound_logger(_level),
+            logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+            cache_logger_on_first_use=True,
+        )
+        _logger = structlog.get_logger("sentinelkit")
+    return _logger

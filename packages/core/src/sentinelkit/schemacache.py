@@ -1,0 +1,107 @@
+"""A disk cache of tool schemas, so that ``tools/list`` does not pay for schema generation.
+
+Building a FastMCP tool from a function (type hints, docstring parsing, a pydantic schema) costs a
+few milliseconds per tool; with every pack installed that is most of the start-up budget. The cache
+keeps each tool's description and input schema, keyed by everything that could change them (the
+function's file and its modification time, the tool's declaration, the library versions). A cached
+tool is a plain ``Tool`` with those fields; the real tool is built on its first call.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from fastmcp.tools import Tool
+from pydantic import PrivateAttr
+
+from .contract import ToolSpec
+
+FORMAT = 1
+
+
+def cache_path() -> Path | None:
+    """``$SENTINELKIT_CACHE_DIR`` or the user cache directory; ``SENTINELKIT_SCHEMA_CACHE=off`` disables it."""
+    if os.environ.get("SENTINELKIT_SCHEMA_CACHE", "").lower() in ("0", "off", "false", "no"):
+        return None
+    base = os.environ.get("SENTINELKIT_CACHE_DIR") or os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / ("sentinelkit" if not os.environ.get("SENTINELKIT_CACHE_DIR") else "") / "tool-schemas.json"
+
+
+def spec_key(spec: ToolSpec) -> str | None:
+    """Everything the schema depends on; None when the function's source file is unknown."""
+    import fastmcp
+
+    from . import __version__
+
+    code = getattr(spec.fn, "__code__", None)
+    if code is None:
+        return None
+    try:
+        stat = os.stat(code.co_filename)
+    except OSError:
+        return None
+    parts = [
+        str(FORMAT), __version__, fastmcp.__version__, sys.version.split()[0], spec.pack, spec.name,
+        spec.safety.value, spec.title or "", ",".join(sorted(spec.tags)), str(spec.timeout),
+        spec.fn.__module__, spec.fn.__qualname__, code.co_filename, str(stat.st_mtime_ns), str(stat.st_size),
+        str(code.co_firstlineno),
+    ]
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+
+
+class SchemaCache:
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.entries: dict[str, dict[str, Any]] = {}
+        self.dirty = False
+        if path is not None and path.exists():
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+                if data.get("format") == FORMAT:
+                    self.entries = data.get("tools", {})
+            except (OSError, ValueError):
+                self.entries = {}
+
+    def get(self, key: str | None) -> dict[str, Any] | None:
+        return self.entries.get(key) if key else None
+
+    def put(self, key: str | None, tool: Tool) -> None:
+        if key is None or self.path is None:
+            return
+        self.entries[key] = {"description": tool.description, "parameters": tool.parameters}
+        self.dirty = True
+
+    def save(self) -> None:
+        """Write atomically; a read-only or missing cache directory only costs speed."""
+        if not self.dirty or self.path is None:
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".tool-schemas.")
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump({"format": FORMAT, "tools": self.entries}, handle)
+            os.replace(tmp, self.path)
+            self.dirty = False
+        except OSError:
+            pass
+
+
+class DeferredTool(Tool):
+    """A tool listed from the cache; the real FastMCP tool is built on the first call."""
+
+    _build: Any = PrivateAttr(default=None)
+    _real: Tool | None = PrivateAttr(default=None)
+
+    def real(self) -> Tool:
+        if self._real is None:
+            self._real = self._build()
+        return self._real
+
+    async def run(self, arguments: dict[str, Any]) -> Any:
+        return await self.real().run(arguments)

@@ -1,0 +1,101 @@
+"""Assembling the FastMCP server from the loaded packs."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastmcp import FastMCP
+from fastmcp.exceptions import ToolError
+from fastmcp.server.middleware import Middleware
+
+from . import __version__
+from .packs import PackManager
+from .runtime import Runtime
+from .settings import Settings
+
+INSTRUCTIONS = """\
+sentinelkit manages Microsoft Sentinel across tenants and workspaces.
+Start with workspace_list to see the workspaces (and their aliases); pass an alias, a workspace name
+or a full ARM id as `workspace`. Writes accept dry_run=true; destructive tools ask for confirmation
+(or return a preview to repeat with confirm=true). Lists are paged: follow next_cursor."""
+
+
+class HiddenToolGuard(Middleware):
+    """Explains, instead of "unknown tool", why a write tool is not served in read-only mode."""
+
+    def __init__(self, hidden: dict[str, str]) -> None:
+        self.hidden = hidden
+
+    async def on_call_tool(self, context: Any, call_next: Any) -> Any:
+        name = getattr(context.message, "name", None)
+        if name in self.hidden:
+            raise ToolError(
+                f"{name} is not available: the server runs in read-only mode and {name} is "
+                f"{self.hidden[name]}. Restart without --read-only (and read_only = false) to use it."
+            )
+        return await call_next(context)
+
+
+def build_server(settings: Settings, manager: PackManager | None = None) -> FastMCP:
+    """One server: a fresh ``PackManager`` (unless given), its packs' tools, prompts and resources.
+
+    Raises ``DuplicateToolError`` when two packs contribute the same tool name.
+    """
+    from .schemacache import SchemaCache, cache_path
+    from .toolwrap import build_tool_cached
+
+    manager = manager or PackManager(enabled=settings.pack_enabled)
+    manager.load()
+    collected = manager.collect()
+    runtime = Runtime(settings, manager, collected)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(server: FastMCP) -> AsyncIterator[dict[str, Any]]:
+        try:
+            yield {}
+        finally:
+            await runtime.aclose()
+
+    hidden: dict[str, str] = {}
+    mcp = FastMCP(settings.server_name, instructions=INSTRUCTIONS, version=__version__, lifespan=lifespan,
+                  mask_error_details=True)
+    schemas = SchemaCache(cache_path())
+    for spec in collected.tools.values():
+        if settings.read_only and spec.safety.writes:
+            hidden[spec.name] = spec.safety.value.replace("_", "-")
+            continue
+        try:
+            mcp.add_tool(build_tool_cached(spec, runtime, schemas))
+        except Exception as exc:  # an unusable signature: leave the tool out, say why in `sentinelkit packs`
+            info = manager.packs.get(spec.pack)
+            message = f"tool {spec.name} left out: {type(exc).__name__}: {exc}"
+            if info is not None:
+                info.warnings.append(message)
+                if spec.name in info.tools:
+                    info.tools.remove(spec.name)
+    schemas.save()
+    if hidden:
+        mcp.add_middleware(HiddenToolGuard(hidden))
+    if collected.prompts:
+        from fastmcp.prompts import Prompt
+
+        for p in collected.prompts.values():
+            mcp.add_prompt(Prompt.from_function(p.fn, name=p.name, description=p.description,
+                                                meta={"sentinelkit": {"pack": p.pack}}))
+    if collected.resources:
+        from fastmcp.resources import Resource
+
+        for r in collected.resources.values():
+            mcp.add_resource(Resource.from_function(r.fn, uri=r.uri, name=r.name, description=r.description,
+                                                    mime_type=r.mime_type, meta={"sentinelkit": {"pack": r.pack}}))
+    mcp._sentinelkit_runtime = runtime  # type: ignore[attr-defined]
+    mcp._sentinelkit_packs = manager  # type: ignore[attr-defined]
+    return mcp
+
+
+def runtime_of(server_or_ctx: Any) -> Runtime:
+    """The ``Runtime`` of a server (or of the server behind a FastMCP ``Context``)."""
+    server = getattr(server_or_ctx, "fastmcp", server_or_ctx)
+    return server._sentinelkit_runtime  # type: ignore[no-any-return]

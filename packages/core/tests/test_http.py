@@ -1,0 +1,122 @@
+"""Streamable HTTP: ``sentinelkit serve --http``, loopback by default, auth required off loopback."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+import pytest
+from fastmcp import Client
+
+from sentinelkit.testing.process import SENTINELKIT, child_env, run_cli
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def http_server(env: dict[str, str], *extra: str, port: int | None = None) -> Iterator[str]:
+    address = [] if port else None
+    port = port or _free_port()
+    http = ["--http"] if address is not None else ["--http", f"127.0.0.1:{port}"]
+    proc = subprocess.Popen([*SENTINELKIT, "serve", *http, *extra], env=child_env(env),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    break
+            except OSError:
+                if proc.poll() is not None:
+                    raise AssertionError(f"server exited: {proc.stderr.read()}") from None
+                if time.monotonic() > deadline:
+                    raise AssertionError("the HTTP server did not start") from None
+                time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}/mcp"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+async def test_http_transport_serves_tools(sentinelkit_env) -> None:
+    with http_server(sentinelkit_env) as url:
+        async with Client(url) as client:
+            names = {t.name for t in await client.list_tools()}
+            result = await client.call_tool("workspace_list", {"tenant": "northwind"})
+    assert "workspace_list" in names
+    assert [w["name"] for w in result.structured_content["workspaces"]] == ["law-northwind"]
+
+
+async def test_http_bearer_token_is_enforced_when_configured(sentinelkit_env) -> None:
+    token = "s3cret-token-for-tests-0123456789"
+    with http_server({**sentinelkit_env, "SENTINELKIT_HTTP_TOKEN": token}) as url:
+        anonymous = httpx.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+                               headers={"Accept": "application/json, text/event-stream"})
+        assert anonymous.status_code == 401
+        async with Client(url, auth=token) as client:
+            assert "workspace_list" in {t.name for t in await client.list_tools()}
+
+
+def test_non_loopback_bind_without_auth_is_refused(sentinelkit_env) -> None:
+    done = run_cli("serve", "--http", "0.0.0.0:8765", timeout=60)
+    assert done.returncode != 0
+    assert "refusing to listen on 0.0.0.0" in done.stderr and "127.0.0.1" in done.stderr
+
+
+def test_non_loopback_allowed_but_without_token_is_refused(sentinelkit_env, tmp_path) -> None:
+    from pathlib import Path
+
+    config = tmp_path / "remote.toml"
+    config.write_text(Path(sentinelkit_env["SENTINELKIT_CONFIG"]).read_text() + "\n[http]\nallow_remote = true\n")
+    done = run_cli("--config", str(config), "serve", "--http", "0.0.0.0:8765", timeout=60)
+    assert done.returncode != 0 and "without authentication" in done.stderr and "SENTINELKIT_HTTP_TOKEN" in done.stderr
+
+
+@pytest.mark.parametrize("value", ["8000", "localhost:http"])
+def test_malformed_http_address_is_explained(sentinelkit_env, value: str) -> None:
+    done = run_cli("serve", "--http", value, timeout=60)
+    assert done.returncode != 0 and "HOST:PORT" in done.stderr
+
+
+async def test_http_with_entra_id_tokens(sentinelkit_env, emulator, tmp_path) -> None:
+    from pathlib import Path
+
+    tenant = emulator.info["managing_tenant_id"]
+    app = "9a1c0ffe-5e47-4c1e-9d2a-5e471a1c0ffe"  # the MCP server's own app registration
+    config = tmp_path / "entra.toml"
+    config.write_text(Path(sentinelkit_env["SENTINELKIT_CONFIG"]).read_text()
+                      + f'\n[http]\nauth = "entra"\nentra_tenant_id = "{tenant}"\nentra_client_id = "{app}"\n')
+    caller = emulator.principal("sentinelkit-reader")
+    good = emulator.admin.post("/token", json={"client_id": caller["client_id"], "tenant_id": tenant,
+                                               "audience": f"api://{app}"}).json()["access_token"]
+    arm_token = emulator.admin.post("/token", json={"client_id": caller["client_id"], "tenant_id": tenant}).json()[
+        "access_token"]
+    with http_server({**sentinelkit_env, "SENTINELKIT_CONFIG": str(config)}) as url:
+        async with Client(url, auth=good) as client:
+            assert "workspace_list" in {t.name for t in await client.list_tools()}
+        wrong_audience = httpx.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+                                    headers={"Accept": "application/json, text/event-stream",
+                                             "Authorization": f"Bearer {arm_token}"})
+    assert wrong_audience.status_code == 401
+
+
+async def test_http_address_from_configuration(sentinelkit_env, tmp_path) -> None:
+    from pathlib import Path
+
+    port = _free_port()
+    config = tmp_path / "http.toml"
+    config.write_text(Path(sentinelkit_env["SENTINELKIT_CONFIG"]).read_text() + f"\n[http]\nport = {port}\n")
+    with http_server({**sentinelkit_env, "SENTINELKIT_CONFIG": str(config)}, port=port) as url:
+        async with Client(url) as client:
+            assert "workspace_list" in {t.name for t in await client.list_tools()}

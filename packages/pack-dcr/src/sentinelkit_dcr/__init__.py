@@ -1,0 +1,23 @@
+"""sentinelkit pack ``dcr``: Azure Monitor data collection rules, endpoints, associations and streams.
+
+Importing this module is cheap (no Azure SDK): the tool modules import only the core's contract.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sentinelkit import hookimpl
+
+__version__ = "0.1.0"
+
+
+@hookimpl
+def register_tools(register: Any) -> None:
+    from . import associations, endpoints, rules, status, streams
+
+    for fn in (rules.dcr_list, rules.dcr_get, rules.dcr_create, rules.dcr_update, rules.dcr_delete,
+               rules.dcr_export, streams.dcr_stream_add, streams.dcr_stream_remove, endpoints.dce_list,
+               endpoints.dce_get, endpoints.dce_create, endpoints.dce_delete, associations.dcr_association_list,
+               associations.dcr_association_create, associations.dcr_association_delete, status.dcr_status):
+        register(fn)

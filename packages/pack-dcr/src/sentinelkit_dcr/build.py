@@ -1,0 +1,108 @@
+"""Rules from a compact description, clean bodies for PUT/export, and diffs for previews."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from sentinelkit.errors import KitError
+
+from .api import READ_ONLY_PROPS
+
+SYSLOG_LEVELS = ["Debug", "Info", "Notice", "Warning", "Error", "Critical", "Alert", "Emergency"]
+
+
+def destination_name(ws: Any) -> str:
+    """The destination name the portal would give a workspace (letters and digits of its name)."""
+    return "".join(ch for ch in ws.name if ch.isalnum())
+
+
+def columns(spec: list[Any]) -> list[dict[str, str]]:
+    """``["TimeGenerated:datetime", "Message"]`` or ARM column objects → ARM column objects."""
+    out = []
+    for col in spec:
+        if isinstance(col, dict):
+            out.append({"name": str(col.get("name", "")), "type": str(col.get("type", "string"))})
+        else:
+            name, _, typ = str(col).partition(":")
+            out.append({"name": name.strip(), "type": (typ.strip() or "string")})
+    return out
+
+
+def flow(raw: dict[str, Any], default_destination: str) -> dict[str, Any]:
+    """A data flow from snake_case or ARM keys; destinations default to the workspace."""
+    streams = raw.get("streams") or ([raw["stream"]] if raw.get("stream") else [])
+    out: dict[str, Any] = {"streams": list(streams),
+                           "destinations": list(raw.get("destinations") or [default_destination])}
+    kql = raw.get("transform_kql", raw.get("transformKql"))
+    if kql:
+        out["transformKql"] = kql
+    output = raw.get("output_stream", raw.get("outputStream"))
+    if output:
+        out["outputStream"] = output
+    return out
+
+
+def compose(ws: Any, *, description: str | None, windows_events: list[str] | None, windows_stream: str,
+            syslog_facilities: list[str] | None, syslog_min_level: str, custom_streams: dict[str, list[Any]] | None,
+            data_flows: list[dict[str, Any]] | None, endpoint_id: str | None) -> dict[str, Any]:
+    """Rule properties from the compact description: sources, custom streams, flows to the workspace."""
+    dest = destination_name(ws)
+    props: dict[str, Any] = {}
+    if description:
+        props["description"] = description
+    if endpoint_id:
+        props["dataCollectionEndpointId"] = endpoint_id
+    if custom_streams:
+        props["streamDeclarations"] = {name: {"columns": columns(cols)} for name, cols in custom_streams.items()}
+    sources: dict[str, Any] = {}
+    if windows_events:
+        sources["windowsEventLogs"] = [{"name": "windowsEvents", "streams": [windows_stream],
+                                        "xPathQueries": list(windows_events)}]
+    if syslog_facilities:
+        level = syslog_min_level.capitalize()
+        if level not in SYSLOG_LEVELS:
+            raise KitError(f"syslog_min_level {syslog_min_level!r} is not a syslog level; use one of "
+                           f"{', '.join(SYSLOG_LEVELS)}")
+        sources["syslog"] = [{"name": "syslog", "streams": ["Microsoft-Syslog"], "facilityNames": list(syslog_facilities),
+                              "logLevels": SYSLOG_LEVELS[SYSLOG_LEVELS.index(level):]}]
+    props["dataSources"] = sources
+    props["destinations"] = {"logAnalytics": [{"workspaceResourceId": ws.id, "name": dest}]}
+    if data_flows:
+        props["dataFlows"] = [flow(f, dest) for f in data_flows]
+    else:
+        streams = [s for entries in sources.values() for src in entries for s in src["streams"]]
+        props["dataFlows"] = [{"streams": [s], "destinations": [dest]} for s in dict.fromkeys(streams)]
+    return props
+
+
+def clean(resource: dict[str, Any]) -> dict[str, Any]:
+    """The writable part of a rule or endpoint: what a PUT sends and an export keeps."""
+    out: dict[str, Any] = {"location": resource.get("location")}
+    if resource.get("kind"):
+        out["kind"] = resource["kind"]
+    if resource.get("tags"):
+        out["tags"] = dict(resource["tags"])
+    if resource.get("identity"):
+        out["identity"] = {k: v for k, v in resource["identity"].items() if k in ("type", "userAssignedIdentities")}
+    props = copy.deepcopy(resource.get("properties") or {})
+    for key in READ_ONLY_PROPS:
+        props.pop(key, None)
+    for d in (props.get("destinations") or {}).get("logAnalytics") or []:
+        d.pop("workspaceId", None)  # filled by the service from workspaceResourceId
+    out["properties"] = props
+    return out
+
+
+def diff(before: Any, after: Any, path: str = "", out: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """JSON paths that differ, with both values (``None`` = absent)."""
+    out = [] if out is None else out
+    if isinstance(before, dict) and isinstance(after, dict):
+        for key in dict.fromkeys([*before, *after]):
+            diff(before.get(key), after.get(key), f"{path}.{key}" if path else key, out)
+    elif isinstance(before, list) and isinstance(after, list):
+        for i in range(max(len(before), len(after))):  # items added or removed at the end show one by one
+            diff(before[i] if i < len(before) else None, after[i] if i < len(after) else None, f"{path}[{i}]", out)
+    elif before != after:
+        out.append({"path": path, "before": before, "after": after})
+    return out

@@ -1,0 +1,76 @@
+"""Finding rules and endpoints: by name (in a workspace's subscription) or by ARM id, and which rules
+belong to a workspace (those that deliver to it)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sentinelkit.errors import KitError
+
+from . import api
+
+
+def collection_label(collection: str) -> str:
+    return "data collection rule" if collection == api.RULES else "data collection endpoint"
+
+
+async def list_in_subscription(kit: Any, ws: Any, collection: str, *, cache: bool = True) -> list[dict[str, Any]]:
+    """Every rule (or endpoint) of the workspace's subscription."""
+    return await kit.arm(ws).list(api.sub_collection(ws.subscription_id, collection), api.VERSION,
+                                  where=ws.where(operation=f"list {collection_label(collection)}s"), cache=cache)
+
+
+def delivers_to(rule: dict[str, Any], ws: Any) -> bool:
+    dests = ((rule.get("properties") or {}).get("destinations") or {}).get("logAnalytics") or []
+    return any(str(d.get("workspaceResourceId", "")).lower() == ws.id.lower() for d in dests)
+
+
+def belongs_to(rule: dict[str, Any], ws: Any) -> bool:
+    """A rule belongs to a workspace when it delivers there, or lives in its resource group and sends to no
+    Log Analytics workspace (e.g. metrics-only rules)."""
+    if delivers_to(rule, ws):
+        return True
+    dests = ((rule.get("properties") or {}).get("destinations") or {}).get("logAnalytics") or []
+    return not dests and (api.parts(rule["id"]).get("resource_group", "").lower() == ws.resource_group.lower())
+
+
+async def find(kit: Any, ws: Any, collection: str, ref: str) -> str:
+    """A name or ARM id → the ARM id. Names are looked up in the workspace's subscription; the workspace's
+    resource group wins when two resource groups hold the same name."""
+    ref = (ref or "").strip()
+    what = collection_label(collection)
+    if not ref:
+        raise KitError(f"no {what} given: pass its name or ARM id")
+    if ref.lower().startswith("/subscriptions/"):
+        return ref.rstrip("/")
+    items = await list_in_subscription(kit, ws, collection)
+    named = [i for i in items if str(i.get("name", "")).lower() == ref.lower()]
+    if len(named) > 1:
+        local = [i for i in named if api.parts(i["id"]).get("resource_group", "").lower() == ws.resource_group.lower()]
+        if len(local) == 1:
+            return local[0]["id"]
+        raise KitError(f"{what} name {ref!r} is ambiguous in subscription {ws.subscription or ws.subscription_id} "
+                       f"(tenant {ws.tenant}): " + ", ".join(i["id"] for i in named) + "; pass the full ARM id")
+    if not named:
+        import difflib
+
+        names = sorted(str(i.get("name")) for i in items)
+        close = difflib.get_close_matches(ref, names, n=3, cutoff=0.5)
+        hint = f"closest: {', '.join(close)}" if close else (f"there are: {', '.join(names[:15])}" if names else
+                                                             "there is none")
+        raise KitError(f"no {what} named {ref!r} in subscription {ws.subscription or ws.subscription_id} of workspace "
+                       f"{ws.label} (tenant {ws.tenant}); {hint}. List them with "
+                       f"{'dcr_list' if collection == api.RULES else 'dce_list'}.")
+    return named[0]["id"]
+
+
+async def read(kit: Any, ws: Any, arm_id: str, what: str, *, cache: bool = False) -> dict[str, Any]:
+    """GET one resource, fresh by default (writes need the current etag)."""
+    return await kit.arm(ws).get(arm_id, api.VERSION, cache=cache,
+                                 where=ws.where(resource=f"{what} {api.short(arm_id)}", operation="read"))
+
+
+async def association_count(kit: Any, ws: Any, arm_id: str) -> int:
+    items = await kit.arm(ws).list(f"{arm_id}/associations", api.VERSION,
+                                   where=ws.where(resource=api.short(arm_id), operation="list associations of"))
+    return len(items)

@@ -1,0 +1,134 @@
+"""``logs_query``: one KQL query across workspaces and tenants, answered as one table."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sentinelkit import READ_ONLY, tool
+
+_COMMENT = re.compile(r"^\s*//.*$", re.MULTILINE)
+
+
+def strip_comments(kql: str) -> str:
+    return _COMMENT.sub("", kql).strip()
+
+
+def refuse_management(kql: str) -> None:
+    """Management (control) commands start with a dot: they are not queries and are never sent."""
+    from sentinelkit import KitError
+
+    body = strip_comments(kql)
+    if not body:
+        raise KitError('the query is empty: pass KQL such as "SecurityIncident | summarize count() by Status"')
+    if body.startswith("."):
+        command = body.split(None, 1)[0]
+        raise KitError(
+            f"management commands ({command} ...) are refused: logs_query is read-only and runs only "
+            "queries (a table or `let`/`union`/`print` expression, not a command starting with '.')."
+        )
+
+
+_TIMESPAN = re.compile(
+    r"^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$"
+    r"|^\d{4}-\d{2}-\d{2}T[^/]+/(\d{4}-\d{2}-\d{2}T[^/]+|P.+)$"
+)
+
+
+def check_timespan(timespan: str | None) -> None:
+    """Refuse a malformed timespan before sending it to every workspace."""
+    from sentinelkit import KitError
+
+    if timespan is not None and not _TIMESPAN.match(timespan.strip().upper()):
+        raise KitError(
+            f'timespan {timespan!r} is not an ISO 8601 duration or interval: use e.g. "PT1H", "P1D", '
+            '"P7D" or "2026-11-01T00:00:00Z/2026-11-02T00:00:00Z" (or null for no limit)'
+        )
+
+
+def bounded(kql: str, cap: int) -> str:
+    """Append ``| take cap`` so that no workspace returns more rows than a page can show.
+
+    The query text is kept as typed, and the ``take`` goes on its last line (unless that line ends in a
+    comment), so that the line and position of a syntax error are the user's.
+    """
+    body = kql.rstrip().rstrip(";").rstrip()
+    last = body.rsplit("\n", 1)[-1]
+    return body + (f"\n| take {cap}" if "//" in last else f" | take {cap}")
+
+
+@tool(READ_ONLY, title="Query logs across workspaces")
+async def logs_query(
+    kit: Any,
+    query: str,
+    workspaces: list[str] | str = "all",
+    tenant: str | None = None,
+    timespan: str | None = "P1D",
+    limit: int = 100,
+    cursor: str | None = None,
+    fields: list[str] | None = None,
+) -> dict[str, Any]:
+    """Run one KQL query in many Log Analytics workspaces, across tenants, concurrently.
+
+    Returns one table: every row gets `TenantId` (the Entra tenant) and `Workspace` columns; a column
+    of the query that is itself named TenantId (Log Analytics' workspace id) is kept as `TenantId1`.
+    A workspace that fails (bad KQL, missing access, throttling) is listed under `errors` with the
+    service's message; the others still answer.
+
+    Args:
+        query: KQL query (read-only; management commands starting with '.' are refused).
+        workspaces: "all" (every Sentinel workspace) or a list of workspace aliases, names or ARM ids.
+        tenant: Only workspaces of this tenant (short name, display name or tenant id).
+        timespan: ISO 8601 duration or interval the query covers, e.g. "PT1H", "P1D", "P7D" (default one day);
+            null for no limit.
+        limit: At most this many rows in one answer, all workspaces together (1-1000).
+        cursor: next_cursor of the previous answer, for the next rows (end the query with `order by` so that
+            pages follow one order).
+        fields: Only these columns (TenantId and Workspace are always kept).
+    """
+    if not 1 <= limit <= 1000:
+        from sentinelkit import KitError
+
+        raise KitError(f"limit must be between 1 and 1000 (got {limit}); page with cursor for more")
+    refuse_management(query)
+    check_timespan(timespan)
+    from sentinelkit.outputs import decode_cursor
+
+    targets = await kit.workspaces(workspaces, tenant)
+    if not targets:
+        from sentinelkit import KitError
+
+        raise KitError(
+            "no workspace to query: none has Microsoft Sentinel in this scope; call workspace_list, "
+            "then pass `workspaces` explicitly"
+        )
+    cap = decode_cursor(cursor) + limit + 1
+    kql = bounded(query, cap)
+
+    async def one(ws: Any) -> list[dict[str, Any]]:
+        rows = await kit.query(ws, kql, timespan=timespan)
+        out = []
+        for row in rows:
+            item: dict[str, Any] = {"TenantId": ws.tenant_id, "Workspace": ws.label}
+            for k, val in row.items():
+                item["TenantId1" if k == "TenantId" else ("Workspace1" if k == "Workspace" else k)] = val
+            out.append(item)
+        return out
+
+    done = await kit.fan_out(targets, one, label="workspaces")
+    rows = [row for ws in targets for row in done["results"].get(ws.label, [])]
+    capped = [ws.label for ws in targets if len(done["results"].get(ws.label, [])) >= cap]
+    columns = list(dict.fromkeys(k for row in rows for k in row))
+    chosen = None
+    if fields:
+        chosen = ["TenantId", "Workspace", *[f for f in fields if f not in ("TenantId", "Workspace")]]
+        columns = [c for c in columns if c in chosen] if rows else chosen
+    extra: dict[str, Any] = {"columns": columns, "workspaces": done["summary"]}
+    if done["errors"]:
+        extra["errors"] = done["errors"]
+    if capped:
+        extra["note"] = (
+            f"{', '.join(capped)} returned more rows than requested; rows were cut per workspace "
+            "(add `| summarize` or filters to the query, or page with cursor)"
+        )
+    return kit.page(rows, fields=chosen, limit=limit, cursor=cursor, key="rows", extra=extra)

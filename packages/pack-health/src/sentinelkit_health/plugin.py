@@ -1,0 +1,35 @@
+"""The pack's entry point (``sentinelkit`` group): registers its tools and prompts.
+
+Imported at start-up to answer tools/list: it loads the tool modules (light: no Azure SDK imports).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sentinelkit import hookimpl
+
+
+@hookimpl
+def register_tools(register: Any) -> None:
+    from .health import sentinel_health_check
+    from .logs_query import logs_query
+
+    register(sentinel_health_check)
+    register(logs_query)
+
+
+@hookimpl
+def register_prompts(register: Any) -> None:
+    from .prompts import sentinel_health_report, sentinel_quick_status
+
+    register(
+        sentinel_health_report,
+        name="sentinel-health-report",
+        description="Lead a Sentinel health check across tenants into a clear report for an SOC lead.",
+    )
+    register(
+        sentinel_quick_status,
+        name="sentinel-quick-status",
+        description="A quick, one-screen status of every Sentinel workspace (quick health check).",
+    )

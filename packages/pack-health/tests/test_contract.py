@@ -1,0 +1,7 @@
+"""The contract every pack honours (loads, documented, safety declared, light start-up)."""
+
+from sentinelkit.testing.contract import PackContract
+
+
+class TestHealthPackContract(PackContract):
+    pack = "health"

@@ -1,0 +1,226 @@
+"""Read-only incident tools: list (one workspace or many), details, comments, alerts, entities."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from sentinelkit import READ_ONLY, tool
+from sentinelkit.errors import KitError
+
+from . import access, related
+from .filters import IncidentFilter, orderby, sort_rows
+from .model import DEFAULT_FIELDS, clip, row
+
+
+async def targets(kit: Any, workspace: str | None, workspaces: list[str] | str | None,
+                  tenant: str | None) -> tuple[list[Any], bool]:
+    """The workspaces to read, and whether this is a fan-out (errors per workspace) or a single one."""
+    if workspace and workspaces:
+        raise KitError("give either workspace (one) or workspaces (a list, or \"all\"), not both")
+    if workspace:
+        ws = await kit.workspace(workspace)
+        if tenant and not kit.runtime.workspaces.tenant_matches(ws, tenant):
+            raise KitError(f"workspace {ws.label} belongs to tenant {ws.tenant or ws.tenant_id}, not {tenant!r}")
+        return [ws], False
+    return await kit.workspaces(workspaces or "all", tenant), True
+
+
+async def matching(kit: Any, chosen: list[Any], fan_out: bool, flt: IncidentFilter, order: str, *,
+                   fresh: bool, max_items: int = access.MAX_SCAN) -> tuple[list[tuple[Any, dict[str, Any]]],
+                                                                            dict[str, str], list[str]]:
+    """(workspace, incident) pairs in ``order``, per-workspace errors, and workspaces that hit the cap."""
+    odata = flt.odata()
+
+    async def one(ws: Any) -> list[dict[str, Any]]:
+        return await access.list_incidents(kit, ws, odata, order, fresh=fresh, max_items=max_items)
+
+    if not fan_out:
+        per_ws = {chosen[0].label: await one(chosen[0])}
+        errors: dict[str, str] = {}
+    else:
+        done = await kit.fan_out(chosen, one, label="workspaces")
+        per_ws, errors = done["results"], done["errors"]
+    by_label = {ws.label: ws for ws in chosen}
+    pairs = [(by_label[label], inc) for label, items in per_ws.items() for inc in items]
+    capped = [label for label, items in per_ws.items() if len(items) >= max_items]
+    if len(per_ws) > 1:
+        ranked = sort_rows([{**row(inc, ws), "_i": i} for i, (ws, inc) in enumerate(pairs)], order)
+        pairs = [pairs[r["_i"]] for r in ranked]
+    return pairs, errors, capped
+
+
+@tool(READ_ONLY, title="List incidents")
+async def incident_list(
+    kit: Any,
+    workspace: str | None = None,
+    workspaces: list[str] | str | None = None,
+    tenant: str | None = None,
+    status: list[str] | str | None = None,
+    severity: list[str] | str | None = None,
+    owner: str | None = None,
+    created_after: str | None = None,
+    created_before: str | None = None,
+    updated_after: str | None = None,
+    updated_before: str | None = None,
+    title: str | None = None,
+    labels: list[str] | str | None = None,
+    product: str | None = None,
+    order: str = "created desc",
+    fields: list[str] | None = None,
+    limit: int = 25,
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    """List Microsoft Sentinel incidents in one workspace, or across many workspaces and tenants at once.
+
+    Filters are evaluated by Sentinel, so only matching incidents travel. Each row names its tenant and
+    workspace; a workspace that fails is listed under `errors` and the others still answer.
+
+    Args:
+        workspace: One workspace (alias, name or ARM id). Leave empty to use `workspaces`.
+        workspaces: Several workspaces, or "all" (every Sentinel workspace; the default when neither is given).
+        tenant: Only workspaces of this tenant (short name, display name or id).
+        status: New, Active and/or Closed.
+        severity: High, Medium, Low and/or Informational.
+        owner: Owner's UPN, email, display name or object id; "unassigned" for incidents without owner.
+        created_after: Created at or after this time: ISO 8601, or a duration back from now such as P7D.
+        created_before: Created before this time (ISO 8601 or a duration back from now: P30D = older than 30 days).
+        updated_after: Last modified at or after this time (ISO 8601 or duration back from now).
+        updated_before: Last modified before this time (ISO 8601 or duration back from now).
+        title: Text the title contains (case-insensitive).
+        labels: Label(s) the incident carries (all of them).
+        product: Alert product name the incident comes from, or part of it (e.g. "Defender for Cloud").
+        order: created, updated, severity, number or title, optionally followed by asc/desc. Default "created desc".
+        fields: Columns to return (default id, number, title, severity, status, owner, created, tenant, workspace); also updated, description, classification, classification_reason, classification_comment, labels, owner_details, alerts, comments, products, tactics, first_activity, last_activity, rules, url, etag; ["*"] for all.
+        limit: Incidents per page (default 25).
+        cursor: next_cursor of the previous page, to get the next one.
+    """
+    flt = IncidentFilter.build(status=status, severity=severity, owner=owner, created_after=created_after,
+                               created_before=created_before, updated_after=updated_after,
+                               updated_before=updated_before, title=title, labels=labels, product=product)
+    sort = orderby(order)
+    chosen, fan_out = await targets(kit, workspace, workspaces, tenant)
+    pairs, errors, capped = await matching(kit, chosen, fan_out, flt, sort, fresh=cursor is None)
+    extra: dict[str, Any] = {"workspaces": len(chosen)} if fan_out else {"workspace": chosen[0].label}
+    if flt.describe():
+        extra["filter"] = flt.describe()
+    if errors:
+        extra["errors"] = errors
+    if capped:
+        extra["note"] = (f"{', '.join(capped)}: only the first {access.MAX_SCAN} matching incidents were read; "
+                         "narrow the filter (e.g. created_after) to see the rest")
+    return kit.page([row(inc, ws) for ws, inc in pairs], fields=fields, default_fields=DEFAULT_FIELDS,
+                    limit=limit, cursor=cursor, key="incidents", extra=extra)
+
+
+@tool(READ_ONLY, title="Show an incident")
+async def incident_get(kit: Any, workspace: str, incident_id: str) -> dict[str, Any]:
+    """Show one incident in full, with its alerts, entities and related incidents.
+
+    Also its owner, labels, classification, comment count and etag (pass the etag to a write tool to
+    refuse changing a version you have not seen). Related incidents are other incidents raised by the
+    same analytics rule.
+
+    Args:
+        workspace: Workspace alias, name or ARM id.
+        incident_id: The incident number (e.g. 42) or its GUID name.
+    """
+    ws = await kit.workspace(workspace)
+    incident = await access.find(kit, ws, incident_id)
+    alerts, entities, similar = await asyncio.gather(
+        related.alerts(kit, ws, incident), related.entities(kit, ws, incident), related.similar(kit, ws, incident))
+    details = {k: v for k, v in row(incident, ws).items() if v not in (None, [], "")}
+    details["comments"] = details.get("comments", 0)
+    out: dict[str, Any] = {
+        "incident": details,
+        "alerts": [{k: a[k] for k in (*related.ALERT_FIELDS, "tactics")} for a in alerts[:20]],
+        "entities": [{k: e[k] for k in related.ENTITY_FIELDS} for e in entities[:40]],
+        "related_incidents": similar,
+    }
+    return fit(out, len(alerts), len(entities))
+
+
+def fit(out: dict[str, Any], alerts: int, entities: int) -> dict[str, Any]:
+    """Keep a details answer within the core's size budget: clip long texts, then show fewer
+    alerts/entities, and say where the rest is."""
+    import json
+
+    from sentinelkit.outputs import DEFAULT_BUDGET
+
+    out = clip(out)
+    while len(json.dumps(out, default=str)) > DEFAULT_BUDGET - 500 and (out["alerts"] or out["entities"]):
+        longer = "entities" if len(out["entities"]) >= len(out["alerts"]) else "alerts"
+        out[longer] = out[longer][: len(out[longer]) // 2]
+    more = [f"{total} {key} ({tool})" for key, total, tool in (
+        ("alerts", alerts, "incident_alert_list"), ("entities", entities, "incident_entity_list"))
+        if len(out[key]) < total]
+    if more:
+        out["truncated"] = "showing the first of " + " and ".join(more) + " for the rest"
+    return out
+
+
+@tool(READ_ONLY, title="List an incident's comments")
+async def incident_comment_list(kit: Any, workspace: str, incident_id: str, fields: list[str] | None = None,
+                                limit: int = 25, cursor: str | None = None) -> dict[str, Any]:
+    """List the comments of an incident, oldest first.
+
+    Args:
+        workspace: Workspace alias, name or ARM id.
+        incident_id: The incident number or its GUID name.
+        fields: Columns (default id, message, author, created; also updated).
+        limit: Comments per page (default 25).
+        cursor: next_cursor of the previous page.
+    """
+    ws = await kit.workspace(workspace)
+    incident = await access.find(kit, ws, incident_id, fresh=cursor is None)
+    rows = await related.comments(kit, ws, incident, fresh=cursor is None)
+    return kit.page(rows, fields=fields, default_fields=related.COMMENT_FIELDS, limit=limit, cursor=cursor,
+                    key="comments", extra=_about(incident, ws))
+
+
+@tool(READ_ONLY, title="List an incident's alerts")
+async def incident_alert_list(kit: Any, workspace: str, incident_id: str, fields: list[str] | None = None,
+                              limit: int = 25, cursor: str | None = None) -> dict[str, Any]:
+    """List the alerts grouped into an incident.
+
+    Args:
+        workspace: Workspace alias, name or ARM id.
+        incident_id: The incident number or its GUID name.
+        fields: Columns (default id, title, severity, product, time, status; also tactics, compromised_entity, description, alert_type, start, end).
+        limit: Alerts per page (default 25).
+        cursor: next_cursor of the previous page.
+    """
+    ws = await kit.workspace(workspace)
+    incident = await access.find(kit, ws, incident_id, fresh=cursor is None)
+    rows = await related.alerts(kit, ws, incident)
+    return kit.page(rows, fields=fields, default_fields=related.ALERT_FIELDS, limit=limit, cursor=cursor,
+                    key="alerts", extra=_about(incident, ws))
+
+
+@tool(READ_ONLY, title="List an incident's entities")
+async def incident_entity_list(kit: Any, workspace: str, incident_id: str, kind: str | None = None,
+                               fields: list[str] | None = None, limit: int = 25,
+                               cursor: str | None = None) -> dict[str, Any]:
+    """List the entities (accounts, hosts, IPs, URLs, files...) of an incident and its alerts.
+
+    Args:
+        workspace: Workspace alias, name or ARM id.
+        incident_id: The incident number or its GUID name.
+        kind: Only entities of this kind, e.g. Account, Host, Ip, Url, File.
+        fields: Columns (default id, kind, name; "properties" for every attribute).
+        limit: Entities per page (default 25).
+        cursor: next_cursor of the previous page.
+    """
+    ws = await kit.workspace(workspace)
+    incident = await access.find(kit, ws, incident_id, fresh=cursor is None)
+    rows = await related.entities(kit, ws, incident)
+    if kind:
+        rows = [r for r in rows if (r.get("kind") or "").lower() == kind.lower()]
+    return kit.page(rows, fields=fields, default_fields=related.ENTITY_FIELDS, limit=limit, cursor=cursor,
+                    key="entities", extra=_about(incident, ws))
+
+
+def _about(incident: dict[str, Any], ws: Any) -> dict[str, Any]:
+    p = incident.get("properties") or {}
+    return {"incident": {"id": incident.get("name"), "number": p.get("incidentNumber"), "title": p.get("title")},
+            "workspace": ws.label, "tenant": ws.tenant or ws.tenant_id}

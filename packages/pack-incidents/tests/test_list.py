@@ -1,0 +1,153 @@
+"""incident_list through a real MCP client (in-process fastmcp.Client) against the emulator."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from incidents_testkit import SEEDED, WORKSPACES, data, error, every_row
+
+COMPACT = {"id", "number", "title", "severity", "status", "owner", "created", "tenant", "workspace"}
+
+
+async def test_one_workspace_compact_rows_newest_first(mcp_client) -> None:
+    page = data(await mcp_client.call_tool("incident_list", {"workspace": "law-northwind", "limit": 10}))
+    assert page["total"] == SEEDED["law-northwind"] and page["count"] == 10 and "next_cursor" in page
+    rows = page["incidents"]
+    assert all(set(r) == COMPACT for r in rows)
+    assert {(r["tenant"], r["workspace"]) for r in rows} == {("northwind", "law-northwind")}
+    created = [r["created"] for r in rows]
+    assert created == sorted(created, reverse=True)
+    assert rows[0]["number"] == SEEDED["law-northwind"]  # numbered in creation order
+
+
+async def test_cursor_pages_neither_repeat_nor_skip(mcp_client) -> None:
+    seen: list[int] = []
+    cursor = None
+    while True:
+        args = {"workspace": "law-tailspin", "limit": 30, **({"cursor": cursor} if cursor else {})}
+        page = data(await mcp_client.call_tool("incident_list", args))
+        seen += [r["number"] for r in page["incidents"]]
+        cursor = page.get("next_cursor")
+        if not cursor:
+            break
+    assert sorted(seen) == list(range(1, SEEDED["law-tailspin"] + 1))
+
+
+async def test_planted_backlog_is_found_by_its_filter(mcp_client) -> None:
+    args = {"severity": "high", "status": "New", "owner": "unassigned", "created_before": "P7D"}
+    one = data(await mcp_client.call_tool("incident_list", {"workspace": "law-fabrikam-prod", **args}))
+    assert one["total"] == 12
+    assert all(r["owner"] is None and r["severity"] == "High" and r["status"] == "New" for r in one["incidents"])
+    week_ago = datetime.now(UTC) - timedelta(days=7)
+    assert all(datetime.fromisoformat(r["created"].replace("Z", "+00:00")[:26] + "+00:00") < week_ago
+               for r in one["incidents"])
+    as_time = {**args, "created_before": week_ago.strftime("%Y-%m-%dT%H:%M:%SZ")}
+    assert data(await mcp_client.call_tool("incident_list", {"workspace": "law-fabrikam-prod", **as_time}))["total"] == 12
+    everywhere = data(await mcp_client.call_tool("incident_list", {"workspaces": "all", **args, "limit": 50}))
+    assert everywhere["total"] == 12 and everywhere["workspaces"] == 5 and "errors" not in everywhere
+    assert {r["workspace"] for r in everywhere["incidents"]} == {"law-fabrikam-prod"}
+
+
+async def test_all_workspaces_every_tenant_each_row_says_where(mcp_client) -> None:
+    first = data(await mcp_client.call_tool("incident_list", {"workspaces": "all", "limit": 500}))
+    assert first["total"] == sum(SEEDED.values()) and first["workspaces"] == 5
+    assert first["count"] < 500 and "cursor=" in first["truncated"]  # the size budget cut the page, and says so
+    rows = await every_row(mcp_client, "incident_list", {"workspaces": "all", "limit": 500,
+                                                         "fields": ["number", "tenant", "workspace", "created"]})
+    counts: dict[tuple[str, str], int] = {}
+    for r in rows:
+        counts[(r["tenant"], r["workspace"])] = counts.get((r["tenant"], r["workspace"]), 0) + 1
+    assert counts == {(WORKSPACES[w][0], w): n for w, n in SEEDED.items()}
+    created = [r["created"] for r in rows]
+    assert created == sorted(created, reverse=True)  # one list, newest first across workspaces
+
+
+async def test_tenant_narrows_the_fan_out(mcp_client) -> None:
+    page = data(await mcp_client.call_tool("incident_list", {"tenant": "woodgrove", "limit": 5}))
+    assert page["total"] == SEEDED["law-woodgrove"] and page["workspaces"] == 1
+    assert {r["tenant"] for r in page["incidents"]} == {"woodgrove"}
+
+
+async def test_filters_title_label_product_updated_and_order(mcp_client) -> None:
+    base = {"workspace": "law-fabrikam-prod", "limit": 200,
+            "fields": ["id", "title", "labels", "products", "severity", "updated", "owner"]}
+    every = await every_row(mcp_client, "incident_list", base)
+    assert len(every) == SEEDED["law-fabrikam-prod"]
+    some = every[5]
+    word = some["title"].split()[0].lower()
+    by_title = await every_row(mcp_client, "incident_list", {**base, "title": word})
+    assert by_title and all(word in r["title"].lower() for r in by_title)
+    assert len(by_title) == sum(word in r["title"].lower() for r in every)
+    labelled = [r for r in every if r["labels"]]
+    label = labelled[0]["labels"][0]
+    by_label = await every_row(mcp_client, "incident_list", {**base, "labels": [label]})
+    assert {r["id"] for r in by_label} == {r["id"] for r in every if label in r["labels"]}
+    product = next(p for r in every for p in r["products"] if p != "Azure Sentinel")
+    by_product = await every_row(mcp_client, "incident_list", {**base, "product": product})
+    assert by_product and {r["id"] for r in by_product} == {r["id"] for r in every if product in r["products"]}
+    by_severity = await every_row(mcp_client, "incident_list", {**base, "order": "severity desc"})
+    rank = {"High": 3, "Medium": 2, "Low": 1, "Informational": 0}
+    ranks = [rank[r["severity"]] for r in by_severity]
+    assert ranks == sorted(ranks, reverse=True)
+    recent = await every_row(mcp_client, "incident_list", {**base, "updated_after": "P2D"})
+    now = datetime.now(UTC)
+    early, late = ((now - timedelta(days=2, minutes=m)).strftime("%Y-%m-%dT%H:%M") for m in (1, -1))
+    assert all(r["updated"] >= early for r in recent)
+    assert {r["id"] for r in every if r["updated"] >= late} <= {r["id"] for r in recent}
+    owned = next(r["owner"] for r in every if r["owner"])
+    mine = await every_row(mcp_client, "incident_list", {**base, "owner": owned})
+    assert mine and {r["id"] for r in mine} == {r["id"] for r in every if r["owner"] == owned}
+
+
+async def test_fields_unknown_and_bad_arguments_say_what_to_pass(mcp_client) -> None:
+    text = error(await mcp_client.call_tool("incident_list", {"workspace": "law-tailspin", "fields": ["colour"]},
+                                            raise_on_error=False))
+    assert "colour" in text and "severity" in text
+    text = error(await mcp_client.call_tool("incident_list", {"workspace": "law-tailspin", "severity": "Critical"},
+                                            raise_on_error=False))
+    assert "Critical" in text and "Informational" in text
+    text = error(await mcp_client.call_tool("incident_list", {"workspace": "law-tailspin", "created_after": "yesterday"},
+                                            raise_on_error=False))
+    assert "P30D" in text and "ISO 8601" in text
+    text = error(await mcp_client.call_tool("incident_list", {"workspace": "law-tailspn"}, raise_on_error=False))
+    assert "law-tailspin" in text  # the closest known name
+
+
+async def test_a_failing_tenant_is_reported_not_fatal(mcp_client, emulator_faults) -> None:
+    emulator_faults.add_fault(match={"service": "arm", "tenant": "northwind", "path": "/incidents"}, status=403)
+    page = data(await mcp_client.call_tool("incident_list", {"workspaces": "all", "limit": 5}))
+    assert set(page["errors"]) == {"law-northwind"}
+    assert "403" in page["errors"]["law-northwind"] and "northwind" in page["errors"]["law-northwind"]
+    assert page["total"] == sum(SEEDED.values()) - SEEDED["law-northwind"]
+
+
+async def test_throttled_workspace_says_so_and_what_to_do(mcp_client, emulator_faults) -> None:
+    emulator_faults.add_fault(match={"service": "arm", "tenant": "tailspin", "path": "/incidents"}, status=429,
+                              retry_after=1)
+    text = error(await mcp_client.call_tool("incident_list", {"workspace": "law-tailspin"}, raise_on_error=False))
+    assert "429" in text and "throttling" in text and "law-tailspin" in text and "tailspin" in text
+    text = error(await mcp_client.call_tool("incident_get", {"workspace": "law-tailspin", "incident_id": "7"},
+                                            raise_on_error=False))
+    assert "429" in text and "incident 7" in text and "law-tailspin" in text
+
+
+async def test_a_workspace_without_sentinel_is_an_error_of_its_own(mcp_client) -> None:
+    page = data(await mcp_client.call_tool("incident_list", {"workspaces": ["law-fabrikam-ops", "law-tailspin"],
+                                                             "limit": 5}))
+    assert list(page["errors"]) == ["law-fabrikam-ops"]
+    assert "not onboarded to Microsoft Sentinel" in page["errors"]["law-fabrikam-ops"]
+    assert page["total"] == SEEDED["law-tailspin"] and {r["workspace"] for r in page["incidents"]} == {"law-tailspin"}
+
+
+async def test_fan_out_reports_progress(make_server) -> None:
+    from fastmcp import Client
+
+    seen: list[tuple[float, float | None, str | None]] = []
+
+    async def progress(done: float, total: float | None, message: str | None) -> None:
+        seen.append((done, total, message))
+
+    async with Client(make_server(), progress_handler=progress) as client:
+        data(await client.call_tool("incident_list", {"workspaces": "all", "limit": 1}))
+    assert seen and seen[-1][0] == seen[-1][1] == 5
+    assert any("law-woodgrove" in (m or "") for _, _, m in seen)
