@@ -185,7 +185,15 @@ def test_invalid_rules_are_refused_naming_the_problem(emulator: Emulator, monito
 
     body = _logs_ingestion_rule(ws)
     body["properties"]["dataFlows"][0]["transformKql"] = "Syslog | take 1"
-    _expect_400(client, body, "InvalidTransformQuery")
+    _expect_400(client, body, "InvalidTransformQuery", "must start with 'source'")
+
+    body = _logs_ingestion_rule(ws)
+    body["properties"]["dataFlows"][0]["transformKql"] = "source | where"
+    _expect_400(client, body, "InvalidTransformQuery", "could not be parsed", "Properties.DataFlows[0].TransformKql")
+
+    body = _logs_ingestion_rule(ws)
+    body["properties"]["dataFlows"][0]["transformKql"] = "source | summarize count() by Action"
+    _expect_400(client, body, "InvalidTransformQuery", "operator 'summarize' is not supported")
 
     body = _logs_ingestion_rule(ws)
     body["properties"]["dataFlows"][0]["streams"] = ["Microsoft-WindowsEvents"]

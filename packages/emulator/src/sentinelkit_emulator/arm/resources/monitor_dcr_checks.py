@@ -238,9 +238,11 @@ def _check_flows(store: Store, raw: Any, declared: set[str], destinations: dict[
                 problems.add("InvalidDataFlow", f"Destination '{dest}' used in the data flow is not defined in "
                              "'destinations'.", f"{target}.Destinations[{j}]")
         kql = flow.get("transformKql")
-        if kql is not None and (not isinstance(kql, str) or not re.match(r"^\s*source\b", kql)):
-            problems.add("InvalidTransformQuery", f"Transform query {kql!r} is invalid: a transformation must start "
-                         "with 'source'.", f"{target}.TransformKql")
+        if kql is not None:
+            problem = transform_problem(kql)
+            if problem:
+                problems.add("InvalidTransformQuery", f"Transform query {kql!r} is invalid: {problem}",
+                             f"{target}.TransformKql")
         output = flow.get("outputStream")
         if output is not None and (not isinstance(output, str) or not re.match(r"^(Custom|Microsoft)-\w", output)):
             problems.add("InvalidOutputStream", f"Output stream '{output}' is invalid: use 'Custom-<table>_CL' for a "
@@ -277,3 +279,29 @@ def _check_endpoint(store: Store, dce_id: Any, location: str, problems: Problems
         problems.add("InvalidDataCollectionEndpoint", f"Data collection endpoint '{dce['name']}' is in location "
                      f"'{dce_location}' but the data collection rule is in '{location}'. A data collection rule can "
                      "only use a data collection endpoint in the same region.", target)
+
+
+#: Operators ingestion-time transformations do not support (they work on one record at a time).
+_UNSUPPORTED_TRANSFORM_OPERATORS = re.compile(
+    r"\|\s*(summarize|join|union|lookup|sort|order|top|take|limit|distinct|make-series|evaluate|mv-apply|"
+    r"count|sample|serialize|render)\b", re.IGNORECASE)
+
+
+def transform_problem(kql: Any) -> str | None:
+    """Why a DCR transformation is invalid (as Azure Monitor says it), or None.
+
+    It must start with ``source``, parse as KQL, and use only record-by-record operators.
+    """
+    if not isinstance(kql, str) or not re.match(r"^\s*source\b", kql):
+        return "a transformation must start with 'source'."
+    import duckdb_kql  # imported on first use: the KQL parser is not needed to start the emulator
+
+    try:
+        duckdb_kql.parse(kql)
+    except duckdb_kql.KqlSyntaxError as exc:
+        return f"the query could not be parsed: {exc}"
+    unsupported = _UNSUPPORTED_TRANSFORM_OPERATORS.search(kql)
+    if unsupported:
+        return (f"operator '{unsupported.group(1)}' is not supported in transformations: they handle one record "
+                "at a time (use where, extend, project, project-away, parse...).")
+    return None
