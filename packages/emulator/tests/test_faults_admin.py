@@ -118,3 +118,25 @@ def test_reset_restores_the_scenario_and_keeps_credentials(fresh_emulator: Emula
     emu.reset()
     assert httpx.get(url, headers=headers, verify=emu.ssl_context()).status_code == 404
     assert emu.admin.get("/faults").json()["value"] == []
+
+
+def test_traffic_counts_requests_and_peak_concurrency_per_target_tenant(emulator_faults: Emulator, arm) -> None:
+    """What a client's test uses to check it bounds concurrency per tenant, without timing anything."""
+    import asyncio
+
+    emu = emulator_faults
+    emu.add_fault(match={"tenant": "northwind", "service": "arm"}, latency_ms=500)
+    emu.reset_traffic()
+    url = f"{emu.info['arm_url']}/subscriptions/{emu.subscription_id('northwind')}"
+    other = f"{emu.info['arm_url']}/subscriptions/{emu.subscription_id('fabrikam')}"
+
+    async def burst() -> None:
+        async with httpx.AsyncClient(verify=emu.ssl_context(), headers=dict(arm.headers)) as client:
+            await asyncio.gather(*(client.get(url, params=SUBS) for _ in range(6)), client.get(other, params=SUBS))
+
+    asyncio.run(burst())
+    traffic = emu.traffic()
+    assert traffic["requests"]["arm:northwind"] == 6 and traffic["requests"]["arm:fabrikam"] == 1
+    assert traffic["max_in_flight"]["arm:northwind"] == 6  # all six were held by the latency together
+    emu.reset_traffic()
+    assert emu.traffic() == {"requests": {}, "max_in_flight": {}}

@@ -63,7 +63,18 @@ async def reset(request: Request) -> Response:
     rt.store = rt.build_store()
     rt.caches.clear()
     rt.faults.clear()
+    rt.traffic.reset()
     rt.changed()
+    return Response(status_code=204)
+
+
+async def traffic(request: Request) -> Response:
+    """Requests and peak concurrency per ``service:tenant`` since the start or the last reset."""
+    return JSONResponse(runtime(request).traffic.to_json())
+
+
+async def reset_traffic(request: Request) -> Response:
+    runtime(request).traffic.reset()
     return Response(status_code=204)
 
 
@@ -98,5 +109,7 @@ def routes() -> list[Route]:
         Route("/_emulator/faults/{fault_id}", delete_fault, methods=["DELETE"]),
         Route("/_emulator/reset", reset, methods=["POST"]),
         Route("/_emulator/info", info, methods=["GET"]),
+        Route("/_emulator/traffic", traffic, methods=["GET"]),
+        Route("/_emulator/traffic", reset_traffic, methods=["DELETE"]),
         Route("/_emulator/token", issue_token, methods=["POST"]),
     ]

@@ -22,6 +22,7 @@ from .faults import FaultMiddleware
 from .identity import entra
 from .logs import api as logs_api
 from .runtime import Runtime
+from .traffic import TrafficMiddleware
 
 log = logging.getLogger("sentinelkit_emulator")
 
@@ -90,4 +91,4 @@ def build_app(rt: Runtime, info: dict[str, Any]) -> ASGIApp:
     )
     app.state.runtime = rt
     app.state.info = info
-    return RequestIdMiddleware(FaultMiddleware(app, rt))
+    return RequestIdMiddleware(TrafficMiddleware(FaultMiddleware(app, rt), rt))

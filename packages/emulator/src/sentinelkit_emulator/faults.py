@@ -118,19 +118,28 @@ def target_tenant(rt: Runtime, path: str, service: str) -> str | None:
         return tenant.id if tenant else None
     if service == "logs":
         m = re.match(r"^/v1/workspaces/([^/]+)", path)
-        if not m:
-            return None
-        for res in rt.store.all():
-            if res.get("type") == "Microsoft.OperationalInsights/workspaces" and \
-                    res.get("properties", {}).get("customerId", "").lower() == m.group(1).lower():
-                sub = world.subscription(res["id"].split("/")[2])
-                return sub.tenant_id if sub else None
-        return None
+        return _workspace_tenants(rt).get(m.group(1).lower()) if m else None
     m = re.match(r"^/subscriptions/([^/]+)", path, re.IGNORECASE)
     if m:
         sub = world.subscription(m.group(1))
         return sub.tenant_id if sub else None
     return None
+
+
+def _workspace_tenants(rt: Runtime) -> dict[str, str]:
+    """customerId (lower) -> owning tenant id, rebuilt when the store changes."""
+    cached = rt.caches.get("workspace_tenants")
+    if cached is not None and cached[0] is rt.store and cached[1] == rt.store.version:
+        return cached[2]
+    mapping: dict[str, str] = {}
+    for res in rt.store.all():
+        if res.get("type") == "Microsoft.OperationalInsights/workspaces":
+            sub = rt.store.world.subscription(res["id"].split("/")[2])
+            customer_id = str(res.get("properties", {}).get("customerId", "")).lower()
+            if sub and customer_id:
+                mapping[customer_id] = sub.tenant_id
+    rt.caches["workspace_tenants"] = (rt.store, rt.store.version, mapping)
+    return mapping
 
 
 class FaultMiddleware:

@@ -272,6 +272,15 @@ class Emulator:
     def clear_faults(self) -> None:
         self.admin.delete("/faults").raise_for_status()
 
+    def traffic(self) -> dict[str, Any]:
+        """``{"requests": {...}, "max_in_flight": {...}}`` keyed by ``service:tenant`` (e.g. ``arm:northwind``)."""
+        response = self.admin.get("/traffic")
+        response.raise_for_status()
+        return response.json()
+
+    def reset_traffic(self) -> None:
+        self.admin.delete("/traffic").raise_for_status()
+
     def reset(self) -> None:
         """Back to the scenario's initial state; faults cleared."""
         self.admin.post("/reset").raise_for_status()

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from .faults import FaultBook
     from .store import Persister, Store
     from .tokens import TokenIssuer
+    from .traffic import TrafficStats
 
 
 @dataclass
@@ -27,6 +28,8 @@ class Runtime:
     #: rebuilds the scenario's initial store (used by POST /_emulator/reset)
     build_store: Callable[[], Store]
     persister: Persister | None = None
+    #: requests and peak concurrency per target tenant (``GET /_emulator/traffic``)
+    traffic: TrafficStats = field(default_factory=lambda: _traffic_stats())
     #: per-runtime caches owned by subsystems (e.g. the KQL engine), keyed by subsystem name
     caches: dict[str, Any] = field(default_factory=dict)
 
@@ -34,6 +37,12 @@ class Runtime:
         """Call after any state change so that the state file catches up."""
         if self.persister is not None:
             self.persister.mark_dirty()
+
+
+def _traffic_stats() -> TrafficStats:
+    from .traffic import TrafficStats
+
+    return TrafficStats()
 
 
 def runtime(request: Request) -> Runtime:
