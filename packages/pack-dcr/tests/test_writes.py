@@ -69,7 +69,10 @@ async def test_invalid_transformation_is_reported_with_the_services_answer(call,
                                               "transform_kql": "where Result != 'test'",
                                               "output_stream": "Custom-CheckoutEvents_CL"}]))
     assert "HTTP 400" in text and "InvalidPayload" in text and "dcr-tailspin-logs-ingestion" in text
-    assert "tailspin" in text and "transformKql" in text
+    assert "tailspin" in text
+    # Azure Monitor's own reason (error.details[]), with the field it names
+    assert ("InvalidTransformQuery: Transform query \"where Result != 'test'\" is invalid: a transformation must "
+            "start with 'source'.") in text and "TransformKql" in text
     after = monitor("tailspin").data_collection_rules.get("rg-sentinel-weu", "dcr-tailspin-logs-ingestion")
     assert after.etag == before.etag
 

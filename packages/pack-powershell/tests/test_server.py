@@ -193,26 +193,42 @@ async def test_missing_pwsh_keeps_the_tools_and_fails_clearly_on_call(make_serve
         assert "executable_problem" in status
 
 
-async def test_missing_script_is_a_pack_error_and_the_server_keeps_working(make_server, powershell_env,
-                                                                         monkeypatch, tmp_path) -> None:
+async def test_missing_script_is_a_start_up_warning_and_the_server_keeps_working(make_server, powershell_env,
+                                                                                monkeypatch, tmp_path) -> None:
     monkeypatch.setenv("POWERSHELL_SCRIPT_PATH", str(tmp_path / "Missing.ps1"))
     server = make_server()
     info = server._sentinelkit_packs.packs["powershell"]
-    assert "Missing.ps1 does not exist" in info.error and "POWERSHELL_SCRIPT_PATH" in info.error
+    assert info.error is None
+    assert any("Missing.ps1 does not exist" in w and "POWERSHELL_SCRIPT_PATH" in w for w in info.warnings)
     async with Client(server) as client:
         names = {t.name for t in await client.list_tools()}
+        status = (await client.call_tool("powershell_status", {})).structured_content  # on call, too
     assert "workspace_list" in names and "Get-SentinelIncidents" not in names
+    assert any("Missing.ps1 does not exist" in w for w in status["warnings"])
 
 
-def test_sentinelkit_packs_command_shows_the_error(powershell_env, monkeypatch, tmp_path, capsys) -> None:
-    from sentinelkit.cli import main
+def test_sentinelkit_packs_command_shows_a_missing_script(powershell_env, tmp_path) -> None:
+    from sentinelkit.testing.process import cli_json, run_cli
 
-    monkeypatch.setenv("POWERSHELL_SCRIPT_PATH", str(tmp_path / "Gone.ps1"))
-    monkeypatch.chdir(tmp_path)
-    main(["packs", "--json"])
-    packs = {p["name"]: p for p in json.loads(capsys.readouterr().out)["packs"]}
-    assert "Gone.ps1 does not exist" in packs["powershell"]["error"]
+    env = {"POWERSHELL_SCRIPT_PATH": str(tmp_path / "Gone.ps1")}
+    packs = {p["name"]: p for p in cli_json("packs", "--json", env=env)["packs"]}
+    assert packs["powershell"]["loaded"] and packs["powershell"]["tools"] == ["powershell_status"]
+    assert any("Gone.ps1 does not exist" in w for w in packs["powershell"]["warnings"])
     assert packs["core"]["loaded"]
+    text = run_cli("packs", env=env).stdout
+    assert "warning: the PowerShell script" in text and "Gone.ps1 does not exist" in text
+
+
+def test_sentinelkit_packs_command_shows_a_missing_pwsh(powershell_env, monkeypatch) -> None:
+    from sentinelkit.testing.process import cli_json
+
+    monkeypatch.delenv("SENTINELKIT_POWERSHELL_HOST_COMMAND")
+    packs = {p["name"]: p for p in cli_json("packs", "--json",
+                                            env={"SENTINELKIT_POWERSHELL_EXECUTABLE": "/opt/none/pwsh"})["packs"]}
+    info = packs["powershell"]
+    assert info["loaded"] and "Get-SentinelIncidents" in info["tools"]
+    assert any("'/opt/none/pwsh' was not found" in w and "SENTINELKIT_POWERSHELL_EXECUTABLE" in w
+               for w in info["warnings"])
 
 
 async def test_include_exclude_and_safety_overrides(make_server, powershell_env, monkeypatch, tmp_path) -> None:

@@ -47,7 +47,9 @@ async def workspace_list(kit: Any, tenant: str | None = None, refresh: bool = Fa
         for w in workspaces
     ]
     out: dict[str, Any] = {
-        "workspaces": [{k: r[k] for k in WORKSPACE_FIELDS} for r in rows],
+        # a name shared by several workspaces (and no alias) is labelled "<tenant>/<name>": pass that label
+        "workspaces": [{k: r[k] for k in WORKSPACE_FIELDS} | ({"label": w.label} if w.qualifier else {})
+                       for r, w in zip(rows, workspaces, strict=True)],
         "count": len(rows),
         "sentinel_enabled": sum(1 for r in rows if r["sentinel"]),
     }
@@ -71,6 +73,7 @@ async def workspace_get(kit: Any, workspace: str) -> dict[str, Any]:
         ws.customer_id = (data.get("properties") or {}).get("customerId")
         ws.location = data.get("location")
     out = ws.to_json()
+    out["label"] = ws.label  # what answers call it, and a `workspace` argument that always resolves
     out["reached_with"] = "the managing tenant's credential (Azure Lighthouse)" if ws.delegated else (
         "the default credential" if ws.via == "default" else f"the credential of tenant {ws.via!r}")
     return out

@@ -29,7 +29,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--emulator-state", type=Path, metavar="FILE",
                        help="with --emulator: keep the emulator's state in FILE across restarts")
 
-    for name, text in (("packs", "installed packs, versions, tools and load errors"),
+    for name, text in (("packs", "installed packs, versions, tools, load errors and start-up warnings"),
                        ("tools", "tools with their pack and safety class")):
         p = sub.add_parser(name, help=text)
         p.add_argument("--json", action="store_true", help="machine-readable output")
@@ -146,6 +146,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
         for name, error in errors.items():
             logger().warning("pack_not_loaded", pack=name, error=error,
+                             hint="`sentinelkit packs` shows every pack and its status")
+    for name, warnings in manager.warnings().items():
+        from .log import logger
+
+        for warning in warnings:
+            logger().warning("pack_warning", pack=name, warning=warning,
                              hint="`sentinelkit packs` shows every pack and its status")
     try:
         if args.http is not None:

@@ -51,6 +51,36 @@ class Where:
         return f"{what} ({where})" if where else what
 
 
+MAX_DETAILS = 10
+
+
+def error_details(error: dict[str, Any], *, limit: int = MAX_DETAILS) -> list[str]:
+    """The sentences of an ARM/Log Analytics error's ``details[]`` (nested ones too), as
+    ``"code: message [target]"``. Azure puts the real reason there: e.g. Azure Monitor answers
+    ``InvalidPayload`` "Data collection rule is invalid" with one detail per problem."""
+    out: list[str] = []
+
+    def walk(items: Any, depth: int) -> None:
+        if not isinstance(items, list) or depth > 3:
+            return
+        for item in items:
+            if len(out) >= limit or not isinstance(item, dict):
+                continue
+            text = item.get("message")
+            inner = item.get("innererror") or item.get("innerError")
+            if isinstance(inner, dict) and inner.get("message"):
+                text = f"{text} ({inner['message']})" if text else inner["message"]
+            if text:
+                code = item.get("code")
+                target = item.get("target")
+                line = f"{code}: {text}" if code else str(text)
+                out.append(f"{line} [{target}]" if target else line)
+            walk(item.get("details"), depth + 1)
+
+    walk(error.get("details"), 0)
+    return out
+
+
 def _arm_error(response: Any) -> tuple[str | None, str | None]:
     try:
         body = response.json()
@@ -69,6 +99,9 @@ def _arm_error(response: Any) -> tuple[str | None, str | None]:
             detail = f"{inner['code']}: {inner['message']}" if inner.get("code") else inner["message"]
             where = ", ".join(f"{k} {inner[k]}" for k in ("line", "pos") if inner.get(k) is not None)
             message = f"{message} ({detail}{'; ' + where if where else ''})"
+        details = [d for d in error_details(error) if not message or d not in message]
+        if details:
+            message = f"{message or 'invalid request'}: {'; '.join(details)}"
         return error.get("code"), message
     if isinstance(error, str):
         return error, body.get("error_description")

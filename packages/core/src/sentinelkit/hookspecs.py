@@ -1,7 +1,9 @@
 """The hooks a pack implements (pluggy project ``sentinelkit``, entry-point group ``sentinelkit``).
 
 Each ``register_*`` hook receives a callable that adds one component; the core knows which pack
-called it, so duplicate names and load failures are reported per pack.
+called it, so duplicate names and load failures are reported per pack. The callable also has
+``register.warn(message)``: a start-up problem that does not stop the pack (an executable or a file
+it needs is missing), shown next to the pack by ``sentinelkit packs`` and logged by ``serve``.
 """
 
 from __future__ import annotations

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 from .contract import Safety
 
 if TYPE_CHECKING:
+    from .azure.cache import TtlCache
+    from .azure.logs import QueryRows
     from .runtime import Runtime
     from .workspaces import Workspace
 
@@ -50,8 +52,22 @@ class Kit:
         key = getattr(target, "via", None) or (target if isinstance(target, str) else "default")
         return self.runtime.arm(key)
 
-    async def query(self, ws: Workspace, kql: str, *, timespan: str | None = "P1D") -> list[dict[str, Any]]:
-        """Run KQL in a workspace (Log Analytics query API); rows as dicts."""
+    @property
+    def cache(self) -> TtlCache:
+        """The server's TTL cache (``[cache] ttl``): ``get(scope, key)`` / ``put(scope, key, value)`` for a
+        pack's own results. Use the pack's name as ``scope`` and start ``key`` with the ARM path the result
+        depends on (e.g. ``f"{ws.id}?check=quick"``): writes under that path then invalidate it."""
+        return self.runtime.cache  # type: ignore[no-any-return]
+
+    def invalidate(self, path: str) -> None:
+        """Forget cached reads of ``path`` (an ARM path), of what hangs under it and of the collections
+        above it, so that the next read is fresh (and cached again). Writes made with ``kit.arm(...)``
+        invalidate what they make stale by themselves; this is for reads that must be fresh now."""
+        self.runtime.cache.invalidate(path)
+
+    async def query(self, ws: Workspace, kql: str, *, timespan: str | None = "P1D") -> QueryRows:
+        """Run KQL in a workspace (Log Analytics query API); rows as dicts. ``rows.partial_error`` is the
+        service's sentence when the answer is partial (e.g. cut at the result-size limit): report it."""
         if not ws.customer_id:
             from .azure import api_versions as v
 

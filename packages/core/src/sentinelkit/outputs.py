@@ -57,13 +57,15 @@ def select_fields(items: Sequence[dict[str, Any]], fields: Sequence[str] | str |
     return [{f: _get(i, f) for f in wanted} for i in items]
 
 
-def _clip(value: Any) -> Any:
-    if isinstance(value, str) and len(value) > MAX_VALUE_CHARS:
-        return value[:MAX_VALUE_CHARS] + f"… [truncated: {len(value)} characters; ask for this item alone]"
+def clip(value: Any, limit: int = MAX_VALUE_CHARS, *, hint: str | None = None) -> Any:
+    """``value`` with every string longer than ``limit`` characters (in nested dicts and lists too)
+    shortened, saying by how much: ``"…… [truncated: 10000 characters]"`` (plus ``; hint`` if given)."""
+    if isinstance(value, str) and len(value) > limit:
+        return value[:limit] + f"… [truncated: {len(value)} characters{'; ' + hint if hint else ''}]"
     if isinstance(value, dict):
-        return {k: _clip(v) for k, v in value.items()}
+        return {k: clip(v, limit, hint=hint) for k, v in value.items()}
     if isinstance(value, list):
-        return [_clip(v) for v in value]
+        return [clip(v, limit, hint=hint) for v in value]
     return value
 
 
@@ -84,7 +86,7 @@ def page(items: Sequence[dict[str, Any]], *, fields: Sequence[str] | str | None 
     used = len(json.dumps(extra or {}, default=str)) + 200
     cut_by_budget = False
     for item in window:
-        item = _clip(item)
+        item = clip(item, hint="ask for this item alone")
         size = len(json.dumps(item, default=str)) + 2
         if chosen and used + size > budget:
             cut_by_budget = True

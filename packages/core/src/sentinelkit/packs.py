@@ -70,6 +70,26 @@ class Collected:
     bridges: dict[str, Callable[..., Any]] = field(default_factory=dict)
 
 
+class Register:
+    """What a ``register_*`` hook receives: call it to add one component; ``register.warn(message)``
+    reports a start-up problem that does not stop the pack (a missing executable, a missing script):
+    ``sentinelkit packs`` (and ``--json``, under ``warnings``) shows it next to the pack, and
+    ``sentinelkit serve`` logs it at start-up."""
+
+    def __init__(self, add: Callable[..., Any], info: PackInfo) -> None:
+        self._add = add
+        self._info = info
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._add(*args, **kwargs)
+
+    def warn(self, message: str) -> None:
+        """Report a start-up problem of this pack (shown by ``sentinelkit packs``; the pack stays loaded)."""
+        text = str(message).strip()
+        if text and text not in self._info.warnings:
+            self._info.warnings.append(text)
+
+
 def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
@@ -165,7 +185,8 @@ class PackManager:
                          **overrides: Any) -> None:
                 spec = spec_from(tool_fn, pack=_pack, **overrides)
                 if not TOOL_NAME_RE.match(spec.name):
-                    raise ValueError(f"tool name {spec.name!r} is not <object>_<verb> in snake_case")
+                    raise ValueError(f"tool name {spec.name!r} is not <object>_<verb> in snake_case "
+                                     "(nor a PowerShell Verb-Noun name)")
                 _specs.append(spec)
 
             if not self._call(pack, fn, register):
@@ -216,12 +237,12 @@ class PackManager:
         return out
 
     def _call(self, pack: str, fn: Callable[..., Any], register: Callable[..., Any]) -> bool:
+        info = self.packs.setdefault(pack, PackInfo(name=pack, module="?"))
         try:
-            fn(register)
+            fn(Register(register, info))
         except DuplicateToolError:
             raise
         except Exception as exc:
-            info = self.packs.setdefault(pack, PackInfo(name=pack, module="?"))
             info.error = f"registration failed: {_describe(exc)}"
             info.tools.clear()
             return False
@@ -233,3 +254,7 @@ class PackManager:
     # -- reporting ----------------------------------------------------------------------------
     def errors(self) -> dict[str, str]:
         return {name: info.error for name, info in self.packs.items() if info.error}
+
+    def warnings(self) -> dict[str, list[str]]:
+        """Start-up problems packs reported with ``register.warn`` (and tools the server left out)."""
+        return {name: list(info.warnings) for name, info in self.packs.items() if info.warnings}

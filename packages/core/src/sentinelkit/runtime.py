@@ -6,6 +6,8 @@ Created when the server is built (cheap: nothing Azure is imported until the fir
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 from .audit import AuditLog
@@ -67,6 +69,12 @@ class Runtime:
                                          retries=self.settings.retry.max_retries,
                                          read_timeout=self.settings.retry.timeout)
         return self._logs[key]
+
+    @property
+    def bridges(self) -> Mapping[str, Any]:
+        """The bridges created so far (read-only view): ``runtime.bridges.get("powershell")`` is ``None``
+        until a call needed it; ``bridge(name)`` creates one."""
+        return MappingProxyType(self._bridges)
 
     def bridge(self, name: str) -> Any:
         """A bridge contributed by a pack (``register_bridges``), created on first use."""

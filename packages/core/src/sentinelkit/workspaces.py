@@ -36,6 +36,9 @@ class Workspace:
     location: str | None = None
     delegated: bool = False
     via: str = "default"
+    qualifier: str | None = None
+    """Set by the registry when another reachable workspace has the same name and no alias tells them
+    apart (common for an MSSP): the label becomes ``<qualifier>/<name>``, e.g. ``fabrikam/law-soc``."""
 
     @classmethod
     def from_id(cls, arm_id: str, **kwargs: Any) -> Workspace:
@@ -45,7 +48,11 @@ class Workspace:
 
     @property
     def label(self) -> str:
-        return self.alias or self.name
+        """How answers, errors and fan-out results name this workspace: its alias, else its name,
+        prefixed with its tenant (or tenant/resource group) when that name is not unique. Every label
+        is accepted back as a ``workspace`` argument."""
+        base = self.alias or self.name
+        return f"{self.qualifier}/{base}" if self.qualifier else base
 
     def where(self, resource: str | None = None, operation: str | None = None) -> Where:
         return Where(tenant=self.tenant or self.tenant_id, workspace=self.label, resource=resource,
@@ -66,6 +73,23 @@ def _short(domain: str | None, display: str | None) -> str | None:
     if domain:
         return domain.split(".", 1)[0]
     return display
+
+
+def qualify(workspaces: list[Workspace]) -> None:
+    """Make every label unique: a name (without alias) shared by several workspaces gets the tenant
+    as qualifier, and the tenant and resource group when the tenant does not tell them apart either."""
+    for ws in workspaces:
+        ws.qualifier = None
+    groups: dict[str, list[Workspace]] = {}
+    for ws in workspaces:
+        groups.setdefault(ws.label.lower(), []).append(ws)
+    for same in groups.values():
+        if len(same) < 2:
+            continue
+        tenants = [(w.tenant or w.tenant_id or w.subscription_id).lower() for w in same]
+        for ws in same:
+            tenant = ws.tenant or ws.tenant_id or ws.subscription_id
+            ws.qualifier = tenant if tenants.count(tenant.lower()) == 1 else f"{tenant}/{ws.resource_group}"
 
 
 class WorkspaceRegistry:
@@ -163,6 +187,7 @@ class WorkspaceRegistry:
             if ws.tenant_id:
                 ws.tenant = tenant_names.get(ws.tenant_id, ws.tenant_id)
         out.workspaces = sorted(by_id.values(), key=lambda w: ((w.tenant or "").lower(), w.name.lower()))
+        qualify(out.workspaces)
         out.tenants = tenant_names
         return out
 
@@ -186,7 +211,7 @@ class WorkspaceRegistry:
         workspaces = await self.all()
         low = ref.lower().rstrip("/")
         for ws in workspaces:
-            if low in (ws.id.lower(), (ws.alias or "").lower(), (ws.customer_id or "").lower()):
+            if low in (ws.id.lower(), (ws.alias or "").lower(), (ws.customer_id or "").lower(), ws.label.lower()):
                 return ws
         named = [ws for ws in workspaces if ws.name.lower() == low]
         if len(named) == 1:
@@ -194,8 +219,8 @@ class WorkspaceRegistry:
         if len(named) > 1:
             raise WorkspaceNotFound(
                 f"workspace name {ref!r} is ambiguous: it exists in "
-                + ", ".join(f"{w.tenant or w.tenant_id} ({w.id})" for w in named)
-                + "; pass the full ARM id or give it an alias in sentinelkit.toml"
+                + ", ".join(f"{w.tenant or w.tenant_id} (pass {w.label!r} or {w.id})" for w in named)
+                + "; or give it an alias in sentinelkit.toml"
             )
         if low.startswith("/subscriptions/") and "/workspaces/" in low:
             # not discovered (e.g. discovery off): accept the id, reached through the default credential

@@ -8,7 +8,6 @@ from sentinelkit import ADDITIVE, DESTRUCTIVE, READ_ONLY, Kit, tool
 from sentinelkit.errors import AzureCallError, KitError
 
 from . import api, locate
-from .common import forget
 from .errors import explained
 from .shape import ASSOCIATION_FIELDS, association_row
 
@@ -111,7 +110,6 @@ async def dcr_association_create(kit: Kit, workspace: str, resource: str, rule: 
         saved = await kit.arm(ws).put(assoc_id, api.VERSION, {"properties": props},
                                       where=ws.where(resource=f"association {name} of {api.short(target)}",
                                                      operation="create"))
-    forget(kit)
     return {"created": True, **association_row(saved)}
 
 
@@ -151,5 +149,4 @@ async def dcr_association_delete(kit: Kit, workspace: str, resource: str, name: 
         await kit.arm(ws).delete(row["id"], api.VERSION,
                                  where=ws.where(resource=f"association {row['name']} of {row['target']}",
                                                 operation="delete"))
-    forget(kit)
     return {"deleted": row["name"], "target": row["target"], "rule": row["rule"], "endpoint": row["endpoint"]}

@@ -70,25 +70,15 @@ async def save_rule(kit: Any, ws: Any, rule_id: str, body: dict[str, Any], *, be
         changes["diff"] = diff(clean(before), body)
         changes["etag"] = etag
     await kit.confirm_change(summary, changes)
-    try:
-        with explained():
-            return await kit.arm(ws).put(rule_id, api.VERSION, body, etag=etag,
-                                         where=ws.where(resource=f"data collection rule {name}", operation="save"))
-    finally:
-        forget(kit)
+    with explained():
+        return await kit.arm(ws).put(rule_id, api.VERSION, body, etag=etag,
+                                     where=ws.where(resource=f"data collection rule {name}", operation="save"))
 
 
 async def gather_counts(kit: Any, ws: Any, ids: list[str]) -> list[int]:
     from . import locate
 
     return list(await asyncio.gather(*(locate.association_count(kit, ws, i) for i in ids)))
-
-
-def forget(kit: Any) -> None:
-    """Drop cached ARM reads after a write. The core invalidates the written path and its parents, but not
-    the subscription-wide lists (``/subscriptions/s/providers/Microsoft.Insights/dataCollectionRules``) nor
-    ``{rule}/associations`` when an association under a machine changes; a stale list would hide the change."""
-    kit.runtime.cache.clear()
 
 
 def flatten(result: dict[str, Any]) -> list[dict[str, Any]]:

@@ -8,7 +8,7 @@ from sentinelkit import ADDITIVE, DESTRUCTIVE, READ_ONLY, Kit, tool
 from sentinelkit.errors import KitError
 
 from . import api, locate
-from .common import ensure_absent, fan_out, flatten, forget, gather_counts, location_of, targets
+from .common import ensure_absent, fan_out, flatten, gather_counts, location_of, targets
 from .errors import explained
 from .shape import ENDPOINT_FIELDS, endpoint_row
 
@@ -113,7 +113,6 @@ async def dce_create(kit: Kit, workspace: str, name: str, location: str | None =
     with explained():
         saved = await kit.arm(ws).put(dce_id, api.VERSION, body,
                                       where=ws.where(resource=f"data collection endpoint {name}", operation="create"))
-    forget(kit)
     return {"created": True, **endpoint_row(saved, workspace=ws.label, associations=0)}
 
 
@@ -144,5 +143,4 @@ async def dce_delete(kit: Kit, workspace: str, endpoint: str) -> dict[str, Any]:
         await kit.arm(ws).delete(dce_id, api.VERSION, etag=current.get("etag"),
                                  where=ws.where(resource=f"data collection endpoint {current['name']}",
                                                 operation="delete"))
-    forget(kit)
     return {"deleted": current["name"], "workspace": ws.label, "associated_resources": targets_}

@@ -10,22 +10,18 @@ from sentinelkit.errors import AzureCallError
 ROLE_ADVICE = (" Data collection rules, endpoints and associations need the Monitoring Contributor role (or "
                "Contributor) on their resource group, and an association also needs write access to the target "
                "resource; for a customer tenant, add that role to the Azure Lighthouse delegation.")
-INVALID_ADVICE = (" Azure Monitor rejected the rule: check each data flow's streams, destinations, transformKql "
-                  "(it must start with 'source' and be valid KQL for the input stream) and outputStream, then "
-                  "retry; dcr_get shows the current rule.")
 
 
 @contextmanager
 def explained() -> Iterator[None]:
-    """Re-raise Azure failures of a data collection write with advice specific to data collection."""
+    """Re-raise a 403 of a data collection write with the roles data collection needs. (Other failures
+    pass unchanged: for 400 ``InvalidPayload`` the core's message already carries Azure Monitor's own
+    reasons, from the answer's ``error.details``.)"""
     try:
         yield
     except AzureCallError as exc:
         message = str(exc)
-        if exc.status == 403:
-            message += ROLE_ADVICE
-        elif exc.status == 400 and exc.code == "InvalidPayload":
-            message += INVALID_ADVICE
-        else:
+        if exc.status != 403:
             raise
+        message += ROLE_ADVICE
         raise AzureCallError(message, status=exc.status, code=exc.code, correlation_id=exc.correlation_id) from None

@@ -9,7 +9,15 @@ from sentinelkit.errors import KitError
 
 from . import api, locate
 from .build import clean, compose, diff
-from .common import ensure_absent, fan_out, flatten, forget, gather_counts, location_of, save_rule, targets
+from .common import (
+    ensure_absent,
+    fan_out,
+    flatten,
+    gather_counts,
+    location_of,
+    save_rule,
+    targets,
+)
 from .errors import explained
 from .shape import RULE_FIELDS, rule_row
 
@@ -209,7 +217,6 @@ async def dcr_delete(kit: Kit, workspace: str, rule: str) -> dict[str, Any]:
     with explained():
         await kit.arm(ws).delete(rule_id, api.VERSION, etag=current.get("etag"),
                                  where=ws.where(resource=f"data collection rule {current['name']}", operation="delete"))
-    forget(kit)
     return {"deleted": current["name"], "workspace": ws.label, "associated_resources": targets_,
             "export_before_delete": "nothing kept: the rule is gone; dcr_export before deleting keeps a copy"}
 

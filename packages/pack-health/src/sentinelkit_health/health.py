@@ -148,7 +148,7 @@ async def check_workspace(kit: Any, ws: Any, depth: str, policy: Policy, *, refr
     The result is cached (the core's TTL cache, invalidated by writes under the workspace) unless the
     workspace could not be reached.
     """
-    cache = kit.runtime.cache
+    cache = kit.cache
     key = f"{ws.id}?check={depth}&{policy.key()}"
     if not refresh:
         hit = cache.get(CACHE_SCOPE, key)

@@ -73,7 +73,8 @@ async def logs_query(
     Returns one table: every row gets `TenantId` (the Entra tenant) and `Workspace` columns; a column
     of the query that is itself named TenantId (Log Analytics' workspace id) is kept as `TenantId1`.
     A workspace that fails (bad KQL, missing access, throttling) is listed under `errors` with the
-    service's message; the others still answer.
+    service's message; the others still answer. A workspace whose answer was partial (the service's
+    result limits) is listed under `partial`.
 
     Args:
         query: KQL query (read-only; management commands starting with '.' are refused).
@@ -105,8 +106,12 @@ async def logs_query(
     cap = decode_cursor(cursor) + limit + 1
     kql = bounded(query, cap)
 
+    partial: dict[str, str] = {}
+
     async def one(ws: Any) -> list[dict[str, Any]]:
         rows = await kit.query(ws, kql, timespan=timespan)
+        if rows.partial_error:  # the service answered, but not with every row
+            partial[ws.label] = rows.partial_error
         out = []
         for row in rows:
             item: dict[str, Any] = {"TenantId": ws.tenant_id, "Workspace": ws.label}
@@ -126,6 +131,8 @@ async def logs_query(
     extra: dict[str, Any] = {"columns": columns, "workspaces": done["summary"]}
     if done["errors"]:
         extra["errors"] = done["errors"]
+    if partial:
+        extra["partial"] = partial
     if capped:
         extra["note"] = (
             f"{', '.join(capped)} returned more rows than requested; rows were cut per workspace "

@@ -40,15 +40,9 @@ async def list_incidents(kit: Any, ws: Any, odata_filter: str | None, order: str
     if odata_filter:
         params["$filter"] = odata_filter
     if fresh:
-        forget(kit, collection(ws))
+        kit.invalidate(collection(ws))  # fresh now, and cached again for the follow-up pages
     return await kit.arm(ws).list(collection(ws), api(), params=params, max_items=max_items,
                                   where=ws.where(resource="incidents", operation="list"))
-
-
-def forget(kit: Any, path: str) -> None:
-    """Drop cached reads of ``path`` (and what hangs under it), so that the next read is fresh and is
-    cached again for the follow-up pages. (The core's cache keys are full URLs.)"""
-    kit.runtime.cache.invalidate(kit.settings.arm_endpoint.rstrip("/") + path)
 
 
 async def find(kit: Any, ws: Any, incident_id: str | int, *, fresh: bool = True) -> dict[str, Any]:

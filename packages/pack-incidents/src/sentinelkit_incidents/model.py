@@ -113,16 +113,3 @@ def differences(before: dict[str, Any], after: dict[str, Any]) -> dict[str, dict
     if labels_before != labels_after:
         out["labels"] = {"was": labels_before, "now": labels_after}
     return out
-
-
-def clip(value: Any) -> Any:
-    """Long texts (a description, a comment) shortened for an answer, saying by how much."""
-    from sentinelkit.outputs import MAX_VALUE_CHARS
-
-    if isinstance(value, str) and len(value) > MAX_VALUE_CHARS:
-        return value[:MAX_VALUE_CHARS] + f"… [truncated: {len(value)} characters]"
-    if isinstance(value, dict):
-        return {k: clip(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [clip(v) for v in value]
-    return value

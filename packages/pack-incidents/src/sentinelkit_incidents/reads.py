@@ -7,10 +7,11 @@ from typing import Any
 
 from sentinelkit import READ_ONLY, tool
 from sentinelkit.errors import KitError
+from sentinelkit.outputs import clip
 
 from . import access, related
 from .filters import IncidentFilter, orderby, sort_rows
-from .model import DEFAULT_FIELDS, clip, row
+from .model import DEFAULT_FIELDS, row
 
 
 async def targets(kit: Any, workspace: str | None, workspaces: list[str] | str | None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .access import api, collection, forget, list_incidents
+from .access import api, collection, list_incidents
 
 ALERT_FIELDS = ["id", "title", "severity", "product", "time", "status"]
 ENTITY_FIELDS = ["id", "kind", "name"]
@@ -70,7 +70,7 @@ async def comments(kit: Any, ws: Any, incident: dict[str, Any], *, fresh: bool) 
     number = (incident.get("properties") or {}).get("incidentNumber")
     path = f"{_path(ws, incident)}/comments"
     if fresh:
-        forget(kit, path)
+        kit.invalidate(path)
     items = await kit.arm(ws).list(path, api(), where=ws.where(resource=f"incident {number}",
                                                                  operation="list comments of"))
     rows = [comment_row(c) for c in items]

@@ -8,10 +8,11 @@ from typing import Any
 
 from sentinelkit import ADDITIVE, DESTRUCTIVE, tool
 from sentinelkit.errors import AzureCallError, KitError
+from sentinelkit.outputs import clip
 
 from . import access
 from .changes import Change, before_after, owner_body
-from .model import DEFAULT_FIELDS, clip, row
+from .model import DEFAULT_FIELDS, row
 
 ROW_KEY = {"classificationReason": "classification_reason", "classificationComment": "classification_comment"}
 

@@ -28,16 +28,12 @@ async def powershell_status(kit: Any) -> dict[str, Any]:
     if not catalog.settings.scripts:
         out["hint"] = ("no script is configured: set POWERSHELL_SCRIPT_PATH to your SentinelManager.ps1 (several "
                        "scripts separated by ';') and restart the server")
-    bridge = getattr(kit.runtime, "_bridges", {}).get("powershell")  # only if a call already created it
+    bridge = kit.runtime.bridges.get("powershell")  # only if a call already created it
     if bridge is not None:
         out["hosts"] = bridge.status()
-    if not catalog.settings.remote:
-        import shutil
-
-        exe = catalog.settings.command()[0]
-        if shutil.which(exe) is None:
-            out["executable_problem"] = (f"{exe!r} was not found: calls will fail until PowerShell 7 is installed or "
-                                         "SENTINELKIT_POWERSHELL_EXECUTABLE points to pwsh")
+    problem = executable_problem(catalog)
+    if problem:
+        out["executable_problem"] = problem
     return out
 
 
@@ -47,10 +43,11 @@ def register_tools(register: Any) -> None:
     from .tools import make_tool_function
 
     register(powershell_status)
-    catalog = current_catalog()  # a missing script raises: `sentinelkit packs` shows it as this pack's error
+    catalog = current_catalog()  # invalid settings raise: `sentinelkit packs` shows it as this pack's error
     for gen in catalog.tools.values():
         register(make_tool_function(gen))
-    _warn_once(catalog)
+    for problem in startup_problems(catalog):  # shown next to the pack by `sentinelkit packs`, logged by serve
+        register.warn(problem)
 
 
 @hookimpl
@@ -65,24 +62,24 @@ def register_bridges(register: Any) -> None:
     register("powershell", factory)
 
 
-_warned: set[str] = set()
-
-
-def _warn_once(catalog: Any) -> None:
-    """Start-up problems that do not stop the pack (pwsh missing, a script that runs a menu when loaded)."""
+def executable_problem(catalog: Any) -> str | None:
+    """What is wrong with the local PowerShell executable (``None`` when it is found, or remote)."""
     import shutil
 
-    problems = list(catalog.warnings)
-    if catalog.settings.scripts and not catalog.settings.remote:
-        exe = catalog.settings.command()[0]
-        if shutil.which(exe) is None:
-            problems.append(f"PowerShell executable {exe!r} not found: the {len(catalog.tools)} generated tools are "
-                            "listed but fail when called; install PowerShell 7 or set SENTINELKIT_POWERSHELL_EXECUTABLE")
-    fresh = [p for p in problems if p not in _warned]
-    if not fresh:
-        return
-    _warned.update(fresh)
-    import logging  # not structlog: listing tools must not import it
+    if catalog.settings.remote:
+        return None
+    exe = catalog.settings.command()[0]
+    if shutil.which(exe) is not None:
+        return None
+    return (f"PowerShell executable {exe!r} was not found: the {len(catalog.tools)} generated tools are listed but "
+            "fail when called; install PowerShell 7 or set SENTINELKIT_POWERSHELL_EXECUTABLE to pwsh")
 
-    for problem in fresh:
-        logging.getLogger("sentinelkit.powershell").warning("sentinelkit-powershell: %s", problem)
+
+def startup_problems(catalog: Any) -> list[str]:
+    """Problems that do not stop the pack: a missing script or pwsh, a script that runs a menu when loaded."""
+    problems = list(catalog.warnings)
+    if catalog.settings.scripts:
+        problem = executable_problem(catalog)
+        if problem:
+            problems.append(problem)
+    return problems

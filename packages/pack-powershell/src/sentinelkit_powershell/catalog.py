@@ -12,11 +12,7 @@ from sentinelkit.contract import TOOL_NAME_RE, Safety
 
 from .discovery import FunctionInfo, ScriptInfo, parse_script
 from .schema import ToolParam, UnsupportedParameter, tool_params
-from .settings import (
-    PowerShellConfigError,
-    PowerShellSettings,
-    load_powershell_settings,
-)
+from .settings import PowerShellSettings, load_powershell_settings
 from .verbs import matches, override_for, verb_safety
 
 GENERATOR_VERSION = "1"
@@ -68,7 +64,8 @@ class Catalog:
 
 
 def build_catalog(settings: PowerShellSettings) -> Catalog:
-    """Parse every script; raise ``PowerShellConfigError`` when a configured script is missing."""
+    """Parse every script. A configured script that is missing or unreadable is a warning (its
+    functions are left out; the other scripts' tools and ``powershell_status`` still work)."""
     catalog = Catalog(settings)
     options = json.dumps({"v": GENERATOR_VERSION, "safety": settings.safety, "unknown": settings.unknown_verbs},
                          sort_keys=True)
@@ -76,11 +73,15 @@ def build_catalog(settings: PowerShellSettings) -> Catalog:
         try:
             source = path.read_bytes()
         except FileNotFoundError:
-            raise PowerShellConfigError(
+            catalog.warnings.append(
                 f"the PowerShell script {path} does not exist (POWERSHELL_SCRIPT_PATH"
-                + (f" / {settings.config_file}" if settings.config_file else "") + "); fix the path") from None
+                + (f" / {settings.config_file}" if settings.config_file else "")
+                + "): its functions are not served; fix the path and restart the server")
+            continue
         except OSError as exc:
-            raise PowerShellConfigError(f"the PowerShell script {path} cannot be read ({exc.strerror})") from None
+            catalog.warnings.append(f"the PowerShell script {path} cannot be read ({exc.strerror}): its functions "
+                                    "are not served; fix it and restart the server")
+            continue
         info = parse_script(path.resolve(), source)
         catalog.scripts.append(info)
         content = hashlib.sha256(source).hexdigest()

@@ -104,23 +104,15 @@ async def run_generated(kit: Any, gen: GeneratedTool, arguments: dict[str, Any])
     return shape(fn.name, result, bridge.settings.output_budget)
 
 
-def _clip(value: Any, limit: int = 4000) -> Any:
-    if isinstance(value, str) and len(value) > limit:
-        return value[:limit] + f"… [truncated: {len(value)} characters]"
-    if isinstance(value, dict):
-        return {k: _clip(v, limit) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_clip(v, limit) for v in value]
-    return value
-
-
 def shape(name: str, result: CallResult, budget: int) -> dict[str, Any]:
     """A compact answer: the pipeline output within a size budget, plus messages worth reading."""
+    from sentinelkit.outputs import clip
+
     out: dict[str, Any] = {"function": name}
     chosen: list[Any] = []
     used = 0
     for item in result.output:
-        item = _clip(item)
+        item = clip(item, 4000)
         size = len(json.dumps(item, default=str, ensure_ascii=False)) + 2
         if chosen and used + size > budget:
             break

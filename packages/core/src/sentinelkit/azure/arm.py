@@ -12,13 +12,15 @@ from azure.core.rest import HttpRequest
 
 from ..audit import WRITE_GATE
 from ..errors import AzureCallError, Where, describe_azure_error
-from .cache import TtlCache
+from .cache import TtlCache, cache_key
 
 
 class ArmClient:
     """ARM requests through one credential (a tenant, or the Lighthouse managing tenant).
 
-    Reads are cached for ``cache.ttl`` seconds; any write invalidates related cached reads.
+    Reads are cached for ``cache.ttl`` seconds under their ARM path; a write invalidates the cached
+    reads it makes stale: the resource, what hangs under it, the collections above it, and the reads of
+    the same subscription that involve its provider namespace (``TtlCache.invalidate_write``).
     Concurrency is bounded per target tenant (``limit(tenant)``): with Lighthouse one credential
     reaches many customers, and ARM throttles each of them separately.
     """
@@ -78,14 +80,15 @@ class ArmClient:
     async def get(self, path: str, api_version: str, *, params: dict[str, Any] | None = None,
                   where: Where | None = None, cache: bool = True) -> dict[str, Any]:
         url = self._url(path, api_version, params)
+        key = cache_key(url)
         if cache:
-            hit = self._cache.get(self.tenant, url)
+            hit = self._cache.get(self.tenant, key)
             if hit is not None:
                 return hit
         response = await self._send("GET", url, where=self._where(where, path, "GET"))
         data = self._json(response) or {}
         if cache:
-            self._cache.put(self.tenant, url, data)
+            self._cache.put(self.tenant, key, data)
         return data
 
     async def iter_pages(self, path: str, api_version: str, *, params: dict[str, Any] | None = None,
@@ -102,7 +105,7 @@ class ArmClient:
     async def list(self, path: str, api_version: str, *, params: dict[str, Any] | None = None,
                    where: Where | None = None, max_items: int | None = None, cache: bool = True) -> list[dict[str, Any]]:
         """Every item of a collection (all pages, or up to ``max_items``)."""
-        key = self._url(path, api_version, params) + f"#max={max_items}"
+        key = cache_key(self._url(path, api_version, params)) + f"#max={max_items}"
         if cache:
             hit = self._cache.get(self.tenant, key)
             if hit is not None:
@@ -126,11 +129,14 @@ class ArmClient:
         headers = {"If-Match": etag} if etag else {}
         w = self._where(where, path, method)
         response = await self._send(method, url, body=body, headers=headers, where=w)
-        self._cache.invalidate(url)
+        self._cache.invalidate_write(url)
         if response.status_code == 202 and wait and (
             response.headers.get("Azure-AsyncOperation") or response.headers.get("Location")
         ):
-            await self._poll(response, w)
+            try:
+                await self._poll(response, w)
+            finally:  # reads made while it ran may have cached the state before the change
+                self._cache.invalidate_write(url)
             if method in ("PUT", "PATCH"):
                 return await self.get(path, api_version, params=params, where=where, cache=False)
             return None

@@ -9,7 +9,27 @@ from typing import Any
 from azure.core.exceptions import HttpResponseError
 from azure.core.rest import HttpRequest
 
-from ..errors import Where, describe_azure_error
+from ..errors import Where, describe_azure_error, error_details
+
+
+class QueryRows(list[dict[str, Any]]):
+    """The rows of a query (a list of dicts, column name → value), plus ``partial_error``: the
+    service's sentence when it answered 200 with an ``error`` beside the tables (a partial result,
+    e.g. rows cut at the result-size limit), else ``None``. Report it next to the rows."""
+
+    partial_error: str | None = None
+
+
+def partial_error(data: dict[str, Any], where: Where) -> str | None:
+    """The sentence for an ``error`` inside a successful query answer."""
+    error = data.get("error")
+    if not isinstance(error, dict):
+        return None
+    head = f"{error['code']}: {error.get('message', '')}" if error.get("code") else str(error.get("message", ""))
+    details = error_details(error)
+    text = head + (f" ({'; '.join(details)})" if details else "")
+    return (f"{where.describe()} returned a partial result: {text.strip()}; the rows may be incomplete: narrow "
+            "the query (filters, a shorter timespan, `summarize`) to get a complete answer.")
 
 
 class LogsClient:
@@ -25,8 +45,9 @@ class LogsClient:
         await self._client.close()
 
     async def query(self, customer_id: str, kql: str, *, timespan: str | None = "P1D",
-                    where: Where | None = None, server_timeout: int = 180) -> list[dict[str, Any]]:
-        """Run KQL; return the primary table's rows as dicts (column name → value)."""
+                    where: Where | None = None, server_timeout: int = 180) -> QueryRows:
+        """Run KQL; return the primary table's rows as dicts (column name → value), with
+        ``partial_error`` set when the service reported an error beside them."""
         body: dict[str, Any] = {"query": kql}
         if timespan:
             body["timespan"] = timespan
@@ -44,8 +65,9 @@ class LogsClient:
             raise describe_azure_error(HttpResponseError(response=response), w, retries=self._retries)
         data = response.json()
         tables = data.get("tables") or []
-        if not tables:
-            return []
-        table = tables[0]
-        names = [c["name"] for c in table.get("columns", [])]
-        return [dict(zip(names, row, strict=False)) for row in table.get("rows", [])]
+        rows = QueryRows()
+        if tables:
+            names = [c["name"] for c in tables[0].get("columns", [])]
+            rows.extend(dict(zip(names, row, strict=False)) for row in tables[0].get("rows", []))
+        rows.partial_error = partial_error(data, w)
+        return rows

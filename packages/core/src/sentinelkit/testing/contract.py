@@ -101,7 +101,8 @@ class PackContract:
         except ImportError:  # pragma: no cover
             Draft202012Validator = None
         for name in pack_tools:
-            assert TOOL_NAME_RE.match(name), f"{name}: not <object>_<verb> in snake_case"
+            assert TOOL_NAME_RE.match(name), (f"{name}: not <object>_<verb> in snake_case (nor a PowerShell "
+                                              "Verb-Noun name for generated tools)")
             schema = listed[name].input_schema
             assert schema.get("type") == "object", name
             if Draft202012Validator is not None:

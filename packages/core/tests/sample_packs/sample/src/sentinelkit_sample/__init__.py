@@ -112,6 +112,12 @@ def register_tools(register: Any) -> None:
     for fn in (sample_tags_get, sample_tag_set, sample_tag_remove, sample_sentinel_count, sample_query_run,
                sample_explode):
         register(fn)
+    import os
+
+    if os.environ.get("SAMPLE_PACK_TOOL_PATH"):  # a start-up problem that does not stop the pack
+        if not os.path.exists(os.environ["SAMPLE_PACK_TOOL_PATH"]):
+            register.warn(f"the sample tool {os.environ['SAMPLE_PACK_TOOL_PATH']} was not found: "
+                          "sample_query_run will fail; install it or fix SAMPLE_PACK_TOOL_PATH")
 
 
 @hookimpl
