@@ -200,6 +200,9 @@ def run_demo(color: bool = False) -> int:
     print("sentinelkit demo: an offline Azure emulator (an MSSP and four customers), the sentinelkit MCP server")
     print("over stdio, and a real MCP client. Nothing here touches your Azure tenants.")
     STATE_FILE.parent.mkdir(parents=True, exist_ok=True)
+    # every tour starts from the scenario as of now (a state saved days ago would have aged: "the last 24 hours"
+    # would hold no data); Claude Desktop then serves the state this tour leaves behind
+    STATE_FILE.unlink(missing_ok=True)
     emu = start_emulator(write_config=False, state_file=STATE_FILE)
     try:
         workdir = Path(emu.info["ca_path"]).parent
