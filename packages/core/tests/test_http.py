@@ -120,3 +120,41 @@ async def test_http_address_from_configuration(sentinelkit_env, tmp_path) -> Non
     with http_server({**sentinelkit_env, "SENTINELKIT_CONFIG": str(config)}, port=port) as url:
         async with Client(url) as client:
             assert "workspace_list" in {t.name for t in await client.list_tools()}
+
+
+async def test_http_refuses_foreign_host_and_origin_dns_rebinding(sentinelkit_env) -> None:
+    """A web page reaching the loopback server by DNS rebinding sends its own Host and Origin."""
+    env = {k: v for k, v in sentinelkit_env.items() if k != "SENTINELKIT_HTTP_TOKEN"}
+    initialize = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
+                  "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "x", "version": "1"}}}
+    accept = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
+    with http_server(env) as url:
+        port = int(url.rsplit(":", 1)[1].split("/")[0])
+        async with httpx.AsyncClient(timeout=60) as http:
+            foreign_host = await http.post(url, json=initialize, headers={**accept, "Host": f"attacker.example:{port}"})
+            foreign_origin = await http.post(url, json=initialize,
+                                             headers={**accept, "Origin": f"http://attacker.example:{port}"})
+            rebound = await http.post(url, json=initialize, headers={**accept, "Host": f"attacker.example:{port}",
+                                                                     "Origin": f"http://attacker.example:{port}"})
+            null_origin = await http.post(url, json=initialize, headers={**accept, "Origin": "null"})
+            own_origin = await http.post(url, json=initialize, headers={**accept, "Host": f"localhost:{port}",
+                                                                        "Origin": f"http://localhost:{port}"})
+        async with Client(url) as client:  # no Origin header: non-browser clients keep working
+            result = await client.call_tool("workspace_list", {"tenant": "northwind"})
+    assert foreign_host.status_code == 421
+    assert foreign_origin.status_code == 403
+    assert rebound.status_code in (403, 421)
+    assert null_origin.status_code == 403
+    assert own_origin.status_code == 200
+    assert [w["name"] for w in result.structured_content["workspaces"]] == ["law-northwind"]
+
+
+def test_allowed_host_names() -> None:
+    from sentinelkit.httpauth import allowed_authorities
+
+    loopback = allowed_authorities("127.0.0.1", 8000)
+    assert loopback == {"127.0.0.1:8000", "localhost:8000", "[::1]:8000"}
+    remote = allowed_authorities("0.0.0.0", 8443, ["mcp.example.com:443", "Box.Internal", "fe80::1"])
+    assert {"mcp.example.com:443", "box.internal:8443", "[fe80::1]:8443", "localhost:8443"} <= remote
+    assert "0.0.0.0:8443" not in remote
+    assert "10.0.0.5:8765" in allowed_authorities("10.0.0.5", 8765)

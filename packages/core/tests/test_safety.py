@@ -189,3 +189,146 @@ async def test_unconfirmed_writes_leave_tags_unchanged(sample_packs, make_server
         before = await _tags(client)
         await client.call_tool("sample_tag_remove", {"workspace": WS, "tag": "owner"})  # preview only
         assert await _tags(client) == before
+
+
+# -- F1: an eliciting client is always asked; confirm=true does not skip the user ---------------
+async def test_confirm_true_does_not_skip_the_users_decline(sample_packs, make_server, fresh_emulator_env,
+                                                            sentinelkit_env) -> None:
+    asked: list[str] = []
+
+    async def decline(message, response_type, params, context):
+        asked.append(message)
+        return ElicitResult(action="decline")
+
+    async with Client(make_server(), elicitation_handler=decline) as client:
+        await client.call_tool("sample_tag_set", {"workspace": WS, "tag": "legacy", "value": "yes"})
+        result = await client.call_tool("sample_tag_remove", {"workspace": WS, "tag": "legacy", "confirm": True})
+        assert result.structured_content["cancelled"] is True
+        assert (await _tags(client))["legacy"] == "yes"
+    assert len(asked) == 1
+    entry = _audit(sentinelkit_env)[-1]
+    assert entry["tool"] == "sample_tag_remove" and entry["outcome"] == "declined"
+    assert entry["confirmed_by"] is None
+
+
+@pytest.mark.parametrize("content", [{"confirm": "false"}, {"confirm": "true"}, {"confirm": 1}, {}, None])
+async def test_only_an_explicit_boolean_yes_confirms(content, sample_packs, make_server, fresh_emulator_env,
+                                                     sentinelkit_env) -> None:
+    """The answer is sent by hand (the SDK's client would refuse these against the schema; a buggy or
+    hostile client need not)."""
+    import mcp.types as t
+
+    from sentinelkit.safety import CONFIRM_KEY
+
+    async def never(message, response_type, params, context):
+        raise AssertionError("answered by hand below")
+
+    args = {"workspace": WS, "tag": "legacy", "value": "yes"}
+    async with Client(make_server(), elicitation_handler=never) as client:
+        await client.call_tool("sample_tag_set", args)
+        remove = {"workspace": WS, "tag": "legacy", "confirm": True}
+        first = await client.session.call_tool("sample_tag_remove", remove, allow_input_required=True)
+        assert isinstance(first, t.InputRequiredResult) and CONFIRM_KEY in first.input_requests
+        answer = t.ElicitResult(action="accept", content=content)
+        result = await client.session.call_tool("sample_tag_remove", remove, allow_input_required=True,
+                                                input_responses={CONFIRM_KEY: answer})
+        assert result.structured_content["cancelled"] is True
+        assert (await _tags(client))["legacy"] == "yes"
+    assert _audit(sentinelkit_env)[-1]["outcome"] == "declined"
+
+
+async def test_the_audit_says_how_a_change_was_confirmed(sample_packs, make_server, fresh_emulator_env,
+                                                         sentinelkit_env) -> None:
+    async def accept(message, response_type, params, context):
+        return {"confirm": True}
+
+    async with Client(make_server(), elicitation_handler=accept) as client:
+        await client.call_tool("sample_tag_set", {"workspace": WS, "tag": "legacy", "value": "yes"})
+        await client.call_tool("sample_tag_remove", {"workspace": WS, "tag": "legacy", "confirm": True})
+        assert "legacy" not in await _tags(client)
+    entry = _audit(sentinelkit_env)[-1]
+    assert entry["outcome"] == "applied" and entry["confirmed_by"] == "elicitation"
+    async with Client(make_server()) as client:  # cannot elicit: confirm=true is the confirmation
+        await client.call_tool("sample_tag_set", {"workspace": WS, "tag": "legacy", "value": "yes"})
+        await client.call_tool("sample_tag_remove", {"workspace": WS, "tag": "legacy", "confirm": True})
+        assert "legacy" not in await _tags(client)
+    entry = _audit(sentinelkit_env)[-1]
+    assert entry["outcome"] == "applied" and entry["confirmed_by"] == "confirm_flag"
+
+
+# -- F6: secrets under common names and in values stay out of the audit log ---------------------
+async def test_secret_arguments_are_redacted_in_the_audit_log(make_server, sentinelkit_env) -> None:
+    import types
+
+    from sentinelkit import ADDITIVE, hookimpl, tool
+
+    @tool(ADDITIVE)
+    async def secret_args(kit, workspace: str, workspace_key: str, authorization: str, connection_string: str,
+                          primarySharedKey: str, note: str) -> dict:
+        """Takes secret-looking arguments (a test tool).
+
+        Args:
+            workspace: Workspace.
+            workspace_key: Key.
+            authorization: Header.
+            connection_string: Connection string.
+            primarySharedKey: Key.
+            note: Free text.
+        """
+        await kit.workspace(workspace)
+        await kit.confirm_change("nothing", {})
+        return {"ok": True}
+
+    @hookimpl
+    def register_tools(register):
+        register(secret_args)
+
+    pack = types.SimpleNamespace(register_tools=register_tools, __name__="tests.secrets")
+    args = {"workspace": WS, "workspace_key": "WsKeySecret==", "authorization": "Bearer OpaqueToken-123456",
+            "connection_string": "Endpoint=sb://x/;SharedAccessKeyName=k;SharedAccessKey=SakSecret123=",
+            "primarySharedKey": "PrimarySecret==",
+            "note": "used Bearer NoteToken-987654 and AccountKey=AccSecret99== here"}
+    async with Client(make_server(plugins={"secrets": pack})) as client:
+        result = await client.call_tool("secret_args", args)
+        assert result.structured_content == {"ok": True}
+    raw = Path(sentinelkit_env["SENTINELKIT_AUDIT_LOG"]).read_text()
+    for secret in ("WsKeySecret", "OpaqueToken", "SakSecret", "PrimarySecret", "NoteToken", "AccSecret"):
+        assert secret not in raw
+    entry = _audit(sentinelkit_env)[-1]
+    assert entry["tool"] == "secret_args" and entry["arguments"]["workspace"] == WS
+    assert entry["arguments"]["note"] == "used Bearer *** and AccountKey=*** here"
+
+
+# -- F4: no server when the audit log cannot be written --------------------------------------
+def test_make_server_refuses_an_unwritable_audit_log(make_server, monkeypatch, tmp_path) -> None:
+    from sentinelkit.audit import AuditLogError
+
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    for bad in (blocker / "audit.jsonl", tmp_path):  # parent is a file; the path is a directory
+        monkeypatch.setenv("SENTINELKIT_AUDIT_LOG", str(bad))
+        with pytest.raises(AuditLogError) as raised:
+            make_server()
+        assert str(bad) in str(raised.value) and "SENTINELKIT_AUDIT_LOG" in str(raised.value)
+        assert "audit_log" in str(raised.value)
+
+
+def test_an_appendable_audit_log_is_checked_without_leaving_a_file(make_server, sentinelkit_env) -> None:
+    make_server()
+    assert not Path(sentinelkit_env["SENTINELKIT_AUDIT_LOG"]).exists()
+
+
+def test_serve_does_not_start_with_an_unwritable_audit_log(sentinelkit_env, tmp_path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    bad = blocker / "audit.jsonl"
+    env = {**os.environ, **sentinelkit_env, "SENTINELKIT_AUDIT_LOG": str(bad)}
+    done = subprocess.run([sys.executable, "-m", "sentinelkit.cli", "serve"], env=env, stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert str(bad) in done.stderr and "SENTINELKIT_AUDIT_LOG" in done.stderr
+    assert "Traceback" not in done.stderr  # one clear line, not a stack trace

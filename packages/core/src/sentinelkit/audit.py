@@ -11,6 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from .log import redact
+from .settings import ConfigError
+
+
+class AuditLogError(ConfigError):
+    """The audit log cannot be written: the server must not start (writes would go unrecorded)."""
 
 
 class WriteGate:
@@ -47,6 +52,29 @@ class AuditLog:
     def __init__(self, path: Path | None) -> None:
         self.path = Path(path) if path else None
         self._lock = threading.Lock()
+
+    def check(self) -> None:
+        """Make sure the log can be appended to (its directory created, the file opened for append);
+        raise ``AuditLogError`` naming the path and the setting otherwise. Called when the server is built."""
+        if self.path is None:
+            return
+        existed = self.path.exists()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            os.close(fd)
+        except OSError as exc:
+            raise AuditLogError(
+                f"cannot write the audit log {str(self.path)!r} ({exc.strerror or type(exc).__name__}); every write is "
+                "recorded there, so the server will not start without it. Set SENTINELKIT_AUDIT_LOG (or audit_log "
+                "in sentinelkit.toml) to a file in a writable directory."
+            ) from None
+        if not existed:
+            try:  # leave no empty file behind: the first write creates it
+                if self.path.stat().st_size == 0:
+                    self.path.unlink()
+            except OSError:
+                pass
 
     def write(self, **entry: Any) -> dict[str, Any]:
         record = {"time": datetime.now(UTC).isoformat(timespec="milliseconds"), **entry}

@@ -133,11 +133,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     configure(settings.log_level, debug=settings.debug)
     from .packs import DuplicateToolError, PackManager
     from .server import build_server
+    from .settings import ConfigError
 
     manager = PackManager(enabled=settings.pack_enabled)
     try:
         mcp = build_server(settings, manager)
-    except DuplicateToolError as exc:
+    except (DuplicateToolError, ConfigError) as exc:  # e.g. an audit log that cannot be written
         print(f"sentinelkit: cannot start: {exc}", file=sys.stderr)
         return 2
     errors = manager.errors()
@@ -159,7 +160,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
             auth = http_auth(settings, host)
             if auth is not None:
                 mcp.auth = auth
-            mcp.run(transport="http", host=host, port=port, show_banner=False)
+            from starlette.middleware import Middleware
+
+            from .httpauth import HostOriginGuard, allowed_authorities
+
+            # DNS rebinding: refuse Host/Origin headers that do not name this server (MCP spec).
+            guard = Middleware(HostOriginGuard, allowed=allowed_authorities(host, port, settings.http.allowed_hosts))
+            mcp.run(transport="http", host=host, port=port, show_banner=False, middleware=[guard])
         else:
             mcp.run(transport="stdio", show_banner=False)
     finally:

@@ -23,6 +23,7 @@ class CredentialStore:
         add_secret(settings.azure_client_secret)
         for tenant in settings.tenants.values():
             add_secret(tenant.client_secret)
+            add_secret(tenant.certificate_password)
 
     def keys(self) -> list[str]:
         """Every credential the server signs in with: the default one, then each configured tenant."""
@@ -74,6 +75,7 @@ class CredentialStore:
         kind = tenant.credential
         secret = tenant.client_secret or (os.environ.get(tenant.client_secret_env) if tenant.client_secret_env else None)
         add_secret(secret)
+        add_secret(tenant.certificate_password)
         if key == DEFAULT and kind == "environment":
             if s.azure_client_secret:
                 return aio.ClientSecretCredential(s.azure_tenant_id or "", s.azure_client_id or "",

@@ -26,6 +26,8 @@ class Kit:
         self.confirmed = confirm
         self.targets: list[Workspace] = []
         self.change_confirmed = False
+        #: how a destructive change was confirmed: "elicitation", "confirm_flag" (or None)
+        self.confirmed_by: str | None = None
         self.write_gate: Any = None
 
     @property

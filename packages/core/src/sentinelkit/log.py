@@ -8,9 +8,18 @@ import re
 import sys
 from typing import Any
 
-SECRET_KEY_RE = re.compile(r"(secret|password|passwd|token|credential|api[_-]?key|private[_-]?key|sas|signature)",
-                           re.IGNORECASE)
+SECRET_KEY_RE = re.compile(
+    r"(secret|password|passwd|pwd|passphrase|token|credential|api[_-]?key|private[_-]?key|sas|signature"
+    r"|authorization|auth(?!or)|bearer|cookie|pfx|pem"
+    r"|(shared|access|account|workspace|primary|secondary)[_-]?key|connection[_-]?string)",
+    re.IGNORECASE)
 _JWT_RE = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")
+#: secret values inside free text: PEM private keys, HTTP authorization schemes, connection-string keys
+_PEM_RE = re.compile(r"-----BEGIN ([A-Z0-9 ]*PRIVATE KEY)-----.*?(?:-----END \1-----|\Z)", re.DOTALL)
+# a credential, not a word: "Basic plan" / "a bearer token" stay, "Bearer abc.DEF" / "Basic dXNlcjpw" go
+_AUTH_SCHEME_RE = re.compile(r"\b([Bb]earer|[Bb]asic)\s+(?=[A-Za-z0-9._~+/=-]+?[A-Z0-9+/=])[A-Za-z0-9._~+/=-]{6,}")
+_CONN_KEY_RE = re.compile(r"\b((?:SharedAccessKey|AccountKey|SharedAccessSignature|Password|Pwd)\s*=\s*)[^;\s\"']+",
+                          re.IGNORECASE)
 REDACTED = "***"
 
 _known_secrets: set[str] = set()
@@ -28,6 +37,9 @@ def redact_text(text: str) -> str:
     for secret in _known_secrets:
         if secret in text:
             text = text.replace(secret, REDACTED)
+    text = _PEM_RE.sub(REDACTED, text)
+    text = _AUTH_SCHEME_RE.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
+    text = _CONN_KEY_RE.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
     return _JWT_RE.sub(REDACTED, text)
 
 

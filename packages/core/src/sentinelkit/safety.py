@@ -5,11 +5,15 @@ about to do, and before doing it. From there:
 
 - ``dry_run=true`` → the preview is the result; nothing changes.
 - ADDITIVE → proceed.
-- DESTRUCTIVE with ``confirm=true`` → proceed.
-- DESTRUCTIVE otherwise → ask the user: on a 2026-07-28 connection by returning an
+- DESTRUCTIVE and the client can ask the user (elicitation) → always ask, whatever ``confirm`` says
+  (the model sets ``confirm``, not the user): on a 2026-07-28 connection by returning an
   ``InputRequiredResult`` (the client re-calls the tool with the answer, so the body runs twice); on
-  an older connection with ``ctx.elicit``; and when the client cannot ask, the preview is returned
-  with the instruction to repeat the call with ``confirm=true``.
+  an older connection with ``ctx.elicit``. Only an explicit ``{"confirm": true}`` accept is a yes.
+- DESTRUCTIVE and the client cannot ask → ``confirm=true`` proceeds; otherwise the preview is
+  returned with the instruction to repeat the call with ``confirm=true``.
+
+How the change was confirmed is recorded on the kit (``kit.confirmed_by``: ``"elicitation"`` or
+``"confirm_flag"``) and written to the audit log.
 """
 
 from __future__ import annotations
@@ -53,9 +57,8 @@ def _accepted(response: Any) -> bool | None:
     content = getattr(response, "content", None) if not isinstance(response, dict) else response.get("content")
     if action != "accept":
         return False
-    if isinstance(content, dict) and "confirm" in content:
-        return bool(content["confirm"])
-    return True
+    # only an explicit boolean yes: "false", 1, {} or missing content are not a confirmation
+    return isinstance(content, dict) and content.get("confirm") is True
 
 
 async def confirm(kit: Any, summary: str, changes: Any) -> None:
@@ -66,7 +69,7 @@ async def confirm(kit: Any, summary: str, changes: Any) -> None:
     if kit.dry_run:
         raise Outcome({"dry_run": True, "would_change": preview,
                        "next": "nothing was changed; call again without dry_run to apply"}, "dry_run")
-    if kit.safety is not Safety.DESTRUCTIVE or kit.confirmed:
+    if kit.safety is not Safety.DESTRUCTIVE:
         return
     ctx = kit.ctx
     declined = {"cancelled": True, "summary": summary,
@@ -74,10 +77,12 @@ async def confirm(kit: Any, summary: str, changes: Any) -> None:
     responses = getattr(ctx, "input_responses", None) if ctx is not None else None
     if responses and CONFIRM_KEY in responses:
         if _accepted(responses[CONFIRM_KEY]):
+            kit.confirmed_by = "elicitation"
             return
         raise Outcome(declined, "declined")
     message = f"Confirm: {summary}?"
     if ctx is not None and _client_can_elicit(ctx):
+        # the client can ask its user: always do, and ignore confirm=true (set by the model, not the user)
         if _modern(ctx):
             import mcp.types as t
 
@@ -93,10 +98,13 @@ async def confirm(kit: Any, summary: str, changes: Any) -> None:
         try:
             answer = await ctx.elicit(message, bool, response_title="Apply this change")
         except Exception:
-            answer = None
-        if answer is not None:
-            if getattr(answer, "action", None) == "accept" and bool(getattr(answer, "data", False)):
-                return
-            raise Outcome(declined, "declined")
+            answer = None  # the question could not be asked: no confirmation
+        if getattr(answer, "action", None) == "accept" and getattr(answer, "data", None) is True:
+            kit.confirmed_by = "elicitation"
+            return
+        raise Outcome(declined, "declined")
+    if kit.confirmed:
+        kit.confirmed_by = "confirm_flag"
+        return
     raise Outcome({"confirmation_required": True, "would_change": preview,
                    "next": "nothing was changed; repeat the call with confirm=true to apply"}, "preview")

@@ -41,7 +41,8 @@ class HiddenToolGuard(Middleware):
 def build_server(settings: Settings, manager: PackManager | None = None) -> FastMCP:
     """One server: a fresh ``PackManager`` (unless given), its packs' tools, prompts and resources.
 
-    Raises ``DuplicateToolError`` when two packs contribute the same tool name.
+    Raises ``DuplicateToolError`` when two packs contribute the same tool name, and
+    ``sentinelkit.audit.AuditLogError`` (a ``ConfigError``) when the audit log cannot be written.
     """
     from .schemacache import SchemaCache, cache_path
     from .toolwrap import build_tool_cached
@@ -50,6 +51,8 @@ def build_server(settings: Settings, manager: PackManager | None = None) -> Fast
     manager.load()
     collected = manager.collect()
     runtime = Runtime(settings, manager, collected)
+    if not settings.read_only:  # AuditLogError (a ConfigError): serve no write that could not be recorded
+        runtime.audit.check()
 
     @contextlib.asynccontextmanager
     async def lifespan(server: FastMCP) -> AsyncIterator[dict[str, Any]]:

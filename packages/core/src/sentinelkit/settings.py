@@ -78,6 +78,8 @@ class HttpConfig(_Strict):
     host: str = "127.0.0.1"
     port: int = 8000
     allow_remote: bool = False
+    # extra names clients reach the server by (Host / Origin), e.g. ["mcp.example.com:443"]
+    allowed_hosts: list[str] = []
     auth: Literal["token", "entra"] = "token"
     auth_token_env: str | None = "SENTINELKIT_HTTP_TOKEN"
     entra_tenant_id: str | None = None

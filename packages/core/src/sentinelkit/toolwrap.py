@@ -26,7 +26,8 @@ from .log import logger, redact, redact_text
 from .safety import Outcome
 
 _DRY_RUN = Annotated[bool, Field(description="Show exactly what would change, and change nothing.")]
-_CONFIRM = Annotated[bool, Field(description="Apply without asking again (after reviewing the preview).")]
+_CONFIRM = Annotated[bool, Field(description="Apply after reviewing the preview, when the client cannot ask the user "
+                                             "(a client that can is always asked).")]
 
 
 def _signature(spec: ToolSpec) -> tuple[inspect.Signature, dict[str, Any], set[str]]:
@@ -88,7 +89,7 @@ def build_tool(spec: ToolSpec, runtime: Any) -> Tool:
     async def call(**kwargs: Any) -> Any:
         ctx = kwargs.pop("ctx", None)
         dry_run = kwargs.pop("dry_run", False) if "dry_run" in added else bool(kwargs.get("dry_run", False))
-        confirm = kwargs.pop("confirm", False) if "confirm" in added else bool(kwargs.get("confirm", False))
+        confirm = kwargs.pop("confirm", False) if "confirm" in added else kwargs.get("confirm") is True
         kit = Kit(runtime, tool=spec.name, safety=spec.safety, ctx=ctx, dry_run=dry_run, confirm=confirm)
         return await run(spec, kit, kwargs, runtime)
 
@@ -151,6 +152,7 @@ async def run(spec: ToolSpec, kit: Kit, arguments: dict[str, Any], runtime: Any)
                 arguments=redact(arguments),
                 dry_run=kit.dry_run,
                 outcome=outcome,
+                confirmed_by=kit.confirmed_by,
                 error=error,
                 correlation_ids=correlation,
             )
