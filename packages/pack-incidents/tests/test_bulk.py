@@ -96,3 +96,23 @@ async def test_bulk_dry_run_and_nothing_to_do(mcp_client) -> None:
     closed = data(await mcp_client.call_tool("incident_bulk_update", {
         "workspace": "law-tailspin", "status": "Closed", "severity": "High", "labels_remove": ["never-used-label"]}))
     assert closed["to_change"] == 0 and "nothing was written" in closed["message"]
+
+
+async def test_bulk_whose_writes_all_fail_is_audited_as_failed(mcp_client, emulator, sentinelkit_env) -> None:
+    """A Reader-like 403 on every incident PUT: the answer lists the failures and the audit says failed."""
+    import json
+    from pathlib import Path
+
+    args = {"workspace": "law-northwind", "severity": "Low", "set_severity": "Medium", "confirm": True}
+    emulator.add_fault(match={"method": "PUT", "path": "/incidents/[^/]+$", "tenant": "northwind"}, status=403,
+                       message="The client does not have authorization to perform action "
+                               "'Microsoft.SecurityInsights/incidents/write'.")
+    try:
+        done = data(await mcp_client.call_tool("incident_bulk_update", args))
+    finally:
+        emulator.clear_faults()
+    assert done["applied"] == 0 and done["failed"] > 0
+    audit = [json.loads(line) for line in Path(sentinelkit_env["SENTINELKIT_AUDIT_LOG"]).read_text().splitlines()]
+    entry = audit[-1]
+    assert entry["tool"] == "incident_bulk_update" and entry["outcome"] == "failed"
+    assert f"{done['failed']} of {done['failed']} incidents not changed" in entry["error"]

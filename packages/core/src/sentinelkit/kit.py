@@ -28,6 +28,8 @@ class Kit:
         self.change_confirmed = False
         #: how a destructive change was confirmed: "elicitation", "confirm_flag" (or None)
         self.confirmed_by: str | None = None
+        #: set through ``report_outcome`` by tools whose writes can partly fail (e.g. bulk changes)
+        self.reported_outcome: tuple[str, str | None] | None = None
         self.write_gate: Any = None
 
     @property
@@ -101,6 +103,16 @@ class Kit:
         self.change_confirmed = True
         if self.write_gate is not None:
             self.write_gate.open = True
+
+    def report_outcome(self, outcome: str, detail: str | None = None) -> None:
+        """Tell the audit log how a write that returned normally really went.
+
+        ``outcome`` is ``"partial"`` (some items failed) or ``"failed"`` (none applied); ``detail`` says
+        what failed. Without it, a write that returns is audited as ``applied``.
+        """
+        if outcome not in ("partial", "failed"):
+            raise ValueError("outcome must be 'partial' or 'failed'")
+        self.reported_outcome = (outcome, detail)
 
     # -- outputs ------------------------------------------------------------------------------
     def page(self, items: list[dict[str, Any]], **kwargs: Any) -> dict[str, Any]:

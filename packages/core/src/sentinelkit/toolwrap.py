@@ -121,7 +121,11 @@ async def run(spec: ToolSpec, kit: Kit, arguments: dict[str, Any], runtime: Any)
     outcome = "applied"
     error: str | None = None
     try:
-        return await spec.fn(kit, **arguments)
+        result = await spec.fn(kit, **arguments)
+        if kit.reported_outcome is not None:
+            outcome, detail = kit.reported_outcome
+            error = redact_text(detail) if detail else None
+        return result
     except Outcome as done:
         outcome = done.outcome
         return done.result

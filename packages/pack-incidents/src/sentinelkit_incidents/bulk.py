@@ -140,6 +140,8 @@ async def incident_bulk_update(
     if unchanged:
         out["unchanged"] = _numbers(unchanged)
     if failed:
+        kit.report_outcome("partial" if applied else "failed",
+                           f"{len(failed)} of {len(applied) + len(failed)} incidents not changed")
         out["failures"] = failed[:25]
         if len(failed) > 25:
             out["failures_truncated"] = f"{len(failed) - 25} more failures; run again to retry the rest"
