@@ -81,6 +81,14 @@ async def gather_counts(kit: Any, ws: Any, ids: list[str]) -> list[int]:
     return list(await asyncio.gather(*(locate.association_count(kit, ws, i) for i in ids)))
 
 
-def flatten(result: dict[str, Any]) -> list[dict[str, Any]]:
-    """Fan-out results (workspace → rows) as one list of rows."""
-    return [row for rows in result["results"].values() for row in rows]
+def page_fan_out(kit: Any, result: dict[str, Any], *, key: str, default_fields: list[str], fields: list[str] | None,
+                 limit: int, cursor: str | None) -> dict[str, Any]:
+    """One page of a fan-out listing: every workspace's rows ordered by workspace and name, with the
+    workspace count and the per-workspace errors beside them."""
+    rows = sorted((row for rows in result["results"].values() for row in rows),
+                  key=lambda r: (r["workspace"] or "", r["name"] or ""))
+    extra: dict[str, Any] = {"workspaces": result["summary"]["workspaces"]}
+    if result["errors"]:
+        extra["errors"] = result["errors"]
+    return kit.page(rows, fields=fields, default_fields=default_fields, limit=limit, cursor=cursor, key=key,
+                    extra=extra)

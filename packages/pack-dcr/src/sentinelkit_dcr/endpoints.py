@@ -8,7 +8,7 @@ from sentinelkit import ADDITIVE, DESTRUCTIVE, READ_ONLY, Kit, tool
 from sentinelkit.errors import KitError
 
 from . import api, locate
-from .common import ensure_absent, fan_out, flatten, gather_counts, location_of, targets
+from .common import ensure_absent, fan_out, gather_counts, location_of, page_fan_out, targets
 from .errors import explained
 from .shape import ENDPOINT_FIELDS, endpoint_row
 
@@ -47,12 +47,8 @@ async def dce_list(kit: Kit, workspace: str | None = None, workspaces: list[str]
         return [endpoint_row(d, workspace=ws.label, associations=n) for d, n in zip(dces, counts, strict=True)]
 
     result = await fan_out(kit, chosen, one, single=workspace is not None)
-    rows = sorted(flatten(result), key=lambda r: (r["workspace"] or "", r["name"] or ""))
-    extra: dict[str, Any] = {"workspaces": result["summary"]["workspaces"]}
-    if result["errors"]:
-        extra["errors"] = result["errors"]
-    return kit.page(rows, fields=fields, default_fields=ENDPOINT_FIELDS, limit=limit, cursor=cursor,
-                    key="endpoints", extra=extra)
+    return page_fan_out(kit, result, key="endpoints", default_fields=ENDPOINT_FIELDS, fields=fields, limit=limit,
+                        cursor=cursor)
 
 
 @tool(READ_ONLY, title="Show a data collection endpoint")

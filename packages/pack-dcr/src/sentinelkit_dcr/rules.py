@@ -12,9 +12,9 @@ from .build import clean, compose, diff
 from .common import (
     ensure_absent,
     fan_out,
-    flatten,
     gather_counts,
     location_of,
+    page_fan_out,
     save_rule,
     targets,
 )
@@ -45,12 +45,8 @@ async def dcr_list(kit: Kit, workspace: str | None = None, workspaces: list[str]
         return [rule_row(r, workspace=ws.label, associations=n) for r, n in zip(rules, counts, strict=True)]
 
     result = await fan_out(kit, chosen, one, single=workspace is not None)
-    rows = sorted(flatten(result), key=lambda r: (r["workspace"] or "", r["name"] or ""))
-    extra: dict[str, Any] = {"workspaces": result["summary"]["workspaces"]}
-    if result["errors"]:
-        extra["errors"] = result["errors"]
-    return kit.page(rows, fields=fields, default_fields=RULE_FIELDS, limit=limit, cursor=cursor, key="rules",
-                    extra=extra)
+    return page_fan_out(kit, result, key="rules", default_fields=RULE_FIELDS, fields=fields, limit=limit,
+                        cursor=cursor)
 
 
 @tool(READ_ONLY, title="Show a data collection rule")
