@@ -18,7 +18,8 @@ def sample_packs_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory of their own, as a user would install a pack next to sentinelkit."""
     target = tmp_path_factory.mktemp("site-packages")
     cmd = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps",
-           "--no-build-isolation", "--target", str(target), str(SAMPLES / "sample"), str(SAMPLES / "broken")]
+           "--no-build-isolation", "--target", str(target), str(SAMPLES / "sample"), str(SAMPLES / "broken"),
+           str(SAMPLES / "typo")]
     done = subprocess.run(cmd, capture_output=True, text=True)
     assert done.returncode == 0, f"pip install of the sample packs failed:\n{done.stdout}\n{done.stderr}"
     return target
@@ -32,5 +33,5 @@ def sample_packs(sample_packs_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Ite
 
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(p for p in (str(sample_packs_dir), os.environ.get("PYTHONPATH")) if p))
     yield sample_packs_dir
-    for name in [m for m in sys.modules if m.startswith(("sentinelkit_sample", "sentinelkit_broken"))]:
+    for name in [m for m in sys.modules if m.startswith(("sentinelkit_sample", "sentinelkit_broken", "sentinelkit_typo"))]:
         del sys.modules[name]

@@ -1,39 +1,105 @@
 """sentinelkit: run Microsoft Sentinel from an AI assistant over the Model Context Protocol.
 
-What a pack needs is importable from here without loading Azure SDKs or the MCP server::
+This module is the pack API: everything a pack may use is importable from here, and nothing else is
+(``docs/pack-authors.md`` lists it; a test fails when a pack of this repository imports a submodule).
+Importing it is cheap: names are loaded on first access, and no Azure SDK is imported::
 
-    from sentinelkit import hookimpl, tool, READ_ONLY, ADDITIVE, DESTRUCTIVE, Kit
+    from sentinelkit import READ_ONLY, Kit, hookimpl, tool
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
-from .contract import ADDITIVE, DESTRUCTIVE, READ_ONLY, Safety, tool
-from .hookspecs import hookimpl
+from .contract import ADDITIVE, DESTRUCTIVE, READ_ONLY, Safety, tool, valid_tool_name
+from .hookspecs import hookimpl, hookspec
 
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from .errors import KitError
+    from .azure.arm import ArmClient
+    from .azure.cache import TtlCache
+    from .azure.logs import QueryRows
+    from .errors import (
+        AuthenticationError,
+        AzureCallError,
+        AzureError,
+        AzureNetworkError,
+        AzureTimeoutError,
+        BadRequestError,
+        ConflictError,
+        ForbiddenError,
+        KitError,
+        NotFoundError,
+        PreconditionFailedError,
+        ServiceError,
+        ThrottledError,
+        Where,
+        WorkspaceNotFound,
+    )
+    from .fanout import FanOut, Targets
     from .kit import Kit
-    from .workspaces import Workspace
+    from .log import redact, redact_text, register_secret
+    from .outputs import DEFAULT_BUDGET, clip, decode_cursor, encode_cursor, page, select_fields
+    from .registrars import (
+        BridgeRegistrar,
+        HookspecRegistrar,
+        PromptRegistrar,
+        Registrar,
+        ResourceRegistrar,
+        SettingsRegistrar,
+        ToolRegistrar,
+    )
+    from .settings import PackSettings, Settings, TenantConfig
+    from .workspaces import Discovery, Workspace
 
-__all__ = ["ADDITIVE", "DESTRUCTIVE", "READ_ONLY", "Kit", "KitError", "Safety", "Workspace", "__version__",
-           "hookimpl", "tool"]
+#: public name → the module that defines it (imported on first access)
+_LAZY = {
+    "ArmClient": ".azure.arm",
+    "TtlCache": ".azure.cache",
+    "QueryRows": ".azure.logs",
+    **{name: ".errors" for name in (
+        "AuthenticationError", "AzureCallError", "AzureError", "AzureNetworkError", "AzureTimeoutError",
+        "BadRequestError", "ConflictError", "ForbiddenError", "KitError", "NotFoundError",
+        "PreconditionFailedError", "ServiceError", "ThrottledError", "Where", "WorkspaceNotFound")},
+    "FanOut": ".fanout",
+    "Targets": ".fanout",
+    "Kit": ".kit",
+    "redact": ".log",
+    "redact_text": ".log",
+    "register_secret": ".log",
+    **{name: ".outputs" for name in ("DEFAULT_BUDGET", "clip", "decode_cursor", "encode_cursor", "page",
+                                     "select_fields")},
+    **{name: ".registrars" for name in ("BridgeRegistrar", "HookspecRegistrar", "PromptRegistrar", "Registrar",
+                                        "ResourceRegistrar", "SettingsRegistrar", "ToolRegistrar")},
+    "PackSettings": ".settings",
+    "Settings": ".settings",
+    "TenantConfig": ".settings",
+    "Discovery": ".workspaces",
+    "Workspace": ".workspaces",
+}
+
+__all__ = [
+    "ADDITIVE", "ArmClient", "AuthenticationError", "AzureCallError", "AzureError", "AzureNetworkError",
+    "AzureTimeoutError", "BadRequestError", "BridgeRegistrar", "ConflictError", "DEFAULT_BUDGET",
+    "DESTRUCTIVE", "Discovery", "FanOut", "ForbiddenError", "HookspecRegistrar", "Kit", "KitError",
+    "NotFoundError", "PackSettings", "PreconditionFailedError", "PromptRegistrar", "QueryRows", "READ_ONLY",
+    "Registrar", "ResourceRegistrar", "Safety", "ServiceError", "Settings", "SettingsRegistrar", "Targets",
+    "TenantConfig", "ThrottledError", "ToolRegistrar", "TtlCache", "Where", "Workspace", "WorkspaceNotFound",
+    "__version__", "clip", "decode_cursor", "encode_cursor", "hookimpl", "hookspec", "page", "redact",
+    "redact_text", "register_secret", "select_fields", "tool", "valid_tool_name",
+]
 
 
 def __getattr__(name: str) -> Any:
-    if name == "Kit":
-        from .kit import Kit
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'sentinelkit' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
 
-        return Kit
-    if name == "KitError":
-        from .errors import KitError
 
-        return KitError
-    if name == "Workspace":
-        from .workspaces import Workspace
-
-        return Workspace
-    raise AttributeError(f"module 'sentinelkit' has no attribute {name!r}")
+def __dir__() -> list[str]:
+    return __all__

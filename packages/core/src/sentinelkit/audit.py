@@ -2,50 +2,22 @@
 
 from __future__ import annotations
 
-import contextvars
 import json
 import os
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .log import redact
+from .log import redact, redact_text
 from .settings import ConfigError
+
+if TYPE_CHECKING:
+    from .call import ToolCall
 
 
 class AuditLogError(ConfigError):
     """The audit log cannot be written: the server must not start (writes would go unrecorded)."""
-
-
-class WriteGate:
-    """What the current tool call may write: nothing for a read-only tool, and for a write tool only
-    after ``kit.confirm_change`` let it through (so a dry run or an unconfirmed destructive call cannot
-    change anything, whatever the pack does)."""
-
-    def __init__(self, tool: str, pack: str, writes: bool) -> None:
-        self.tool = tool
-        self.pack = pack
-        self.writes = writes
-        self.open = False
-
-    def check(self, method: str, path: str) -> None:
-        from .errors import KitError
-
-        if not self.writes:
-            raise KitError(f"{self.tool} is a read-only tool but tried to {method} {path.split('?', 1)[0]}; "
-                           f"refused. This is a bug in pack {self.pack!r}: declare the tool ADDITIVE or DESTRUCTIVE.")
-        if not self.open:
-            raise KitError(f"{self.tool} tried to {method} {path.split('?', 1)[0]} before confirming the change; "
-                           f"refused. This is a bug in pack {self.pack!r}: call kit.confirm_change(...) first.")
-
-
-#: the write gate of the current tool call (None outside tool calls: scripts and tests write freely)
-WRITE_GATE: contextvars.ContextVar[WriteGate | None] = contextvars.ContextVar("sentinelkit_write_gate", default=None)
-
-#: correlation ids of the write requests made while handling the current tool call
-CORRELATION_IDS: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("sentinelkit_correlation",
-                                                                                     default=None)
 
 
 class AuditLog:
@@ -76,11 +48,18 @@ class AuditLog:
             except OSError:
                 pass
 
+    def record(self, call: ToolCall) -> dict[str, Any]:
+        """The one audit record of a write tool's call: who, what, where it really wrote, how it ended."""
+        tenant, workspace = call.audit_scope()
+        return self.write(
+            tool=call.tool, pack=call.pack, safety=call.spec.safety.value, caller=call.caller, tenant=tenant,
+            workspace=workspace, arguments=call.arguments, dry_run=call.dry_run, outcome=call.outcome or "applied",
+            confirmed_by=call.confirmed_by, error=redact_text(call.detail) if call.detail else None,
+            correlation_ids=call.correlation_ids,
+        )
+
     def write(self, **entry: Any) -> dict[str, Any]:
-        record = {"time": datetime.now(UTC).isoformat(timespec="milliseconds"), **entry}
-        if "arguments" in record:
-            record["arguments"] = redact(record["arguments"])
-        record = redact(record)
+        record: dict[str, Any] = redact({"time": datetime.now(UTC).isoformat(timespec="milliseconds"), **entry})
         if self.path is not None:
             line = json.dumps(record, default=str, sort_keys=False) + "\n"
             with self._lock:

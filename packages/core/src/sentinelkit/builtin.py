@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .contract import READ_ONLY, tool
+from .errors import KitError
 from .hookspecs import hookimpl
+
+if TYPE_CHECKING:
+    from .kit import Kit
+    from .registrars import ToolRegistrar
 
 WORKSPACE_FIELDS = ["tenant", "subscription", "resource_group", "name", "alias", "customer_id", "sentinel"]
 
 
 @tool(READ_ONLY, title="List workspaces")
-async def workspace_list(kit: Any, tenant: str | None = None, refresh: bool = False) -> dict[str, Any]:
+async def workspace_list(kit: Kit, tenant: str | None = None, refresh: bool = False) -> dict[str, Any]:
     """List the Log Analytics workspaces this server can reach, across every tenant.
 
     Includes customer workspaces delegated through Azure Lighthouse and those configured in
@@ -21,15 +26,12 @@ async def workspace_list(kit: Any, tenant: str | None = None, refresh: bool = Fa
         tenant: Only workspaces of this tenant (short name such as "fabrikam", display name or tenant id).
         refresh: Discover again instead of using the cached list (cached for the cache TTL, 5 minutes by default).
     """
-    registry = kit.runtime.workspaces
-    discovery = await registry.discover(refresh=refresh)
+    discovery = await kit.discovery(refresh=refresh)
     workspaces = discovery.workspaces
     if tenant:
-        workspaces = [w for w in workspaces if registry.tenant_matches(w, tenant)]
+        workspaces = [w for w in workspaces if w.in_tenant(tenant)]
         if not workspaces:
-            known = sorted({w.tenant or w.tenant_id or "?" for w in discovery.workspaces})
-            from .errors import KitError
-
+            known = sorted({w.tenant_label for w in discovery.workspaces})
             raise KitError(f"no workspace belongs to tenant {tenant!r}; known tenants: {', '.join(known) or 'none'}")
     rows = [
         {
@@ -59,7 +61,7 @@ async def workspace_list(kit: Any, tenant: str | None = None, refresh: bool = Fa
 
 
 @tool(READ_ONLY, title="Show a workspace")
-async def workspace_get(kit: Any, workspace: str) -> dict[str, Any]:
+async def workspace_get(kit: Kit, workspace: str) -> dict[str, Any]:
     """Show one workspace: where it lives, how it is reached, and whether Sentinel is onboarded.
 
     Args:
@@ -67,11 +69,7 @@ async def workspace_get(kit: Any, workspace: str) -> dict[str, Any]:
     """
     ws = await kit.workspace(workspace)
     if ws.customer_id is None:  # not discovered (e.g. given by ARM id): read it, which also proves access
-        from .azure import api_versions as v
-
-        data = await kit.arm(ws).get(ws.id, v.WORKSPACES, where=ws.where(operation="read workspace"))
-        ws.customer_id = (data.get("properties") or {}).get("customerId")
-        ws.location = data.get("location")
+        ws = await kit.workspace_details(ws)
     out = ws.to_json()
     out["label"] = ws.label  # what answers call it, and a `workspace` argument that always resolves
     out["reached_with"] = "the managing tenant's credential (Azure Lighthouse)" if ws.delegated else (
@@ -80,6 +78,6 @@ async def workspace_get(kit: Any, workspace: str) -> dict[str, Any]:
 
 
 @hookimpl
-def register_tools(register: Any) -> None:
+def register_tools(register: ToolRegistrar) -> None:
     register(workspace_list)
     register(workspace_get)

@@ -15,7 +15,16 @@ async def run_check(settings: Settings, out: Any = print) -> int:
     out(f"OK   configuration: {settings.config_file or 'environment only (no sentinelkit.toml)'}")
     out(f"     ARM {settings.arm_endpoint} · Log Analytics {settings.logs_endpoint}"
         + (f" · CA bundle {settings.ca_bundle}" if settings.ca_bundle else ""))
-    manager = PackManager(enabled=settings.pack_enabled).load()
+    from .packs import DuplicateToolError
+    from .settings import ConfigError
+
+    manager = PackManager(settings=settings).load()
+    try:
+        manager.check_configuration()
+        manager.collect()  # validates every pack's [packs.<name>] settings
+    except (ConfigError, DuplicateToolError) as exc:
+        out(f"FAIL configuration: {exc}")
+        return 1
     for name, error in manager.errors().items():
         out(f"WARN pack {name}: {error}")
     runtime = Runtime(settings, manager)

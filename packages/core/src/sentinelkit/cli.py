@@ -135,7 +135,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .server import build_server
     from .settings import ConfigError
 
-    manager = PackManager(enabled=settings.pack_enabled)
+    manager = PackManager(settings=settings)
     try:
         mcp = build_server(settings, manager)
     except (DuplicateToolError, ConfigError) as exc:  # e.g. an audit log that cannot be written
@@ -178,13 +178,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
 # -- packs / tools ----------------------------------------------------------------------------
 def _inventory(args: argparse.Namespace) -> tuple[Any, Any, str | None]:
     from .packs import DuplicateToolError, PackManager
+    from .settings import ConfigError
 
     settings = _settings(args)
-    manager = PackManager(enabled=settings.pack_enabled).load()
+    manager = PackManager(settings=settings).load()
     try:
+        manager.check_configuration()
         collected = manager.collect()
         problem = None
-    except DuplicateToolError as exc:
+    except (DuplicateToolError, ConfigError) as exc:
         collected, problem = None, str(exc)
     return manager, collected, problem
 

@@ -17,6 +17,11 @@ TOOL_NAME_RE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)+$|^[A-Z][a-zA-Z]+-[A-Z][
 """``<object>_<verb>`` in snake_case, or a PowerShell ``Verb-Noun`` name for generated tools."""
 
 
+def valid_tool_name(name: str) -> bool:
+    """Whether ``name`` is a valid tool name: ``<object>_<verb>`` in snake_case, or PowerShell ``Verb-Noun``."""
+    return bool(TOOL_NAME_RE.match(name))
+
+
 class Safety(str, enum.Enum):
     """What a tool may do to Azure; decides annotations, tags, read-only mode and confirmation."""
 
@@ -117,8 +122,10 @@ def tool(
     return deco
 
 
-def spec_from(fn: Callable[..., Any], *, pack: str, **overrides: Any) -> ToolSpec:
-    """Build a ``ToolSpec`` from a function marked with ``@tool`` (or given a ``safety`` override)."""
+def spec_from(fn: Callable[..., Any], *, pack: str, name: str | None = None, safety: Safety | str | None = None,
+              title: str | None = None, tags: set[str] | frozenset[str] | None = None,
+              timeout: float | None = None) -> ToolSpec:
+    """Build a ``ToolSpec`` from a function marked with ``@tool``; the keywords override the mark."""
     import inspect
 
     if not inspect.iscoroutinefunction(fn):
@@ -127,18 +134,18 @@ def spec_from(fn: Callable[..., Any], *, pack: str, **overrides: Any) -> ToolSpe
         raise ValueError(f"tool {fn.__name__!r} of pack {pack!r} has no docstring: clients show it as the "
                          "tool's description")
     mark: _ToolMark | None = getattr(fn, "__sentinelkit_tool__", None)
-    safety = overrides.pop("safety", None) or (mark.safety if mark else None)
-    if safety is None:
+    chosen = safety or (mark.safety if mark else None)
+    if chosen is None:
         raise ValueError(
             f"tool {getattr(fn, '__name__', fn)!r} of pack {pack!r} declares no safety class: "
             "decorate it with @sentinelkit.tool(READ_ONLY | ADDITIVE | DESTRUCTIVE) or pass safety="
         )
     return ToolSpec(
         fn=fn,
-        name=overrides.pop("name", None) or (mark.name if mark and mark.name else fn.__name__),
-        safety=Safety(safety),
-        title=overrides.pop("title", None) or (mark.title if mark else None),
-        tags=frozenset(overrides.pop("tags", None) or (mark.tags if mark else ())),
-        timeout=overrides.pop("timeout", None) or (mark.timeout if mark else None),
+        name=name or (mark.name if mark and mark.name else fn.__name__),
+        safety=Safety(chosen),
+        title=title or (mark.title if mark else None),
+        tags=frozenset(tags or (mark.tags if mark else ())),
+        timeout=timeout or (mark.timeout if mark else None),
         pack=pack,
     )

@@ -134,11 +134,11 @@ async def tour(env: dict[str, str], p: Printer) -> int:
             first: dict[str, Any] | None = None
             if "incident_list" in tools:
                 known = {"workspaces": "all", "severity": "High", "status": "New", "limit": 8}
-                args = _fill(tools["incident_list"].input_schema, known)
-                if args is None:
+                listing = _fill(tools["incident_list"].input_schema, known)
+                if listing is None:
                     p.note("incident_list needs arguments this demo cannot guess; try it from your MCP client")
                 else:
-                    incidents = _result(await session.call_tool("incident_list", args))
+                    incidents = _result(await session.call_tool("incident_list", listing))
                     items = _items(incidents, "incidents")
                     for i in items:
                         p.line(f"#{i.get('number', '?'):<4} {i.get('severity', ''):<7} {i.get('workspace', ''):<18} "

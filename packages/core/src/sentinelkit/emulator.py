@@ -14,7 +14,7 @@ def start_emulator(*, write_config: bool = True, state_file: str | Path | None =
     the one customer reached with its own credential rather than through Lighthouse.
     """
     try:
-        from sentinelkit_emulator import Emulator
+        from sentinelkit_emulator import Emulator  # type: ignore[import-untyped]
     except ImportError as exc:
         raise SystemExit(
             "--emulator needs the emulator package: pip install sentinelkit-emulator "

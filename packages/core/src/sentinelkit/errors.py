@@ -18,15 +18,81 @@ class WorkspaceNotFound(KitError):
     pass
 
 
-class AzureCallError(KitError):
-    """An Azure request failed; ``status``/``code`` kept for callers that branch on them."""
+class AzureError(KitError):
+    """An Azure request failed. The class says what kind of failure it is (branch on the class, or on
+    ``code``, Azure's own error code such as ``BadRequest`` or ``InvalidPayload``; never on the message
+    text); ``status`` is the HTTP status (``None`` when no answer arrived)."""
 
     def __init__(self, message: str, *, status: int | None = None, code: str | None = None,
-                 correlation_id: str | None = None) -> None:
+                 correlation_id: str | None = None, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.correlation_id = correlation_id
+        self.retry_after = retry_after
+
+    def with_message(self, message: str) -> AzureError:
+        """The same failure (same class, status and code) with another sentence, e.g. advice added."""
+        return type(self)(message, status=self.status, code=self.code, correlation_id=self.correlation_id,
+                          retry_after=self.retry_after)
+
+
+class BadRequestError(AzureError):
+    """400: Azure rejected the request as invalid (``code`` says why)."""
+
+
+class AuthenticationError(AzureError):
+    """401, or no token could be had: the credential was refused."""
+
+
+class ForbiddenError(AzureError):
+    """403: the principal lacks a role on the scope."""
+
+
+class NotFoundError(AzureError):
+    """404: the resource (or its parent) does not exist, or is not visible to the principal."""
+
+
+class ConflictError(AzureError):
+    """409: the request conflicts with the resource's current state."""
+
+
+class PreconditionFailedError(AzureError):
+    """412: the resource changed since it was read (etag mismatch)."""
+
+
+class ThrottledError(AzureError):
+    """429 after the retries: Azure is throttling the tenant (``retry_after`` in seconds when known)."""
+
+
+class ServiceError(AzureError):
+    """5xx after the retries: a failure on Azure's side, usually transient."""
+
+
+class AzureNetworkError(AzureError):
+    """No answer: the endpoint could not be reached or the connection broke."""
+
+
+class AzureTimeoutError(AzureError):
+    """No answer in time."""
+
+
+#: the name used before the typed errors existed (kept: packs outside this repository catch it)
+AzureCallError = AzureError
+
+_BY_STATUS: dict[int, type[AzureError]] = {
+    400: BadRequestError, 401: AuthenticationError, 403: ForbiddenError, 404: NotFoundError,
+    409: ConflictError, 412: PreconditionFailedError, 429: ThrottledError,
+}
+
+
+def error_class(status: int | None) -> type[AzureError]:
+    """The ``AzureError`` subclass for an HTTP status."""
+    if status is None:
+        return AzureError
+    if status >= 500:
+        return ServiceError
+    return _BY_STATUS.get(status, AzureError)
 
 
 @dataclass
@@ -91,9 +157,13 @@ def _arm_error(response: Any) -> tuple[str | None, str | None]:
     error = body.get("error", body)
     if isinstance(error, dict):
         message = error.get("message")
-        inner, depth = error, 0
-        while depth < 10 and isinstance(inner.get("innererror") or inner.get("innerError"), dict):
-            inner, depth = inner.get("innererror") or inner.get("innerError"), depth + 1
+        inner: dict[str, Any] = error
+        depth = 0
+        while depth < 10:
+            nested = inner.get("innererror") or inner.get("innerError")
+            if not isinstance(nested, dict):
+                break
+            inner, depth = nested, depth + 1
         if depth and inner.get("message"):
             # the innermost error is the precise one (e.g. KQL: SYN0002 ... at line 2, pos 15)
             detail = f"{inner['code']}: {inner['message']}" if inner.get("code") else inner["message"]
@@ -149,8 +219,15 @@ def _auth_message(exc: BaseException) -> str:
     return found.group(1) if found else text.splitlines()[0]
 
 
-def describe_azure_error(exc: BaseException, where: Where, *, retries: int = 0) -> AzureCallError:
-    """Map an azure-core / azure-identity exception to an ``AzureCallError`` with advice."""
+def _seconds(value: str | None) -> float | None:
+    try:
+        return float(value) if value else None
+    except ValueError:
+        return None
+
+
+def describe_azure_error(exc: BaseException, where: Where, *, retries: int = 0) -> AzureError:
+    """Map an azure-core / azure-identity exception to the ``AzureError`` subclass for it, with advice."""
     from azure.core.exceptions import (
         ClientAuthenticationError,
         HttpResponseError,
@@ -160,32 +237,33 @@ def describe_azure_error(exc: BaseException, where: Where, *, retries: int = 0) 
 
     target = where.describe()
     if isinstance(exc, ClientAuthenticationError):  # raised by the credential (token endpoint)
-        message = _auth_message(exc)
-        return AzureCallError(
-            f"{target} failed: could not sign in ({message}). Check AZURE_TENANT_ID, AZURE_CLIENT_ID and the "
+        return AuthenticationError(
+            f"{target} failed: could not sign in ({_auth_message(exc)}). Check AZURE_TENANT_ID, AZURE_CLIENT_ID and the "
             "secret or certificate for this tenant, then run `sentinelkit config check`.",
             status=401, code="ClientAuthenticationError",
         )
     if isinstance(exc, HttpResponseError) and exc.response is not None:
-        response = exc.response
+        response: Any = exc.response
         code, message = _arm_error(response)
-        status = response.status_code
-        return AzureCallError(
-            describe_status(status, code, message or exc.reason, where, retries,
-                            response.headers.get("Retry-After")),
+        status: int = response.status_code
+        retry_after = response.headers.get("Retry-After")
+        return error_class(status)(
+            describe_status(status, code, message or exc.reason, where, retries, retry_after),
             status=status, code=code, correlation_id=response.headers.get("x-ms-correlation-request-id"),
+            retry_after=_seconds(retry_after),
         )
     if "Timeout" in type(exc).__name__ or isinstance(exc, TimeoutError):
-        return AzureCallError(
+        return AzureTimeoutError(
             f"{target} failed: Azure did not answer in time ({type(exc).__name__}). The service may be slow or "
             "overloaded: try again, target fewer workspaces, or raise [retry] timeout in sentinelkit.toml.",
             code="Timeout",
         )
     if isinstance(exc, (ServiceRequestError, ServiceResponseError, OSError)):
-        return AzureCallError(
-            f"{target} failed: could not reach Azure ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else 'timed out'}). "
+        first = str(exc).splitlines()[0] if str(exc) else "timed out"
+        return AzureNetworkError(
+            f"{target} failed: could not reach Azure ({type(exc).__name__}: {first}). "
             "Check the network, proxy and endpoint settings (SENTINELKIT_ARM_ENDPOINT / SENTINELKIT_LOGS_ENDPOINT), "
             "then try again.",
             code="NetworkError",
         )
-    return AzureCallError(f"{target} failed: {type(exc).__name__}: {exc}")
+    return AzureError(f"{target} failed: {type(exc).__name__}: {exc}")

@@ -1,58 +1,114 @@
 """Running one function over many workspaces: bounded concurrency, progress, per-workspace errors.
 
 One failing workspace (or tenant) never fails the call: its error is reported next to the others'
-results.
+results. The answer is data: (workspace, result) and (workspace, error) pairs, in the targets' order,
+so no pack has to rejoin results by label.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
 
 from .errors import KitError
+from .workspaces import Workspace
+
+T = TypeVar("T")
 
 
-def result_keys(workspaces: list[Any]) -> list[str]:
+@dataclass(frozen=True)
+class Targets(Sequence[Workspace]):
+    """The workspaces a call works on, and whether the user named exactly one (``single``): then a
+    failure in it is the answer (an error), not a detail beside other workspaces' results."""
+
+    workspaces: tuple[Workspace, ...]
+    single: bool = False
+
+    def __getitem__(self, index: int) -> Workspace:  # type: ignore[override]
+        return self.workspaces[index]
+
+    def __len__(self) -> int:
+        return len(self.workspaces)
+
+    def __iter__(self) -> Iterator[Workspace]:
+        return iter(self.workspaces)
+
+
+def result_keys(workspaces: Sequence[Workspace]) -> list[str]:
     """One unique key per workspace: its label (unique across discovered workspaces: see
     ``Workspace.label``), else its ARM id when two targets still share a label."""
-    labels = [ws.label for ws in workspaces]
-    lowered = [k.lower() for k in labels]
-    return [k if lowered.count(k.lower()) == 1 else ws.id for k, ws in zip(labels, workspaces, strict=True)]
+    lowered = [ws.label.lower() for ws in workspaces]
+    return [ws.label if lowered.count(ws.label.lower()) == 1 else ws.id for ws in workspaces]
 
 
-async def fan_out(kit: Any, workspaces: list[Any], fn: Callable[[Any], Awaitable[Any]], *,
-                  concurrency: int | None = None, label: str = "workspaces") -> dict[str, Any]:
-    """``{"results": {key: value}, "errors": {key: message}, "summary": {...}}``.
+@dataclass
+class FanOut(Generic[T]):
+    """What ``kit.fan_out`` returns: results and errors paired with their workspace, in target order."""
 
-    ``key`` is the workspace's ``label`` (see ``result_keys``): two workspaces never share one, so
-    same-named workspaces of different tenants do not overwrite each other.
-    """
-    total = len(workspaces)
-    keys = result_keys(workspaces)
-    limit = asyncio.Semaphore(concurrency or kit.runtime.settings.concurrency)
-    results: dict[str, Any] = {}
-    errors: dict[str, str] = {}
+    results: list[tuple[Workspace, T]] = field(default_factory=list)
+    errors: list[tuple[Workspace, KitError]] = field(default_factory=list)
+    keys: dict[str, str] = field(default_factory=dict)
+    """ARM id (lower case) → the unique key answers use for that workspace (see ``result_keys``)."""
+
+    @property
+    def total(self) -> int:
+        return len(self.results) + len(self.errors)
+
+    def values(self) -> list[T]:
+        return [value for _, value in self.results]
+
+    def key(self, ws: Workspace) -> str:
+        """How answers name ``ws``: its label, unique among the targets (else its ARM id)."""
+        return self.keys.get(ws.id.lower(), ws.label)
+
+    def summary(self) -> dict[str, int]:
+        return {"workspaces": self.total, "succeeded": len(self.results), "failed": len(self.errors)}
+
+    def error_messages(self) -> dict[str, str]:
+        """``{workspace key: message}`` for answers."""
+        return {self.key(ws): str(exc) for ws, exc in self.errors}
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"results": {key: value}, "errors": {key: message}, "summary": {...}}``."""
+        return {"results": {self.key(ws): value for ws, value in self.results}, "errors": self.error_messages(),
+                "summary": self.summary()}
+
+
+async def fan_out(targets: Sequence[Workspace], fn: Callable[[Workspace], Awaitable[T]], *, concurrency: int,
+                  progress: Callable[[float, float | None, str | None], Awaitable[None]],
+                  label: str = "workspaces") -> FanOut[T]:
+    """Run ``fn(ws)`` for every target, at most ``concurrency`` at once, reporting progress.
+
+    An expected failure (``KitError``) of one workspace is its error; an unexpected exception too (a bug
+    in one branch must not hide the others' answers), with its type named."""
+    total = len(targets)
+    keys = result_keys(targets)
+    limit = asyncio.Semaphore(concurrency)
+    results: dict[int, T] = {}
+    errors: dict[int, KitError] = {}
     done = 0
     lock = asyncio.Lock()
-    await kit.progress(0, total, f"0/{total} {label}")
+    await progress(0, total, f"0/{total} {label}")
 
-    async def one(ws: Any, key: str) -> None:
+    async def one(index: int, ws: Workspace) -> None:
         nonlocal done
         async with limit:
             try:
-                results[key] = await fn(ws)
+                results[index] = await fn(ws)
             except KitError as exc:
-                errors[key] = str(exc)
-            except Exception as exc:  # a bug in one branch must not hide the others
-                errors[key] = f"unexpected {type(exc).__name__}: {exc}"
+                errors[index] = exc
+            except Exception as exc:
+                errors[index] = KitError(f"unexpected {type(exc).__name__}: {exc}")
         async with lock:
             done += 1
-            await kit.progress(done, total, f"{done}/{total} {label} ({key} {'failed' if key in errors else 'done'})")
+            state = "failed" if index in errors else "done"
+            await progress(done, total, f"{done}/{total} {label} ({keys[index]} {state})")
 
-    await asyncio.gather(*(one(ws, key) for ws, key in zip(workspaces, keys, strict=True)))
-    return {
-        "results": {k: results[k] for k in keys if k in results},
-        "errors": {k: errors[k] for k in keys if k in errors},
-        "summary": {"workspaces": total, "succeeded": len(results), "failed": len(errors)},
-    }
+    await asyncio.gather(*(one(i, ws) for i, ws in enumerate(targets)))
+    return FanOut(
+        results=[(ws, results[i]) for i, ws in enumerate(targets) if i in results],
+        errors=[(ws, errors[i]) for i, ws in enumerate(targets) if i in errors],
+        keys={ws.id.lower(): key for ws, key in zip(targets, keys, strict=True)},
+    )

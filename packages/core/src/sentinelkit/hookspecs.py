@@ -1,16 +1,29 @@
 """The hooks a pack implements (pluggy project ``sentinelkit``, entry-point group ``sentinelkit``).
 
-Each ``register_*`` hook receives a callable that adds one component; the core knows which pack
-called it, so duplicate names and load failures are reported per pack. The callable also has
-``register.warn(message)``: a start-up problem that does not stop the pack (an executable or a file
-it needs is missing), shown next to the pack by ``sentinelkit packs`` and logged by ``serve``.
+Each ``register_*`` hook receives a registrar bound to the implementing pack (see
+``sentinelkit.registrars``): calling it adds one component under that pack's name, ``register.warn``
+reports a start-up problem that does not stop the pack, and ``register.settings(Model)`` gives the
+pack's validated settings. A hook implementation whose name matches no hook specification makes the
+pack's load fail (``sentinelkit packs`` shows it), unless marked ``@hookimpl(optionalhook=True)``
+(an implementation of another pack's hook that may not be installed).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
+
+if TYPE_CHECKING:
+    from .registrars import (
+        BridgeRegistrar,
+        HookspecRegistrar,
+        PromptRegistrar,
+        ResourceRegistrar,
+        SettingsRegistrar,
+        ToolRegistrar,
+    )
+    from .settings import Settings, TenantConfig
 
 PROJECT = "sentinelkit"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -18,33 +31,44 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
 @hookspec
-def register_tools(register: Any) -> None:
+def register_settings(register: SettingsRegistrar) -> None:
+    """Declare the model of the pack's ``[packs.<name>]`` settings: ``register(MySettings)`` (a subclass of
+    ``sentinelkit.PackSettings``). Called before the other ``register_*`` hooks."""
+
+
+@hookspec
+def register_hookspecs(register: HookspecRegistrar) -> None:
+    """Add hook specifications other packs may implement: ``register(my_pack.hookspecs)``."""
+
+
+@hookspec
+def register_tools(register: ToolRegistrar) -> None:
     """Add tools: call ``register(fn)`` for each ``@tool``-decorated async function.
 
-    ``register(fn, name=..., safety=..., title=..., tags=...)`` overrides what ``@tool`` declared.
+    ``register(fn, name=..., safety=..., title=..., tags=..., timeout=...)`` overrides what ``@tool`` declared.
     """
 
 
 @hookspec
-def register_prompts(register: Any) -> None:
+def register_prompts(register: PromptRegistrar) -> None:
     """Add MCP prompts: ``register(fn, name=..., description=...)``."""
 
 
 @hookspec
-def register_resources(register: Any) -> None:
+def register_resources(register: ResourceRegistrar) -> None:
     """Add MCP resources: ``register(fn, uri=..., name=..., description=..., mime_type=...)``."""
 
 
 @hookspec
-def register_bridges(register: Any) -> None:
+def register_bridges(register: BridgeRegistrar) -> None:
     """Add bridges to other runtimes (e.g. a PowerShell host): ``register(name, factory)``.
 
-    The factory is called lazily, on first use, with the server's ``Runtime``.
+    The factory is called without arguments, lazily, on the first ``kit.bridge(name)``.
     """
 
 
 @hookspec(firstresult=True)
-def get_credential(tenant: Any, settings: Any) -> Any:
+def get_credential(tenant: TenantConfig, settings: Settings) -> Any:
     """Return an async azure-identity ``AsyncTokenCredential`` for ``tenant`` (a ``TenantConfig``),
     or ``None`` to let the next source (ultimately the built-in one) decide.
 

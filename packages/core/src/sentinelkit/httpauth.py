@@ -23,6 +23,25 @@ class SharedTokenVerifier(TokenVerifier):
         return None
 
 
+def token_subject() -> str | None:
+    """The caller of the current HTTP request, from its bearer token: the user's UPN, else the object id,
+    else the subject or app id (``None`` when the request carried no token, e.g. over stdio)."""
+    from fastmcp.server.dependencies import get_access_token
+
+    try:
+        token = get_access_token()
+    except Exception:
+        return None
+    if token is None:
+        return None
+    claims = token.claims or {}
+    for name in ("upn", "preferred_username", "unique_name", "oid", "sub", "appid", "azp"):
+        value = claims.get(name)
+        if value:
+            return str(value)
+    return token.subject or token.client_id or None
+
+
 # -- Host / Origin checks (DNS rebinding) -------------------------------------------------------
 _LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 _UNSPECIFIED = {"0.0.0.0", "::", ""}

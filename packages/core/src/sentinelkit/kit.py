@@ -1,110 +1,183 @@
-"""``Kit``: what a tool receives as its first argument — workspaces, Azure clients, fan-out, safety
-and output helpers, bound to the current call."""
+"""``Kit``: what a tool receives as its first argument.
+
+A stateless, typed façade over the current ``ToolCall`` and the server's ``Runtime``: targeting, Azure
+clients, fan-out, progress, the safety gate, outputs, bridges and the pack's own settings. Everything it
+returns is a type ``sentinelkit`` exports.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
+from .call import ToolCall
 from .contract import Safety
+from .errors import KitError
+from .fanout import FanOut, Targets
+from .workspaces import Discovery, Workspace
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from .azure.arm import ArmClient
     from .azure.cache import TtlCache
     from .azure.logs import QueryRows
     from .runtime import Runtime
-    from .workspaces import Workspace
+    from .settings import Settings
+
+T = TypeVar("T")
+M = TypeVar("M", bound="BaseModel")
+
+#: the most workspaces one call may name (a longer list is a mistake, not a fan-out)
+MAX_TARGETS = 1000
 
 
 class Kit:
-    def __init__(self, runtime: Runtime, *, tool: str, safety: Safety, ctx: Any = None, dry_run: bool = False,
-                 confirm: bool = False) -> None:
-        self.runtime = runtime
-        self.tool = tool
-        self.safety = safety
-        self.ctx = ctx
-        self.dry_run = dry_run
-        self.confirmed = confirm
-        self.targets: list[Workspace] = []
-        self.change_confirmed = False
-        #: how a destructive change was confirmed: "elicitation", "confirm_flag" (or None)
-        self.confirmed_by: str | None = None
-        #: set through ``report_outcome`` by tools whose writes can partly fail (e.g. bulk changes)
-        self.reported_outcome: tuple[str, str | None] | None = None
-        self.write_gate: Any = None
+    __slots__ = ("_call", "_runtime")
+
+    def __init__(self, call: ToolCall, runtime: Runtime) -> None:
+        self._call = call
+        self._runtime = runtime
+
+    # -- the call -------------------------------------------------------------------------------
+    @property
+    def tool(self) -> str:
+        """The name of the tool being called."""
+        return self._call.tool
 
     @property
-    def settings(self) -> Any:
-        return self.runtime.settings
+    def pack(self) -> str:
+        return self._call.pack
 
-    # -- targeting ----------------------------------------------------------------------------
+    @property
+    def safety(self) -> Safety:
+        return self._call.spec.safety
+
+    @property
+    def dry_run(self) -> bool:
+        """Whether the caller asked for a dry run (``kit.confirm_change`` answers with the preview)."""
+        return self._call.dry_run
+
+    @property
+    def caller(self) -> str | None:
+        """Who called (the HTTP token's subject, or ``local:<user>`` over stdio)."""
+        return self._call.caller
+
+    @property
+    def settings(self) -> Settings:
+        """The server's settings (read them; a pack's own settings come from ``pack_settings``)."""
+        return self._runtime.settings
+
+    def pack_settings(self, model: type[M]) -> M:
+        """This pack's ``[packs.<name>]`` settings, validated by ``model`` (registered with
+        ``register_settings``); the environment wins over the file, the file over defaults."""
+        return self._runtime.pack_settings(self._call.pack, model)
+
+    # -- targeting ------------------------------------------------------------------------------
     async def workspace(self, ref: str) -> Workspace:
-        """Resolve an alias, name, customerId or ARM id (errors list the closest known names)."""
-        ws = await self.runtime.workspaces.resolve(ref)
-        if ws not in self.targets:
-            self.targets.append(ws)
+        """Resolve an alias, name, label, customerId or ARM id (errors list the closest known names)."""
+        ws = await self._runtime.workspaces.resolve(ref)
+        self._call.resolved(ws)
         return ws
 
-    async def workspaces(self, workspaces: list[str] | str | None = "all", tenant: str | None = None, *,
-                         sentinel_only: bool = True) -> list[Workspace]:
-        chosen = await self.runtime.workspaces.select(workspaces, tenant, sentinel_only=sentinel_only)
-        self.targets.extend(w for w in chosen if w not in self.targets)
-        return chosen
+    async def targets(self, *, workspace: str | None = None, workspaces: Sequence[str] | str | None = None,
+                      tenant: str | None = None, sentinel_only: bool = True) -> Targets:
+        """The workspaces a tool works on: one (``workspace``), several or ``"all"`` (``workspaces``, the
+        default when neither is given: every Sentinel workspace, or every workspace with
+        ``sentinel_only=False``), optionally only those of ``tenant``. Duplicates are dropped."""
+        if workspace and workspaces:
+            raise KitError('give either workspace (one) or workspaces (a list, or "all"), not both')
+        if workspace:
+            ws = await self.workspace(workspace)
+            if tenant and not ws.in_tenant(tenant):
+                raise KitError(f"workspace {ws.label} belongs to tenant {ws.tenant_label}, not {tenant!r}")
+            return Targets((ws,), single=True)
+        refs = [workspaces] if isinstance(workspaces, str) else list(workspaces or [])
+        if len(refs) > MAX_TARGETS:
+            raise KitError(f"{len(refs)} workspaces were named; at most {MAX_TARGETS} per call. Use "
+                           'workspaces="all" with tenant=... to reach many, or split the list.')
+        chosen = await self._runtime.workspaces.select(refs or "all", tenant, sentinel_only=sentinel_only)
+        unique = list({ws.id.lower(): ws for ws in chosen}.values())
+        self._call.resolved(*unique)
+        return Targets(tuple(unique))
 
-    # -- Azure --------------------------------------------------------------------------------
-    def arm(self, target: Workspace | str | None = None) -> Any:
-        """The ARM client that reaches ``target`` (a workspace, or a credential key)."""
-        key = getattr(target, "via", None) or (target if isinstance(target, str) else "default")
-        return self.runtime.arm(key)
+    async def discovery(self, *, refresh: bool = False) -> Discovery:
+        """Every reachable workspace, the tenants' short names and what discovery could not reach."""
+        return await self._runtime.workspaces.discover(refresh=refresh)
+
+    async def workspace_details(self, ws: Workspace, *, fresh: bool = False) -> Workspace:
+        """``ws`` with its customerId and location filled in (read from ARM when discovery lacks them).
+        ``fresh=True`` reads past the cache, which also proves the workspace exists (``NotFoundError``)."""
+        return await self._runtime.workspaces.details(ws, fresh=fresh)
+
+    # -- Azure ----------------------------------------------------------------------------------
+    def arm(self, target: Workspace | None = None) -> ArmClient:
+        """The ARM client whose credential reaches ``target`` (default: the default credential)."""
+        return self._runtime.arm(target.via if target is not None else None)
+
+    async def query(self, ws: Workspace, kql: str, *, timespan: str | None = "P1D") -> QueryRows:
+        """Run KQL in a workspace (Log Analytics query API); rows as dicts. ``rows.partial_error`` is the
+        service's sentence when the answer is partial (e.g. cut at the result-size limit): report it."""
+        full = await self.workspace_details(ws)
+        return await self._runtime.logs(ws.via).query(full.customer_id or "", kql, timespan=timespan,
+                                                      where=ws.where(operation="query"))
 
     @property
     def cache(self) -> TtlCache:
         """The server's TTL cache (``[cache] ttl``): ``get(scope, key)`` / ``put(scope, key, value)`` for a
         pack's own results. Use the pack's name as ``scope`` and start ``key`` with the ARM path the result
         depends on (e.g. ``f"{ws.id}?check=quick"``): writes under that path then invalidate it."""
-        return self.runtime.cache  # type: ignore[no-any-return]
+        return self._runtime.cache
 
     def invalidate(self, path: str) -> None:
         """Forget cached reads of ``path`` (an ARM path), of what hangs under it and of the collections
         above it, so that the next read is fresh (and cached again). Writes made with ``kit.arm(...)``
         invalidate what they make stale by themselves; this is for reads that must be fresh now."""
-        self.runtime.cache.invalidate(path)
+        self._runtime.cache.invalidate(path)
 
-    async def query(self, ws: Workspace, kql: str, *, timespan: str | None = "P1D") -> QueryRows:
-        """Run KQL in a workspace (Log Analytics query API); rows as dicts. ``rows.partial_error`` is the
-        service's sentence when the answer is partial (e.g. cut at the result-size limit): report it."""
-        if not ws.customer_id:
-            from .azure import api_versions as v
-
-            data = await self.arm(ws).get(ws.id, v.WORKSPACES, where=ws.where(operation="read workspace"))
-            ws.customer_id = (data.get("properties") or {}).get("customerId")
-        return await self.runtime.logs(ws.via).query(ws.customer_id or "", kql, timespan=timespan,
-                                                     where=ws.where(operation="query"))
-
-    # -- progress and fan-out -----------------------------------------------------------------
+    # -- progress and fan-out -------------------------------------------------------------------
     async def progress(self, done: float, total: float | None = None, message: str | None = None) -> None:
-        if self.ctx is not None:
+        """An MCP progress notification (nothing when the client did not ask for progress)."""
+        ctx = self._call.ctx
+        if ctx is not None:
             try:
-                await self.ctx.report_progress(done, total, message)
+                await ctx.report_progress(done, total, message)
             except Exception:
                 pass
 
-    async def fan_out(self, workspaces: list[Workspace], fn: Callable[[Workspace], Awaitable[Any]], *,
-                      concurrency: int | None = None, label: str = "workspaces") -> dict[str, Any]:
+    async def fan_out(self, targets: Sequence[Workspace], fn: Callable[[Workspace], Awaitable[T]], *,
+                      label: str = "workspaces", concurrency: int | None = None) -> FanOut[T]:
+        """Run ``fn(ws)`` over the targets with bounded concurrency and progress; one workspace's failure is
+        its error in the answer. When the user named a single workspace (``Targets.single``), its failure
+        is raised instead: it is the answer."""
         from .fanout import fan_out
 
-        return await fan_out(self, workspaces, fn, concurrency=concurrency, label=label)
+        result = await fan_out(targets, fn, concurrency=concurrency or self._runtime.settings.concurrency,
+                               progress=self.progress, label=label)
+        if isinstance(targets, Targets) and targets.single and result.errors:
+            raise result.errors[0][1]
+        return result
 
-    # -- safety -------------------------------------------------------------------------------
+    # -- safety ---------------------------------------------------------------------------------
     async def confirm_change(self, summary: str, changes: Any = None) -> None:
-        """Call once the exact change is known, right before making it (see ``sentinelkit.safety``)."""
+        """Call once the exact change is known, right before making it: returns when it may go ahead; a dry
+        run, a preview or a refusal ends the call there with its answer (see ``sentinelkit.safety``)."""
         from .safety import confirm
 
-        await confirm(self, summary, changes)
-        self.change_confirmed = True
-        if self.write_gate is not None:
-            self.write_gate.open = True
+        await confirm(self._call, summary, changes)
 
-    def report_outcome(self, outcome: str, detail: str | None = None) -> None:
+    def dry_run_result(self, would_change: Any, *, next_step: str | None = None) -> dict[str, Any]:
+        """The answer of a dry run a tool computed itself (e.g. PowerShell's ``-WhatIf``): return it.
+        The call is audited as a dry run, like one that ``confirm_change`` answered."""
+        if not self._call.dry_run:
+            raise KitError(f"{self.tool} built a dry-run answer for a call that is not a dry run; this is a bug in "
+                           f"pack {self.pack!r}")
+        from .safety import dry_run_result
+
+        self._call.end("dry_run")
+        return dry_run_result(would_change, next_step)
+
+    def report_outcome(self, outcome: Literal["partial", "failed"], detail: str | None = None) -> None:
         """Tell the audit log how a write that returned normally really went.
 
         ``outcome`` is ``"partial"`` (some items failed) or ``"failed"`` (none applied); ``detail`` says
@@ -112,10 +185,35 @@ class Kit:
         """
         if outcome not in ("partial", "failed"):
             raise ValueError("outcome must be 'partial' or 'failed'")
-        self.reported_outcome = (outcome, detail)
+        self._call.end(outcome, detail)
 
-    # -- outputs ------------------------------------------------------------------------------
-    def page(self, items: list[dict[str, Any]], **kwargs: Any) -> dict[str, Any]:
+    def secret(self, value: str | None) -> None:
+        """Mask ``value`` wherever it would appear: logs, errors, the audit log, answers."""
+        from .log import add_secret
+
+        add_secret(value)
+
+    # -- outputs --------------------------------------------------------------------------------
+    def page(self, items: Sequence[dict[str, Any]], *, fields: Sequence[str] | str | None = None,
+             default_fields: Sequence[str] | None = None, limit: int = 25, cursor: str | None = None,
+             key: str = "items", extra: dict[str, Any] | None = None) -> dict[str, Any]:
+        """One compact page of ``items`` (see ``sentinelkit.page``)."""
         from .outputs import page
 
-        return page(items, **kwargs)
+        return page(items, fields=fields, default_fields=default_fields, limit=limit, cursor=cursor, key=key,
+                    extra=extra)
+
+    # -- bridges --------------------------------------------------------------------------------
+    def bridge(self, name: str) -> Any:
+        """A bridge a pack registered (e.g. ``"powershell"``), created on first use."""
+        return self._runtime.bridge(name)
+
+    def started_bridge(self, name: str) -> Any | None:
+        """The bridge if a call already created it, else ``None`` (for status tools that must not start one)."""
+        return self._runtime.bridges.get(name)
+
+    @property
+    def hooks(self) -> Any:
+        """The plugin manager's hook relay: how a pack calls hooks it defines itself (``register_hookspecs``),
+        e.g. ``kit.hooks.health_checks(kit=kit, ...)``."""
+        return self._runtime.hooks

@@ -4,6 +4,7 @@ redacted. structlog is imported on first use so that it costs nothing at start-u
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, MutableMapping
 import re
 import sys
 from typing import Any
@@ -27,10 +28,14 @@ _logger: Any = None
 _level = logging.INFO
 
 
-def add_secret(value: str | None) -> None:
-    """Remember a secret value (client secret, HTTP token) so it is masked wherever it appears."""
+def register_secret(value: str | None) -> None:
+    """Remember a secret value (client secret, HTTP token, a password a tool received) so that it is masked
+    wherever it would appear: logs, errors, the audit log, answers."""
     if value and len(value) >= 6:
         _known_secrets.add(value)
+
+
+add_secret = register_secret
 
 
 def redact_text(text: str) -> str:
@@ -56,7 +61,7 @@ def redact(value: Any, key: str | None = None) -> Any:
     return value
 
 
-def _redact_processor(logger: Any, method: str, event: dict[str, Any]) -> dict[str, Any]:
+def _redact_processor(logger: Any, method: str, event: MutableMapping[str, Any]) -> Mapping[str, Any]:
     return {k: (redact(v, k) if k not in ("event", "level", "timestamp") else v) for k, v in event.items()}
 
 

@@ -1,4 +1,4 @@
-"""The per-server runtime: settings, credentials, Azure clients, cache, workspaces, audit.
+"""The per-server runtime: settings, credentials, Azure clients, cache, workspaces, audit, bridges.
 
 Created when the server is built (cheap: nothing Azure is imported until the first tool call).
 """
@@ -6,17 +6,30 @@ Created when the server is built (cheap: nothing Azure is imported until the fir
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .audit import AuditLog
 from .credentials import DEFAULT, CredentialStore
+from .errors import KitError
 from .settings import Settings
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from .azure.arm import ArmClient
+    from .azure.cache import TtlCache
+    from .azure.logs import LogsClient
+    from .azure.transport import Transport
+    from .packs import Collected, PackManager
+
+M = TypeVar("M", bound="BaseModel")
 
 
 class Runtime:
-    def __init__(self, settings: Settings, manager: Any = None, collected: Any = None) -> None:
+    def __init__(self, settings: Settings, manager: PackManager | None = None,
+                 collected: Collected | None = None) -> None:
         from .workspaces import WorkspaceRegistry
 
         self.settings = settings
@@ -25,71 +38,103 @@ class Runtime:
         self.credentials = CredentialStore(settings, manager)
         self.audit = AuditLog(settings.audit_log)
         self.workspaces = WorkspaceRegistry(self)
-        self._arm: dict[str, Any] = {}
-        self._logs: dict[str, Any] = {}
+        self._arm: dict[str, ArmClient] = {}
+        self._logs: dict[str, LogsClient] = {}
         self._limits: dict[str, asyncio.Semaphore] = {}
-        self._cache: Any = None
+        self._cache: TtlCache | None = None
         self._bridges: dict[str, Any] = {}
 
     @property
-    def cache(self) -> Any:
+    def cache(self) -> TtlCache:
         if self._cache is None:
             from .azure.cache import TtlCache
 
             self._cache = TtlCache(self.settings.cache_ttl)
         return self._cache
 
-    def _limit(self, key: str) -> asyncio.Semaphore:
-        """At most ``concurrency`` requests in flight per tenant, whichever credential reaches it."""
-        if key not in self._limits:
-            self._limits[key] = asyncio.Semaphore(self.settings.concurrency)
-        return self._limits[key]
+    @property
+    def hooks(self) -> Any:
+        """The plugin manager's hook relay (for hooks packs define themselves)."""
+        if self.manager is None:
+            raise KitError("no packs are loaded in this runtime")
+        return self.manager.hook
 
-    def arm(self, key: str = DEFAULT) -> Any:
+    def pack_settings(self, pack: str, model: type[M]) -> M:
+        """A pack's ``[packs.<name>]`` settings (see ``PackManager.pack_settings``)."""
+        if self.manager is None:
+            raise KitError(f"pack {pack!r} has no settings: no packs are loaded in this runtime")
+        return self.manager.pack_settings(pack, model)
+
+    def limit(self, tenant: str) -> asyncio.Semaphore:
+        """At most ``concurrency`` requests in flight per target tenant, whichever credential reaches it."""
+        if tenant not in self._limits:
+            self._limits[tenant] = asyncio.Semaphore(self.settings.concurrency)
+        return self._limits[tenant]
+
+    def tenant_of_path(self, path: str) -> str | None:
+        """The id of the tenant owning an ARM path (its subscription), as discovery knows it."""
+        from urllib.parse import urlsplit
+
+        parts = (urlsplit(path).path if "://" in path else path).strip("/").split("/")
+        if len(parts) >= 2 and parts[0].lower() == "subscriptions":
+            return self.workspaces.tenant_of_subscription(parts[1])
+        return None
+
+    def tenant_name(self, tenant_id: str) -> str:
+        """A tenant's short name (``fabrikam``), else its id."""
+        return self.workspaces.tenant_name(tenant_id)
+
+    def _home(self, key: str) -> str:
+        return self.credentials.tenant_id(key) or key
+
+    def _transport(self, endpoint: str, key: str, scope: str, service: str) -> Transport:
+        from .azure.pipeline import build_client
+        from .azure.transport import Transport
+
+        pipeline = build_client(endpoint, self.credentials.get(key), scope, self.settings, service=service, tenant=key)
+        return Transport(pipeline, credential=key, limits=self.limit, retries=self.settings.retry.max_retries,
+                         read_timeout=self.settings.retry.timeout)
+
+    def arm(self, key: str | None = None) -> ArmClient:
         """The ARM client for a credential (``default`` or a configured tenant's key)."""
+        key = key or DEFAULT
         if key not in self._arm:
             from .azure.arm import ArmClient
-            from .azure.pipeline import build_client
 
-            pipeline = build_client(self.settings.arm_endpoint, self.credentials.get(key), self.settings.arm_scope,
-                                    self.settings, service="arm", tenant=key)
-            self._arm[key] = ArmClient(pipeline, tenant=key, cache=self.cache, limit=self._limit,
-                                       retries=self.settings.retry.max_retries,
-                                       read_timeout=self.settings.retry.timeout)
+            self._arm[key] = ArmClient(self._transport(self.settings.arm_endpoint, key, self.settings.arm_scope, "arm"),
+                                       cache=self.cache, tenant_of=self.tenant_of_path, tenant_name=self.tenant_name,
+                                       home_tenant=self._home(key))
         return self._arm[key]
 
-    def logs(self, key: str = DEFAULT) -> Any:
+    def logs(self, key: str | None = None) -> LogsClient:
+        key = key or DEFAULT
         if key not in self._logs:
             from .azure.logs import LogsClient
-            from .azure.pipeline import build_client
 
-            pipeline = build_client(self.settings.logs_endpoint, self.credentials.get(key), self.settings.logs_scope,
-                                    self.settings, service="logs", tenant=key)
-            self._logs[key] = LogsClient(pipeline, tenant=key, limit=self._limit,
-                                         retries=self.settings.retry.max_retries,
-                                         read_timeout=self.settings.retry.timeout)
+            transport = self._transport(self.settings.logs_endpoint, key, self.settings.logs_scope, "logs")
+            self._logs[key] = LogsClient(transport, tenant_of=self.workspaces.tenant_of_customer,
+                                         home_tenant=self._home(key))
         return self._logs[key]
 
     @property
     def bridges(self) -> Mapping[str, Any]:
-        """The bridges created so far (read-only view): ``runtime.bridges.get("powershell")`` is ``None``
-        until a call needed it; ``bridge(name)`` creates one."""
+        """The bridges created so far (read-only view): ``.get("powershell")`` is ``None`` until a call
+        needed it; ``bridge(name)`` creates one."""
         return MappingProxyType(self._bridges)
 
     def bridge(self, name: str) -> Any:
         """A bridge contributed by a pack (``register_bridges``), created on first use."""
         if name not in self._bridges:
-            factories = self.collected.bridges if self.collected else {}
+            factories: Mapping[str, Callable[[], Any]] = self.collected.bridges if self.collected else {}
             if name not in factories:
-                from .errors import KitError
-
                 raise KitError(f"no bridge named {name!r} is installed; installed: {', '.join(factories) or 'none'}")
-            self._bridges[name] = factories[name](self)
+            self._bridges[name] = factories[name]()
         return self._bridges[name]
 
     async def aclose(self) -> None:
         """Close HTTP sessions and credentials (and bridges that can be closed)."""
-        for client in [*self._arm.values(), *self._logs.values()]:
+        clients: list[ArmClient | LogsClient] = [*self._arm.values(), *self._logs.values()]
+        for client in clients:
             try:
                 await client.close()
             except Exception:

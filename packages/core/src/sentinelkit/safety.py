@@ -1,7 +1,7 @@
 """Confirmation of writes: dry runs, MCP elicitation (both protocol eras) and the confirm=true preview.
 
 The tool body calls ``await kit.confirm_change(summary, changes)`` once it knows exactly what it is
-about to do, and before doing it. From there:
+about to do, and before doing it. ``decide`` is the whole policy, as a pure function:
 
 - ``dry_run=true`` → the preview is the result; nothing changes.
 - ADDITIVE → proceed.
@@ -12,27 +12,59 @@ about to do, and before doing it. From there:
 - DESTRUCTIVE and the client cannot ask → ``confirm=true`` proceeds; otherwise the preview is
   returned with the instruction to repeat the call with ``confirm=true``.
 
-How the change was confirmed is recorded on the kit (``kit.confirmed_by``: ``"elicitation"`` or
-``"confirm_flag"``) and written to the audit log.
+``confirm`` carries the decision out on the current call: how the change was confirmed
+(``"elicitation"`` or ``"confirm_flag"``) ends up in the audit log.
 """
 
 from __future__ import annotations
 
+import enum
 from typing import Any
+
+from .call import Confirmation, Outcome, ToolCall
+from .contract import Safety
 
 CONFIRM_KEY = "sentinelkit_confirm"
 
 
-class Outcome(Exception):
-    """Ends the tool body early with ``result`` (a preview, a refusal, or an input request)."""
+class Decision(enum.Enum):
+    PROCEED = "proceed"
+    DRY_RUN = "dry_run"
+    ASK = "ask"
+    PREVIEW = "preview"
+    DECLINED = "declined"
 
-    def __init__(self, result: Any, outcome: str) -> None:
+
+def decide(*, safety: Safety, dry_run: bool, confirm_flag: bool, can_elicit: bool,
+           answer: bool | None) -> tuple[Decision, Confirmation | None]:
+    """What to do with a change about to be made, and how it counts as confirmed.
+
+    ``answer`` is the user's answer to an elicitation already asked (``None``: none was asked)."""
+    if dry_run:
+        return Decision.DRY_RUN, None
+    if safety is not Safety.DESTRUCTIVE:
+        return Decision.PROCEED, None
+    if answer is not None:
+        return (Decision.PROCEED, "elicitation") if answer else (Decision.DECLINED, None)
+    if can_elicit:
+        return Decision.ASK, None
+    if confirm_flag:
+        return Decision.PROCEED, "confirm_flag"
+    return Decision.PREVIEW, None
+
+
+class Finished(Exception):
+    """Ends the tool body early with ``result`` (a preview, a dry run, a refusal or an input request).
+
+    Internal to the core: the tool wrapper catches it and records ``outcome`` on the call."""
+
+    def __init__(self, result: Any, outcome: Outcome) -> None:
         super().__init__(outcome)
         self.result = result
         self.outcome = outcome
 
 
-def _client_can_elicit(ctx: Any) -> bool:
+def client_can_elicit(ctx: Any) -> bool:
     try:
         caps = ctx.session.client_capabilities
     except Exception:
@@ -47,64 +79,63 @@ def _modern(ctx: Any) -> bool:
         return False
 
 
-def _accepted(response: Any) -> bool | None:
-    """None if the answer is not an elicitation result; else whether the user said yes."""
-    action = getattr(response, "action", None)
-    if action is None and isinstance(response, dict):
-        action = response.get("action")
+def accepted(response: Any) -> bool | None:
+    """None if ``response`` is not an elicitation result; else whether the user said yes (an accept whose
+    content is exactly ``{"confirm": true}``: ``"yes"``, ``1``, ``{}`` or missing content are not)."""
+    action = response.get("action") if isinstance(response, dict) else getattr(response, "action", None)
     if action is None:
         return None
-    content = getattr(response, "content", None) if not isinstance(response, dict) else response.get("content")
-    if action != "accept":
-        return False
-    # only an explicit boolean yes: "false", 1, {} or missing content are not a confirmation
-    return isinstance(content, dict) and content.get("confirm") is True
+    content = response.get("content") if isinstance(response, dict) else getattr(response, "content", None)
+    return action == "accept" and isinstance(content, dict) and content.get("confirm") is True
 
 
-async def confirm(kit: Any, summary: str, changes: Any) -> None:
-    """See the module docstring. Returns when the change may go ahead; raises ``Outcome`` otherwise."""
-    from .contract import Safety
+def dry_run_result(would_change: Any, next_step: str | None = None) -> dict[str, Any]:
+    """The answer of a dry run: what would change, and that nothing did."""
+    return {"dry_run": True, "would_change": would_change,
+            "next": next_step or "nothing was changed; call again without dry_run to apply"}
 
-    preview = {"tool": kit.tool, "summary": summary, "changes": changes}
-    if kit.dry_run:
-        raise Outcome({"dry_run": True, "would_change": preview,
-                       "next": "nothing was changed; call again without dry_run to apply"}, "dry_run")
-    if kit.safety is not Safety.DESTRUCTIVE:
-        return
-    ctx = kit.ctx
-    declined = {"cancelled": True, "summary": summary,
-                "message": "nothing was changed: the user did not confirm"}
+
+async def confirm(call: ToolCall, summary: str, changes: Any) -> None:
+    """See the module docstring. Returns when the change may go ahead; raises ``Finished`` otherwise."""
+    ctx = call.ctx
+    preview = {"tool": call.tool, "summary": summary, "changes": changes}
     responses = getattr(ctx, "input_responses", None) if ctx is not None else None
-    if responses and CONFIRM_KEY in responses:
-        if _accepted(responses[CONFIRM_KEY]):
-            kit.confirmed_by = "elicitation"
-            return
-        raise Outcome(declined, "declined")
-    message = f"Confirm: {summary}?"
-    if ctx is not None and _client_can_elicit(ctx):
-        # the client can ask its user: always do, and ignore confirm=true (set by the model, not the user)
-        if _modern(ctx):
-            import mcp.types as t
-
-            request = t.ElicitRequest(params=t.ElicitRequestFormParams(
-                message=message,
-                requested_schema={
-                    "type": "object",
-                    "properties": {"confirm": {"type": "boolean", "title": "Apply this change", "default": False}},
-                    "required": ["confirm"],
-                },
-            ))
-            raise Outcome(t.InputRequiredResult(input_requests={CONFIRM_KEY: request}), "input_required")
-        try:
-            answer = await ctx.elicit(message, bool, response_title="Apply this change")
-        except Exception:
-            answer = None  # the question could not be asked: no confirmation
-        if getattr(answer, "action", None) == "accept" and getattr(answer, "data", None) is True:
-            kit.confirmed_by = "elicitation"
-            return
-        raise Outcome(declined, "declined")
-    if kit.confirmed:
-        kit.confirmed_by = "confirm_flag"
+    answer = accepted(responses[CONFIRM_KEY]) if responses and CONFIRM_KEY in responses else None
+    decision, how = decide(safety=call.spec.safety, dry_run=call.dry_run, confirm_flag=call.confirm,
+                           can_elicit=ctx is not None and client_can_elicit(ctx), answer=answer)
+    if decision is Decision.ASK:
+        decision, how = await _ask(ctx, f"Confirm: {summary}?")
+    if decision is Decision.PROCEED:
+        call.confirmed_by = how
+        call.write_allowed = True
         return
-    raise Outcome({"confirmation_required": True, "would_change": preview,
-                   "next": "nothing was changed; repeat the call with confirm=true to apply"}, "preview")
+    if decision is Decision.DRY_RUN:
+        raise Finished(dry_run_result(preview), "dry_run")
+    if decision is Decision.PREVIEW:
+        raise Finished({"confirmation_required": True, "would_change": preview,
+                        "next": "nothing was changed; repeat the call with confirm=true to apply"}, "preview")
+    raise Finished({"cancelled": True, "summary": summary,
+                    "message": "nothing was changed: the user did not confirm"}, "declined")
+
+
+async def _ask(ctx: Any, message: str) -> tuple[Decision, Confirmation | None]:
+    """Ask the user: on 2026-07-28 connections the answer comes with the re-call (``Finished``)."""
+    if _modern(ctx):
+        import mcp.types as t
+
+        request = t.ElicitRequest(params=t.ElicitRequestFormParams(
+            message=message,
+            requested_schema={
+                "type": "object",
+                "properties": {"confirm": {"type": "boolean", "title": "Apply this change", "default": False}},
+                "required": ["confirm"],
+            },
+        ))
+        raise Finished(t.InputRequiredResult(input_requests={CONFIRM_KEY: request}), "input_required")
+    try:
+        answer = await ctx.elicit(message, bool, response_title="Apply this change")
+    except Exception:
+        answer = None  # the question could not be asked: no confirmation
+    if getattr(answer, "action", None) == "accept" and getattr(answer, "data", None) is True:
+        return Decision.PROCEED, "elicitation"
+    return Decision.DECLINED, None

@@ -41,14 +41,17 @@ class HiddenToolGuard(Middleware):
 def build_server(settings: Settings, manager: PackManager | None = None) -> FastMCP:
     """One server: a fresh ``PackManager`` (unless given), its packs' tools, prompts and resources.
 
-    Raises ``DuplicateToolError`` when two packs contribute the same tool name, and
-    ``sentinelkit.audit.AuditLogError`` (a ``ConfigError``) when the audit log cannot be written.
+    Raises ``DuplicateToolError`` when two packs contribute the same tool name, and ``ConfigError`` when
+    ``[packs]`` names a pack that is not installed or the audit log cannot be written (``AuditLogError``).
     """
     from .schemacache import SchemaCache, cache_path
     from .toolwrap import build_tool_cached
 
-    manager = manager or PackManager(enabled=settings.pack_enabled)
+    manager = manager or PackManager(settings=settings)
+    if manager.settings is None:
+        manager.settings = settings
     manager.load()
+    manager.check_configuration()  # a pack name in [packs] that is not installed: ConfigError
     collected = manager.collect()
     runtime = Runtime(settings, manager, collected)
     if not settings.read_only:  # AuditLogError (a ConfigError): serve no write that could not be recorded

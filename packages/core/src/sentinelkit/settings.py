@@ -1,19 +1,22 @@
-"""Settings: the environment users already know, plus an optional ``sentinelkit.toml``.
+"""Settings: one model, three sources (pydantic-settings): the command line over the environment users
+already know over an optional ``sentinelkit.toml`` over the defaults.
 
-Two layers, merged: ``EnvSettings`` (pydantic-settings, from the environment) and ``FileConfig``
-(the TOML file, strict so that a typo is reported instead of ignored). The environment wins over
-the file for the keys both define. Every error names the key and where it came from.
+The file is strict, so that a typo is reported (with a did-you-mean) instead of ignored; keys that only
+the environment may set (the azure-identity credentials, the log level) are refused in the file. Every
+error names the key and where it came from: the environment variable, or the file.
 """
 
 from __future__ import annotations
 
+import contextvars
 import os
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 DEFAULT_ARM_ENDPOINT = "https://management.azure.com"
 DEFAULT_LOGS_ENDPOINT = "https://api.loganalytics.io"
@@ -61,9 +64,23 @@ class WorkspaceConfig(_Strict):
         return "/" + "/".join(parts)
 
 
-class PacksConfig(_Strict):
+class PacksConfig(BaseModel):
+    """``[packs]``: which packs to serve, and each pack's own ``[packs.<name>]`` table (validated by the
+    model that pack registers, when it loads)."""
+
+    model_config = ConfigDict(extra="allow")
+
     enable: list[str] | None = None
     disable: list[str] = []
+
+    def tables(self) -> dict[str, dict[str, Any]]:
+        """``{pack: table}`` for every ``[packs.<name>]`` table."""
+        extra = self.model_extra or {}
+        bad = sorted(k for k, v in extra.items() if not isinstance(v, dict))
+        if bad:
+            raise ValueError(f"packs.{bad[0]}: expected a table [packs.{bad[0]}] (a pack's settings), or one of "
+                             "enable, disable")
+        return {k: dict(v) for k, v in extra.items()}
 
 
 class RetryConfig(_Strict):
@@ -87,73 +104,48 @@ class HttpConfig(_Strict):
     entra_required_scopes: list[str] = []
 
 
-class FileConfig(_Strict):
-    """The shape of ``sentinelkit.toml``."""
-
-    server_name: str | None = None
-    read_only: bool | None = None
-    audit_log: Path | None = None
-    cache_ttl: float | None = Field(default=None, ge=0)
-    arm_endpoint: str | None = None
-    logs_endpoint: str | None = None
-    ca_bundle: Path | None = None
-    authority_host: str | None = None
-    discover: bool = True
-    concurrency: int = Field(default=8, ge=1, le=64)
-    tenants: dict[str, TenantConfig] = {}
-    workspaces: list[WorkspaceConfig] = []
-    packs: PacksConfig = PacksConfig()
-    retry: RetryConfig = RetryConfig()
-    http: HttpConfig = HttpConfig()
-
-
-class EnvSettings(BaseSettings):
-    """Environment variables: the azure-identity ones, the ones users know, and ``SENTINELKIT_*``."""
-
-    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False, populate_by_name=False)
-
-    azure_tenant_id: str | None = Field(default=None, validation_alias="AZURE_TENANT_ID")
-    azure_client_id: str | None = Field(default=None, validation_alias="AZURE_CLIENT_ID")
-    azure_client_secret: str | None = Field(default=None, validation_alias="AZURE_CLIENT_SECRET", repr=False)
-    azure_client_certificate_path: Path | None = Field(default=None, validation_alias="AZURE_CLIENT_CERTIFICATE_PATH")
-    azure_authority_host: str | None = Field(default=None, validation_alias="AZURE_AUTHORITY_HOST")
-    server_name: str | None = Field(default=None, validation_alias="MCP_SERVER_NAME")
-    log_level: str = Field(default="INFO", validation_alias="LOG_LEVEL")
-    debug_mode: bool = Field(default=False, validation_alias="DEBUG_MODE")
-    config_path: Path | None = Field(default=None, validation_alias="SENTINELKIT_CONFIG")
-    read_only: bool | None = Field(default=None, validation_alias="SENTINELKIT_READ_ONLY")
-    audit_log: Path | None = Field(default=None, validation_alias="SENTINELKIT_AUDIT_LOG")
-    cache_ttl: float | None = Field(default=None, validation_alias="SENTINELKIT_CACHE_TTL", ge=0)
-    arm_endpoint: str | None = Field(default=None, validation_alias="SENTINELKIT_ARM_ENDPOINT")
-    logs_endpoint: str | None = Field(default=None, validation_alias="SENTINELKIT_LOGS_ENDPOINT")
-    ca_bundle: Path | None = Field(default=None, validation_alias="SENTINELKIT_CA_BUNDLE")
-
-    @field_validator("log_level")
-    @classmethod
-    def _level(cls, value: str) -> str:
-        value = value.upper()
-        if value not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
-            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
-        return value
+#: environment variable → setting; the only names the environment sets (empty values count as unset)
+ENVIRONMENT: dict[str, str] = {
+    "AZURE_TENANT_ID": "azure_tenant_id",
+    "AZURE_CLIENT_ID": "azure_client_id",
+    "AZURE_CLIENT_SECRET": "azure_client_secret",
+    "AZURE_CLIENT_CERTIFICATE_PATH": "azure_client_certificate_path",
+    "AZURE_AUTHORITY_HOST": "authority_host",
+    "MCP_SERVER_NAME": "server_name",
+    "LOG_LEVEL": "log_level",
+    "DEBUG_MODE": "debug",
+    "SENTINELKIT_READ_ONLY": "read_only",
+    "SENTINELKIT_AUDIT_LOG": "audit_log",
+    "SENTINELKIT_CACHE_TTL": "cache_ttl",
+    "SENTINELKIT_ARM_ENDPOINT": "arm_endpoint",
+    "SENTINELKIT_LOGS_ENDPOINT": "logs_endpoint",
+    "SENTINELKIT_CA_BUNDLE": "ca_bundle",
+}
+#: settings only the environment may set: a file holding them is refused (secrets stay out of files)
+ENVIRONMENT_ONLY = {"azure_tenant_id", "azure_client_id", "azure_client_secret", "azure_client_certificate_path",
+                    "log_level", "debug", "config_file"}
+CONFIG_ENV = "SENTINELKIT_CONFIG"
+#: the configuration file ``load_settings`` was given (``--config``), for the file source
+_CONFIG_PATH: contextvars.ContextVar[Path | None] = contextvars.ContextVar("sentinelkit_config_path", default=None)
 
 
-class Settings(BaseModel):
-    """Everything the server needs, merged from the environment and the file."""
+class Settings(BaseSettings):
+    """Everything the server needs. Built by ``load_settings`` (which reports errors by source)."""
 
-    model_config = ConfigDict(arbitrary_types_allowed=True)
+    model_config = SettingsConfigDict(extra="forbid", arbitrary_types_allowed=True, validate_default=False)
 
     server_name: str = "sentinelkit"
     log_level: str = "INFO"
     debug: bool = False
     read_only: bool = False
     audit_log: Path | None = None
-    cache_ttl: float = 300.0
+    cache_ttl: float = Field(default=300.0, ge=0)
     arm_endpoint: str = DEFAULT_ARM_ENDPOINT
     logs_endpoint: str = DEFAULT_LOGS_ENDPOINT
     ca_bundle: Path | None = None
     authority_host: str | None = None
     discover: bool = True
-    concurrency: int = 8
+    concurrency: int = Field(default=8, ge=1, le=64)
     azure_tenant_id: str | None = None
     azure_client_id: str | None = None
     azure_client_secret: str | None = Field(default=None, repr=False)
@@ -164,6 +156,23 @@ class Settings(BaseModel):
     retry: RetryConfig = RetryConfig()
     http: HttpConfig = HttpConfig()
     config_file: Path | None = None
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        value = value.upper()
+        if value not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return value
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+                                   env_settings: PydanticBaseSettingsSource,
+                                   dotenv_settings: PydanticBaseSettingsSource,
+                                   file_secret_settings: PydanticBaseSettingsSource,
+                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """The command line (init arguments) over the environment over the file; nothing else."""
+        return init_settings, Environment(settings_cls), ConfigFile(settings_cls, _CONFIG_PATH.get())
 
     @property
     def arm_scope(self) -> str:
@@ -183,6 +192,44 @@ class Settings(BaseModel):
             return False
         return self.packs.enable is None or name in self.packs.enable or name == "core"
 
+    def pack_tables(self) -> dict[str, dict[str, Any]]:
+        """Every ``[packs.<name>]`` table of the file."""
+        return self.packs.tables()
+
+    def pack_table(self, name: str) -> dict[str, Any]:
+        """The ``[packs.<name>]`` table of the file (empty when there is none)."""
+        return self.pack_tables().get(name, {})
+
+
+class Environment(PydanticBaseSettingsSource):
+    """The environment variables of ``ENVIRONMENT`` (and only those); empty values count as unset."""
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: dict[str, str] | None = None) -> None:
+        super().__init__(settings_cls)
+        source = os.environ if environ is None else environ
+        self.values = {key: source[name] for name, key in ENVIRONMENT.items() if source.get(name, "").strip()}
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return self.values.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self.values)
+
+
+class ConfigFile(PydanticBaseSettingsSource):
+    """``sentinelkit.toml``: ``$SENTINELKIT_CONFIG`` (empty = unset) or ``./sentinelkit.toml``."""
+
+    def __init__(self, settings_cls: type[BaseSettings], path: Path | None = None) -> None:
+        super().__init__(settings_cls)
+        self.path = find_config_file(path)
+        self.values = read_file(self.path) if self.path else {}
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return self.values.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return {**self.values, "config_file": self.path} if self.path else {}
+
 
 def default_audit_log() -> Path:
     """``$XDG_STATE_HOME/sentinelkit/audit.jsonl`` (``~/.local/state/...``): writes are always audited."""
@@ -195,80 +242,113 @@ def _is_local(url: str) -> bool:
     return host in {"127.0.0.1", "localhost", "::1"}
 
 
-def _describe(error: Any) -> str:
-    loc = ".".join(str(part) for part in error["loc"])
-    return f"{loc}: {error['msg']}"
+def _location(error: Any) -> str:
+    return ".".join(str(part) for part in error["loc"])
+
+
+def describe_validation(exc: ValidationError) -> str:
+    """A pydantic validation error as ``key: problem; key: problem`` (no links, no input echo)."""
+    return "; ".join(f"{_location(e)}: {e['msg']}" for e in exc.errors(include_url=False))
 
 
 def find_config_file(explicit: Path | None) -> Path | None:
-    """``SENTINELKIT_CONFIG`` (or ``--config``), else ``./sentinelkit.toml`` if present."""
+    """``--config``, else ``SENTINELKIT_CONFIG`` (an empty value means unset), else ``./sentinelkit.toml``."""
+    if explicit is None:
+        named = os.environ.get(CONFIG_ENV, "").strip()
+        explicit = Path(named).expanduser() if named else None
     if explicit is not None:
-        if not explicit.exists():
-            raise ConfigError(
-                f"configuration file {explicit} does not exist (from SENTINELKIT_CONFIG or --config); "
-                "create it or unset the variable"
-            )
+        if not explicit.is_file():
+            what = "is a directory, not a file" if explicit.is_dir() else "does not exist"
+            raise ConfigError(f"configuration file {explicit} {what} (from {CONFIG_ENV} or --config); "
+                              "create it or unset the variable")
         return explicit
     local = Path.cwd() / CONFIG_FILE_NAME
-    return local if local.exists() else None
+    return local if local.is_file() else None
 
 
-def read_file(path: Path) -> FileConfig:
+def read_file(path: Path) -> dict[str, Any]:
+    """The file's settings (unknown keys are reported, with a did-you-mean, when the model validates them;
+    keys only the environment may set are refused here)."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc}); fix the syntax at that line") from exc
     except OSError as exc:
         raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from exc
-    try:
-        return FileConfig.model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(_describe(e) for e in exc.errors(include_url=False))
-        raise ConfigError(f"{path}: invalid configuration: {problems}") from exc
+    for key in data:
+        if key in ENVIRONMENT_ONLY:
+            names = [n for n, k in ENVIRONMENT.items() if k == key]
+            raise ConfigError(f"{path}: {key} cannot be set in the file; set {' or '.join(names) or key.upper()} "
+                              "in the environment instead")
+    return data
+
+
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The settings model that holds the key at ``loc`` (for did-you-mean suggestions)."""
+    import typing
+
+    model: Any = Settings
+    for part in loc[:-1]:
+        if isinstance(part, int) or model is None:
+            continue
+        field = model.model_fields.get(str(part)) if isinstance(model, type) and issubclass(model, BaseModel) else None
+        if field is None:
+            return None
+        annotation: Any = field.annotation
+        args = typing.get_args(annotation)
+        candidates = [annotation, *args]
+        model = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None)
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def _suggestion(loc: tuple[Any, ...]) -> str:
+    import difflib
+
+    model = _model_at(loc)
+    if model is None or not loc:
+        return ""
+    known = [k for k in model.model_fields if not (model is Settings and k in ENVIRONMENT_ONLY)]
+    close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(sorted(known))})"
 
 
 def load_settings(config_path: Path | None = None, **overrides: Any) -> Settings:
     """Read the environment and the file; ``overrides`` (from the CLI) win over both."""
+    path = find_config_file(config_path)
+    given = {k: v for k, v in overrides.items() if v is not None}
+    token = _CONFIG_PATH.set(path)
     try:
-        env = EnvSettings()
+        settings = Settings(**given)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"environment variable {'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_url=False)
-        )
-        raise ConfigError(f"invalid environment: {problems}") from exc
-    path = find_config_file(config_path or env.config_path)
-    file = read_file(path) if path else FileConfig()
-    values: dict[str, Any] = {
-        "log_level": env.log_level,
-        "debug": env.debug_mode,
-        "azure_tenant_id": env.azure_tenant_id,
-        "azure_client_id": env.azure_client_id,
-        "azure_client_secret": env.azure_client_secret,
-        "azure_client_certificate_path": env.azure_client_certificate_path,
-        "discover": file.discover,
-        "concurrency": file.concurrency,
-        "tenants": {k: t.model_copy(update={"name": t.name or k}) for k, t in file.tenants.items()},
-        "workspaces": file.workspaces,
-        "packs": file.packs,
-        "retry": file.retry,
-        "http": file.http,
-        "config_file": path,
-    }
-    for key in ("server_name", "read_only", "audit_log", "cache_ttl", "arm_endpoint", "logs_endpoint", "ca_bundle"):
-        value = getattr(env, key)
-        if value is None:
-            value = getattr(file, key)
-        if value is not None:
-            values[key] = value
-    if values.get("audit_log") is None:
-        values["audit_log"] = default_audit_log()
-    authority = env.azure_authority_host or file.authority_host
-    if authority:
-        values["authority_host"] = authority
-    values.update({k: v for k, v in overrides.items() if v is not None})
-    settings = Settings.model_validate(values)
+        raise ConfigError(_explain(exc, Environment(Settings).values, path)) from None
+    finally:
+        _CONFIG_PATH.reset(token)
+    if settings.audit_log is None:
+        settings = settings.model_copy(update={"audit_log": default_audit_log()})
+    settings = settings.model_copy(update={"tenants": {k: t.model_copy(update={"name": t.name or k})
+                                                       for k, t in settings.tenants.items()}})
     _check_references(settings, path)
     return settings
+
+
+def _explain(exc: ValidationError, environment: dict[str, Any], path: Path | None) -> str:
+    """Each problem with its source: the environment variable that set it, else the file."""
+    by_setting = {key: name for name, key in ENVIRONMENT.items()}
+    from_env, from_file = [], []
+    for error in exc.errors(include_url=False):
+        top = str(error["loc"][0]) if error["loc"] else ""
+        if top in environment:
+            from_env.append(f"environment variable {by_setting[top]}: {error['msg']}")
+        elif error["type"] == "extra_forbidden":
+            from_file.append(f"{_location(error)}: unknown key{_suggestion(tuple(error['loc']))}")
+        else:
+            from_file.append(f"{_location(error)}: {error['msg']}")
+    parts = []
+    if from_file:
+        parts.append(f"{path or 'configuration'}: invalid configuration: {'; '.join(from_file)}")
+    if from_env:
+        parts.append(f"invalid environment: {'; '.join(from_env)}")
+    return "; ".join(parts)
 
 
 def _check_references(settings: Settings, path: Path | None) -> None:
@@ -284,6 +364,10 @@ def _check_references(settings: Settings, path: Path | None) -> None:
     dupes = sorted({a for a in aliases if aliases.count(a) > 1})
     if dupes:
         raise ConfigError(f"{where}: workspaces: alias {dupes[0]!r} is used more than once; aliases must be unique")
+    try:
+        settings.pack_tables()
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
     if settings.ca_bundle is not None and not Path(settings.ca_bundle).exists():
         raise ConfigError(
             f"ca_bundle (SENTINELKIT_CA_BUNDLE or {where}) = {settings.ca_bundle} does not exist; "
@@ -291,10 +375,19 @@ def _check_references(settings: Settings, path: Path | None) -> None:
         )
 
 
-def emulator_env(info: dict[str, Any]) -> dict[str, str]:
-    """The environment that points a server at a running emulator (from its start-up JSON)."""
-    return {k: str(v) for k, v in info["env"].items()}
+class PackSettings(BaseSettings):
+    """The base of a pack's settings model (``register_settings``): its ``[packs.<name>]`` table of
+    ``sentinelkit.toml``, with environment variables winning over the table and the table over defaults.
 
+    Name environment variables the pydantic-settings way (``model_config = SettingsConfigDict(
+    env_prefix="MYPACK_")``, or a field's ``validation_alias``). Unknown keys in the table are errors."""
 
-def apply_env(env: dict[str, str]) -> None:
-    os.environ.update(env)
+    model_config = SettingsConfigDict(extra="forbid")
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+                                   env_settings: PydanticBaseSettingsSource,
+                                   dotenv_settings: PydanticBaseSettingsSource,
+                                   file_secret_settings: PydanticBaseSettingsSource,
+                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return env_settings, init_settings

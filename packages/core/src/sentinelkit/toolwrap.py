@@ -8,9 +8,10 @@ behind a short message (the traceback goes to the log), and audits every write.
 
 from __future__ import annotations
 
+import getpass
 import inspect
 import typing
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastmcp.exceptions import ToolError
 from fastmcp.server.context import Context
@@ -18,21 +19,34 @@ from fastmcp.tools import Tool
 from mcp.types import ToolAnnotations
 from pydantic import Field
 
-from .audit import CORRELATION_IDS, WRITE_GATE, WriteGate
+from .call import ToolCall, running
 from .contract import Safety, ToolSpec
 from .errors import KitError
 from .kit import Kit
-from .log import logger, redact, redact_text
-from .safety import Outcome
+from .log import logger, redact_text
+from .safety import Finished
+
+if TYPE_CHECKING:
+    from .runtime import Runtime
 
 _DRY_RUN = Annotated[bool, Field(description="Show exactly what would change, and change nothing.")]
 _CONFIRM = Annotated[bool, Field(description="Apply after reviewing the preview, when the client cannot ask the user "
                                              "(a client that can is always asked).")]
 
 
+def _hints(fn: Any) -> dict[str, Any]:
+    """The evaluated annotations of the MCP-facing parameters: ``kit`` and the return type are skipped, so
+    a pack may import ``Kit`` (or a return type) under ``TYPE_CHECKING`` only."""
+
+    def shim() -> None: ...
+
+    shim.__annotations__ = {k: v for k, v in getattr(fn, "__annotations__", {}).items() if k not in ("kit", "return")}
+    return typing.get_type_hints(shim, globalns=getattr(fn, "__globals__", None), include_extras=True)
+
+
 def _signature(spec: ToolSpec) -> tuple[inspect.Signature, dict[str, Any], set[str]]:
     fn = spec.fn
-    hints = typing.get_type_hints(fn, include_extras=True)
+    hints = _hints(fn)
     sig = inspect.signature(fn)
     params = list(sig.parameters.values())
     if not params or params[0].name != "kit":
@@ -83,15 +97,16 @@ def build_tool_cached(spec: ToolSpec, runtime: Any, cache: Any) -> Tool:
     return deferred
 
 
-def build_tool(spec: ToolSpec, runtime: Any) -> Tool:
+def build_tool(spec: ToolSpec, runtime: Runtime) -> Tool:
     signature, annotations, added = _signature(spec)
 
     async def call(**kwargs: Any) -> Any:
         ctx = kwargs.pop("ctx", None)
         dry_run = kwargs.pop("dry_run", False) if "dry_run" in added else bool(kwargs.get("dry_run", False))
-        confirm = kwargs.pop("confirm", False) if "confirm" in added else kwargs.get("confirm") is True
-        kit = Kit(runtime, tool=spec.name, safety=spec.safety, ctx=ctx, dry_run=dry_run, confirm=confirm)
-        return await run(spec, kit, kwargs, runtime)
+        confirm = kwargs.pop("confirm", False) if "confirm" in added else kwargs.get("confirm")
+        tool_call = ToolCall(spec, kwargs, dry_run=dry_run is True, confirm=confirm is True, ctx=ctx,
+                             caller=request_caller())
+        return await run(tool_call, runtime)
 
     call.__signature__ = signature  # type: ignore[attr-defined]
     call.__annotations__ = annotations
@@ -111,52 +126,42 @@ def build_tool(spec: ToolSpec, runtime: Any) -> Tool:
     )
 
 
-async def run(spec: ToolSpec, kit: Kit, arguments: dict[str, Any], runtime: Any) -> Any:
-    """Run the body; audit writes; turn failures into tool errors that say what to do."""
-    correlation: list[str] = []
-    token = CORRELATION_IDS.set(correlation)
-    gate = WriteGate(spec.name, spec.pack, spec.safety.writes)
-    kit.write_gate = gate
-    gate_token = WRITE_GATE.set(gate)
-    outcome = "applied"
-    error: str | None = None
+def request_caller() -> str:
+    """Who is calling: the HTTP bearer token's subject when there is one, else the local OS user (stdio)."""
+    from .httpauth import token_subject
+
+    subject = token_subject()
+    if subject:
+        return subject
     try:
-        result = await spec.fn(kit, **arguments)
-        if kit.reported_outcome is not None:
-            outcome, detail = kit.reported_outcome
-            error = redact_text(detail) if detail else None
-        return result
-    except Outcome as done:
-        outcome = done.outcome
+        return f"local:{getpass.getuser()}"
+    except Exception:
+        return "local"
+
+
+async def run(call: ToolCall, runtime: Runtime) -> Any:
+    """Run the body as the current call; audit writes; turn failures into tool errors that say what to do."""
+    spec = call.spec
+    try:
+        with running(call):
+            return await spec.fn(Kit(call, runtime), **call.arguments)
+    except Finished as done:
+        call.end(done.outcome)
         return done.result
     except KitError as exc:
-        outcome, error = "error", redact_text(str(exc))
-        raise ToolError(f"{spec.name}: {error}") from None
+        call.end("error", redact_text(str(exc)))
+        raise ToolError(f"{spec.name}: {call.detail}") from None
     except ToolError as exc:
-        outcome, error = "error", redact_text(str(exc))
+        call.end("error", redact_text(str(exc)))
         raise
     except Exception as exc:
-        outcome, error = "error", f"{type(exc).__name__}: {redact_text(str(exc))}"
-        logger().error("tool_failed", tool=spec.name, pack=spec.pack, error=error, exc_info=True)
+        call.end("error", f"{type(exc).__name__}: {redact_text(str(exc))}")
+        logger().error("tool_failed", tool=spec.name, pack=spec.pack, error=call.detail, exc_info=True)
         raise ToolError(
-            f"{spec.name} failed unexpectedly ({error}). This is a bug in pack {spec.pack!r}, not in your request; "
-            "the server keeps running and the details are in its log. Try another tool or report it to the pack's authors."
+            f"{spec.name} failed unexpectedly ({call.detail}). This is a bug in pack {spec.pack!r}, not in your "
+            "request; the server keeps running and the details are in its log. Try another tool or report it to "
+            "the pack's authors."
         ) from None
     finally:
-        CORRELATION_IDS.reset(token)
-        WRITE_GATE.reset(gate_token)
-        if spec.safety.writes and outcome != "input_required":
-            targets = kit.targets
-            runtime.audit.write(
-                tool=spec.name,
-                pack=spec.pack,
-                safety=spec.safety.value,
-                tenant=", ".join(sorted({t.tenant or t.tenant_id or "?" for t in targets})) or None,
-                workspace=", ".join(t.label for t in targets) or None,
-                arguments=redact(arguments),
-                dry_run=kit.dry_run,
-                outcome=outcome,
-                confirmed_by=kit.confirmed_by,
-                error=error,
-                correlation_ids=correlation,
-            )
+        if spec.safety.writes and call.outcome != "input_required":
+            runtime.audit.record(call)

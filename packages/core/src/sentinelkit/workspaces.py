@@ -10,18 +10,19 @@ from __future__ import annotations
 import asyncio
 import difflib
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from .errors import AzureCallError, KitError, Where, WorkspaceNotFound
+from .errors import AzureError, BadRequestError, KitError, NotFoundError, Where, WorkspaceNotFound
 
 if TYPE_CHECKING:
     from .runtime import Runtime
 
 
-@dataclass
+@dataclass(frozen=True)
 class Workspace:
-    """A Log Analytics workspace the server can reach, and how."""
+    """A Log Analytics workspace the server can reach, and how. Immutable: the registry owns workspaces
+    and fills what is missing (``kit.workspace_details``); tools never change them."""
 
     id: str
     name: str
@@ -42,7 +43,13 @@ class Workspace:
 
     @classmethod
     def from_id(cls, arm_id: str, **kwargs: Any) -> Workspace:
-        parts = arm_id.strip("/").split("/")
+        """The workspace of a full ARM id (``KitError`` when ``arm_id`` is not one)."""
+        parts = arm_id.strip().strip("/").split("/")
+        if (len(parts) != 8 or parts[0].lower() != "subscriptions" or parts[2].lower() != "resourcegroups"
+                or parts[4].lower() != "providers" or parts[5].lower() != "microsoft.operationalinsights"
+                or parts[6].lower() != "workspaces" or not all(parts) or ".." in parts):
+            raise KitError(f"{arm_id!r} is not a Log Analytics workspace ARM id: expected /subscriptions/<id>/"
+                           "resourceGroups/<group>/providers/Microsoft.OperationalInsights/workspaces/<name>")
         return cls(id="/" + "/".join(parts), name=parts[7], subscription_id=parts[1], resource_group=parts[3],
                    **kwargs)
 
@@ -53,6 +60,16 @@ class Workspace:
         is accepted back as a ``workspace`` argument."""
         base = self.alias or self.name
         return f"{self.qualifier}/{base}" if self.qualifier else base
+
+    @property
+    def tenant_label(self) -> str:
+        """How answers name the workspace's tenant: its short name, else its id."""
+        return self.tenant or self.tenant_id or "?"
+
+    def in_tenant(self, tenant: str) -> bool:
+        """Whether ``tenant`` (short name, display name, tenant id or credential key) is this workspace's."""
+        t = tenant.strip().lower()
+        return t in ((self.tenant or "").lower(), (self.tenant_id or "").lower(), self.via.lower())
 
     def where(self, resource: str | None = None, operation: str | None = None) -> Where:
         return Where(tenant=self.tenant or self.tenant_id, workspace=self.label, resource=resource,
@@ -75,29 +92,39 @@ def _short(domain: str | None, display: str | None) -> str | None:
     return display
 
 
-def qualify(workspaces: list[Workspace]) -> None:
+def qualify(workspaces: list[Workspace]) -> list[Workspace]:
     """Make every label unique: a name (without alias) shared by several workspaces gets the tenant
     as qualifier, and the tenant and resource group when the tenant does not tell them apart either."""
-    for ws in workspaces:
-        ws.qualifier = None
-    groups: dict[str, list[Workspace]] = {}
-    for ws in workspaces:
-        groups.setdefault(ws.label.lower(), []).append(ws)
+    plain = [replace(ws, qualifier=None) for ws in workspaces]
+    groups: dict[str, list[int]] = {}
+    for i, ws in enumerate(plain):
+        groups.setdefault(ws.label.lower(), []).append(i)
     for same in groups.values():
         if len(same) < 2:
             continue
-        tenants = [(w.tenant or w.tenant_id or w.subscription_id).lower() for w in same]
-        for ws in same:
+        tenants = [(plain[i].tenant or plain[i].tenant_id or plain[i].subscription_id).lower() for i in same]
+        for i in same:
+            ws = plain[i]
             tenant = ws.tenant or ws.tenant_id or ws.subscription_id
-            ws.qualifier = tenant if tenants.count(tenant.lower()) == 1 else f"{tenant}/{ws.resource_group}"
+            plain[i] = replace(ws, qualifier=tenant if tenants.count(tenant.lower()) == 1
+                               else f"{tenant}/{ws.resource_group}")
+    return plain
 
 
 class WorkspaceRegistry:
+    """Every workspace the server reaches: configured and discovered, cached for the cache TTL.
+
+    Also the map from a subscription or a workspace's customerId to its tenant, which the Azure clients
+    use to bound concurrency per *target* tenant (one Lighthouse credential reaches many customers)."""
+
     def __init__(self, runtime: Runtime) -> None:
         self.rt = runtime
         self._discovery: Discovery | None = None
         self._at = 0.0
         self._lock = asyncio.Lock()
+        self._subscription_tenants: dict[str, str] = {}
+        self._customer_tenants: dict[str, str] = {}
+        self._tenant_names: dict[str, str] = {}
 
     async def discover(self, *, refresh: bool = False) -> Discovery:
         async with self._lock:
@@ -106,10 +133,35 @@ class WorkspaceRegistry:
                 return self._discovery
             self._discovery = await self._discover()
             self._at = time.monotonic()
+            self._tenant_names.update(self._discovery.tenants)
+            for ws in self._discovery.workspaces:
+                if ws.tenant_id:
+                    self._subscription_tenants[ws.subscription_id.lower()] = ws.tenant_id
+                    if ws.customer_id:
+                        self._customer_tenants[ws.customer_id.lower()] = ws.tenant_id
             return self._discovery
+
+    def known(self) -> Discovery | None:
+        """The last discovery, without discovering (``None`` before the first one)."""
+        return self._discovery
 
     async def all(self, *, refresh: bool = False) -> list[Workspace]:
         return list((await self.discover(refresh=refresh)).workspaces)
+
+    def tenant_of_subscription(self, subscription_id: str) -> str | None:
+        """The tenant id owning a subscription, as discovery saw it (None before discovery / unknown)."""
+        return self._subscription_tenants.get(subscription_id.lower())
+
+    def tenant_of_customer(self, customer_id: str) -> str | None:
+        """The tenant id owning the workspace with this customerId (the Log Analytics query API's key)."""
+        return self._customer_tenants.get(customer_id.lower())
+
+    def tenant_name(self, tenant_id: str) -> str:
+        """A tenant's short name (``fabrikam``) as discovery learnt it, else its id."""
+        return self._tenant_names.get(tenant_id, tenant_id)
+
+    def remember_subscription(self, subscription_id: str, tenant_id: str) -> None:
+        self._subscription_tenants.setdefault(subscription_id.lower(), tenant_id)
 
     # -- discovery ----------------------------------------------------------------------------
     async def _discover(self) -> Discovery:
@@ -132,13 +184,16 @@ class WorkspaceRegistry:
                     name = _short(t.get("defaultDomain"), t.get("displayName"))
                     if t.get("tenantId") and name:
                         tenant_names.setdefault(t["tenantId"], name)
-            except AzureCallError:
+            except AzureError:
                 pass  # names are a nicety
             try:
                 subs = await arm.list("/subscriptions", v.SUBSCRIPTIONS, where=Where(operation="list subscriptions"))
             except KitError as exc:
                 out.errors[f"credential {key}"] = str(exc)
                 return found
+            for sub in subs:
+                if sub.get("tenantId"):
+                    self.remember_subscription(sub["subscriptionId"], sub["tenantId"])
 
             async def one_sub(sub: dict[str, Any]) -> list[Workspace]:
                 sub_id = sub["subscriptionId"]
@@ -153,17 +208,17 @@ class WorkspaceRegistry:
                 except KitError as exc:
                     out.errors[f"subscription {sub.get('displayName', sub_id)}"] = str(exc)
                     return []
-                result = []
-                for item in items:
-                    ws = Workspace.from_id(
+                delegated = bool(sub.get("managedByTenants")) and owner != self.rt.credentials.tenant_id(key)
+                result = [
+                    Workspace.from_id(
                         item["id"], tenant_id=owner, tenant=tenant, subscription=sub.get("displayName"),
                         customer_id=(item.get("properties") or {}).get("customerId"), location=item.get("location"),
-                        delegated=bool(sub.get("managedByTenants")) and sub.get("tenantId") != self.rt.credentials.tenant_id(key),
-                        via=key,
+                        delegated=delegated, via=key,
                     )
-                    result.append(ws)
-                await asyncio.gather(*(self._onboarding(arm, ws) for ws in result))
-                return result
+                    for item in items
+                ]
+                states = await asyncio.gather(*(self._onboarding(arm, ws) for ws in result))
+                return [replace(ws, sentinel=state) for ws, state in zip(result, states, strict=True)]
 
             for chunk in await asyncio.gather(*(one_sub(s) for s in subs)):
                 found.extend(chunk)
@@ -173,33 +228,43 @@ class WorkspaceRegistry:
             for ws in found:
                 by_id.setdefault(ws.id.lower(), ws)
         for cfg in settings.workspaces:
-            known = by_id.get(cfg.id.lower())
-            if known is None:
-                known = Workspace.from_id(cfg.id, customer_id=cfg.customer_id)
-                by_id[cfg.id.lower()] = known
-            known.alias = cfg.alias or known.alias
+            known = by_id.get(cfg.id.lower()) or Workspace.from_id(cfg.id, customer_id=cfg.customer_id)
+            changes: dict[str, Any] = {"alias": cfg.alias or known.alias}
             if cfg.tenant:
-                known.via = cfg.tenant
-                known.tenant_id = known.tenant_id or settings.tenants[cfg.tenant].tenant_id
+                changes["via"] = cfg.tenant
+                changes["tenant_id"] = known.tenant_id or settings.tenants[cfg.tenant].tenant_id
             if cfg.customer_id:
-                known.customer_id = cfg.customer_id
-        for ws in by_id.values():
-            if ws.tenant_id:
-                ws.tenant = tenant_names.get(ws.tenant_id, ws.tenant_id)
-        out.workspaces = sorted(by_id.values(), key=lambda w: ((w.tenant or "").lower(), w.name.lower()))
-        qualify(out.workspaces)
+                changes["customer_id"] = cfg.customer_id
+            by_id[cfg.id.lower()] = replace(known, **changes)
+        named = [replace(ws, tenant=tenant_names.get(ws.tenant_id, ws.tenant_id)) if ws.tenant_id else ws
+                 for ws in by_id.values()]
+        out.workspaces = qualify(sorted(named, key=lambda w: ((w.tenant or "").lower(), w.name.lower())))
         out.tenants = tenant_names
         return out
 
-    async def _onboarding(self, arm: Any, ws: Workspace) -> None:
+    async def _onboarding(self, arm: Any, ws: Workspace) -> bool | None:
         from .azure import api_versions as v
 
         try:
             states = await arm.list(f"{ws.id}/providers/Microsoft.SecurityInsights/onboardingStates", v.SENTINEL,
                                     where=ws.where(operation="read Sentinel onboarding"))
-            ws.sentinel = bool(states)
-        except AzureCallError as exc:
-            ws.sentinel = False if exc.status in (400, 404) else None
+            return bool(states)
+        except (BadRequestError, NotFoundError):
+            return False
+        except AzureError:
+            return None
+
+    async def details(self, ws: Workspace, *, fresh: bool = False) -> Workspace:
+        """``ws`` with its customerId and location filled in from ARM (a cached read unless ``fresh``; a fresh
+        read also proves that the workspace still exists: ``NotFoundError`` otherwise)."""
+        if ws.customer_id and ws.location and not fresh:
+            return ws
+        from .azure import api_versions as v
+
+        data = await self.rt.arm(ws.via).get(ws.id, v.WORKSPACES, cache=not fresh,
+                                             where=ws.where(operation="read workspace"))
+        return replace(ws, customer_id=ws.customer_id or (data.get("properties") or {}).get("customerId"),
+                       location=ws.location or data.get("location"))
 
     # -- resolution ---------------------------------------------------------------------------
     async def resolve(self, ref: str) -> Workspace:
@@ -224,8 +289,8 @@ class WorkspaceRegistry:
             )
         if low.startswith("/subscriptions/") and "/workspaces/" in low:
             # not discovered (e.g. discovery off): accept the id, reached through the default credential
-            ws = Workspace.from_id(ref, via=self.rt.credentials.keys()[0] if self.rt.credentials.keys() else "default")
-            return ws
+            keys = self.rt.credentials.keys()
+            return Workspace.from_id(ref, via=keys[0] if keys else "default")
         raise WorkspaceNotFound(self._unknown_message(ref, workspaces))
 
     def _unknown_message(self, ref: str, workspaces: list[Workspace]) -> str:
@@ -246,18 +311,13 @@ class WorkspaceRegistry:
         if workspaces in (None, "all", ["all"], []):
             chosen = [w for w in await self.all() if w.sentinel or not sentinel_only]
         else:
-            refs = [workspaces] if isinstance(workspaces, str) else list(workspaces)
+            refs = [workspaces] if isinstance(workspaces, str) else list(workspaces or [])
             chosen = [await self.resolve(r) for r in refs]
         if tenant:
-            chosen = [w for w in chosen if self.tenant_matches(w, tenant)]
+            chosen = [w for w in chosen if w.in_tenant(tenant)]
             if not chosen:
                 raise WorkspaceNotFound(
                     f"no workspace matches tenant {tenant!r}; known tenants: "
-                    + ", ".join(sorted({w.tenant or w.tenant_id or '?' for w in await self.all()}))
+                    + ", ".join(sorted({w.tenant_label for w in await self.all()}))
                 )
         return chosen
-
-    @staticmethod
-    def tenant_matches(ws: Workspace, tenant: str) -> bool:
-        t = tenant.lower()
-        return t in ((ws.tenant or "").lower(), (ws.tenant_id or "").lower(), ws.via.lower())

@@ -5,15 +5,15 @@ Importing this module is cheap (no Azure SDK): the tool modules import only the 
 
 from __future__ import annotations
 
-from typing import Any
+from sentinelkit import ToolRegistrar, hookimpl
 
-from sentinelkit import hookimpl
+from .health import sentinel_health_findings
 
 __version__ = "0.1.0"
 
 
 @hookimpl
-def register_tools(register: Any) -> None:
+def register_tools(register: ToolRegistrar) -> None:
     from . import associations, endpoints, rules, status, streams
 
     for fn in (rules.dcr_list, rules.dcr_get, rules.dcr_create, rules.dcr_update, rules.dcr_delete,
@@ -21,3 +21,6 @@ def register_tools(register: Any) -> None:
                endpoints.dce_get, endpoints.dce_create, endpoints.dce_delete, associations.dcr_association_list,
                associations.dcr_association_create, associations.dcr_association_delete, status.dcr_status):
         register(fn)
+
+
+__all__ = ["register_tools", "sentinel_health_findings"]

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sentinelkit import ADDITIVE, DESTRUCTIVE, READ_ONLY, Kit, tool
-from sentinelkit.errors import AzureCallError, KitError
+from sentinelkit import ADDITIVE, DESTRUCTIVE, READ_ONLY, Kit, KitError, NotFoundError, Workspace, tool
 
 from . import api, locate
 from .errors import explained
@@ -14,7 +13,7 @@ from .shape import ASSOCIATION_FIELDS, association_row
 ENDPOINT_ASSOCIATION = "configurationAccessEndpoint"  # the only name Azure allows for an endpoint association
 
 
-def target_id(ws: Any, resource: str) -> str:
+def target_id(ws: Workspace, resource: str) -> str:
     """An ARM id, or a virtual machine name in the workspace's resource group."""
     resource = resource.strip().rstrip("/")
     if resource.lower().startswith("/subscriptions/"):
@@ -92,9 +91,7 @@ async def dcr_association_create(kit: Kit, workspace: str, resource: str, rule: 
     assoc_id = f"{_collection(target)}/{name}"
     try:
         existing = await kit.arm(ws).get(assoc_id, api.VERSION, cache=False, where=ws.where(resource=name))
-    except AzureCallError as exc:
-        if exc.status != 404:
-            raise
+    except NotFoundError:
         existing = None
     if existing is not None:
         row = association_row(existing)

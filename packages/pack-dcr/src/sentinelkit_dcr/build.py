@@ -5,14 +5,14 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from sentinelkit.errors import KitError
+from sentinelkit import KitError, Workspace
 
 from .api import READ_ONLY_PROPS
 
 SYSLOG_LEVELS = ["Debug", "Info", "Notice", "Warning", "Error", "Critical", "Alert", "Emergency"]
 
 
-def destination_name(ws: Any) -> str:
+def destination_name(ws: Workspace) -> str:
     """The destination name the portal would give a workspace (letters and digits of its name)."""
     return "".join(ch for ch in ws.name if ch.isalnum())
 
@@ -43,7 +43,7 @@ def flow(raw: dict[str, Any], default_destination: str) -> dict[str, Any]:
     return out
 
 
-def compose(ws: Any, *, description: str | None, windows_events: list[str] | None, windows_stream: str,
+def compose(ws: Workspace, *, description: str | None, windows_events: list[str] | None, windows_stream: str,
             syslog_facilities: list[str] | None, syslog_min_level: str, custom_streams: dict[str, list[Any]] | None,
             data_flows: list[dict[str, Any]] | None, endpoint_id: str | None) -> dict[str, Any]:
     """Rule properties from the compact description: sources, custom streams, flows to the workspace."""

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sentinelkit import ADDITIVE, DESTRUCTIVE, READ_ONLY, Kit, tool
-from sentinelkit.errors import KitError
+from sentinelkit import ADDITIVE, DESTRUCTIVE, READ_ONLY, Kit, KitError, Workspace, tool
 
 from . import api, locate
-from .common import ensure_absent, fan_out, gather_counts, location_of, page_fan_out, targets
+from .common import ensure_absent, gather_counts, location_of, page_fan_out
 from .errors import explained
 from .shape import ENDPOINT_FIELDS, endpoint_row
 
@@ -35,9 +34,9 @@ async def dce_list(kit: Kit, workspace: str | None = None, workspaces: list[str]
         limit: Endpoints per page.
         cursor: next_cursor of the previous page.
     """
-    chosen = await targets(kit, workspace, workspaces, tenant)
+    chosen = await kit.targets(workspace=workspace, workspaces=workspaces, tenant=tenant, sentinel_only=False)
 
-    async def one(ws: Any) -> list[dict[str, Any]]:
+    async def one(ws: Workspace) -> list[dict[str, Any]]:
         rules = [r for r in await locate.list_in_subscription(kit, ws, api.RULES) if locate.belongs_to(r, ws)]
         used = {str((r.get("properties") or {}).get("dataCollectionEndpointId", "")).lower() for r in rules}
         dces = [d for d in await locate.list_in_subscription(kit, ws, api.ENDPOINTS)
@@ -46,7 +45,7 @@ async def dce_list(kit: Kit, workspace: str | None = None, workspaces: list[str]
         counts = await gather_counts(kit, ws, [d["id"] for d in dces])
         return [endpoint_row(d, workspace=ws.label, associations=n) for d, n in zip(dces, counts, strict=True)]
 
-    result = await fan_out(kit, chosen, one, single=workspace is not None)
+    result = await kit.fan_out(chosen, one)
     return page_fan_out(kit, result, key="endpoints", default_fields=ENDPOINT_FIELDS, fields=fields, limit=limit,
                         cursor=cursor)
 

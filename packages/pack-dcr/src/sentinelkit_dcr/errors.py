@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sentinelkit.errors import AzureCallError
+from sentinelkit import ForbiddenError
 
 ROLE_ADVICE = (" Data collection rules, endpoints and associations need the Monitoring Contributor role (or "
                "Contributor) on their resource group, and an association also needs write access to the target "
@@ -19,9 +19,5 @@ def explained() -> Iterator[None]:
     reasons, from the answer's ``error.details``.)"""
     try:
         yield
-    except AzureCallError as exc:
-        message = str(exc)
-        if exc.status != 403:
-            raise
-        message += ROLE_ADVICE
-        raise AzureCallError(message, status=exc.status, code=exc.code, correlation_id=exc.correlation_id) from None
+    except ForbiddenError as exc:
+        raise exc.with_message(str(exc) + ROLE_ADVICE) from None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sentinelkit.errors import KitError
+from sentinelkit import Kit, KitError, Workspace
 
 from . import api
 
@@ -14,18 +14,18 @@ def collection_label(collection: str) -> str:
     return "data collection rule" if collection == api.RULES else "data collection endpoint"
 
 
-async def list_in_subscription(kit: Any, ws: Any, collection: str, *, cache: bool = True) -> list[dict[str, Any]]:
+async def list_in_subscription(kit: Kit, ws: Workspace, collection: str, *, cache: bool = True) -> list[dict[str, Any]]:
     """Every rule (or endpoint) of the workspace's subscription."""
     return await kit.arm(ws).list(api.sub_collection(ws.subscription_id, collection), api.VERSION,
                                   where=ws.where(operation=f"list {collection_label(collection)}s"), cache=cache)
 
 
-def delivers_to(rule: dict[str, Any], ws: Any) -> bool:
+def delivers_to(rule: dict[str, Any], ws: Workspace) -> bool:
     dests = ((rule.get("properties") or {}).get("destinations") or {}).get("logAnalytics") or []
     return any(str(d.get("workspaceResourceId", "")).lower() == ws.id.lower() for d in dests)
 
 
-def belongs_to(rule: dict[str, Any], ws: Any) -> bool:
+def belongs_to(rule: dict[str, Any], ws: Workspace) -> bool:
     """A rule belongs to a workspace when it delivers there, or lives in its resource group and sends to no
     Log Analytics workspace (e.g. metrics-only rules)."""
     if delivers_to(rule, ws):
@@ -34,7 +34,7 @@ def belongs_to(rule: dict[str, Any], ws: Any) -> bool:
     return not dests and (api.parts(rule["id"]).get("resource_group", "").lower() == ws.resource_group.lower())
 
 
-async def find(kit: Any, ws: Any, collection: str, ref: str) -> str:
+async def find(kit: Kit, ws: Workspace, collection: str, ref: str) -> str:
     """A name or ARM id → the ARM id. Names are looked up in the workspace's subscription; the workspace's
     resource group wins when two resource groups hold the same name."""
     ref = (ref or "").strip()
@@ -64,13 +64,13 @@ async def find(kit: Any, ws: Any, collection: str, ref: str) -> str:
     return named[0]["id"]
 
 
-async def read(kit: Any, ws: Any, arm_id: str, what: str, *, cache: bool = False) -> dict[str, Any]:
+async def read(kit: Kit, ws: Workspace, arm_id: str, what: str, *, cache: bool = False) -> dict[str, Any]:
     """GET one resource, fresh by default (writes need the current etag)."""
     return await kit.arm(ws).get(arm_id, api.VERSION, cache=cache,
                                  where=ws.where(resource=f"{what} {api.short(arm_id)}", operation="read"))
 
 
-async def association_count(kit: Any, ws: Any, arm_id: str) -> int:
+async def association_count(kit: Kit, ws: Workspace, arm_id: str) -> int:
     items = await kit.arm(ws).list(f"{arm_id}/associations", api.VERSION,
                                    where=ws.where(resource=api.short(arm_id), operation="list associations of"))
     return len(items)

@@ -4,19 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from sentinelkit import ADDITIVE, DESTRUCTIVE, READ_ONLY, Kit, tool
-from sentinelkit.errors import KitError
+from sentinelkit import ADDITIVE, DESTRUCTIVE, READ_ONLY, Kit, KitError, Workspace, tool
 
 from . import api, locate
 from .build import clean, compose, diff
 from .common import (
     ensure_absent,
-    fan_out,
     gather_counts,
     location_of,
     page_fan_out,
     save_rule,
-    targets,
 )
 from .errors import explained
 from .shape import RULE_FIELDS, rule_row
@@ -37,14 +34,14 @@ async def dcr_list(kit: Kit, workspace: str | None = None, workspaces: list[str]
         limit: Rules per page.
         cursor: next_cursor of the previous page.
     """
-    chosen = await targets(kit, workspace, workspaces, tenant)
+    chosen = await kit.targets(workspace=workspace, workspaces=workspaces, tenant=tenant, sentinel_only=False)
 
-    async def one(ws: Any) -> list[dict[str, Any]]:
+    async def one(ws: Workspace) -> list[dict[str, Any]]:
         rules = [r for r in await locate.list_in_subscription(kit, ws, api.RULES) if locate.belongs_to(r, ws)]
         counts = await gather_counts(kit, ws, [r["id"] for r in rules])
         return [rule_row(r, workspace=ws.label, associations=n) for r, n in zip(rules, counts, strict=True)]
 
-    result = await fan_out(kit, chosen, one, single=workspace is not None)
+    result = await kit.fan_out(chosen, one)
     return page_fan_out(kit, result, key="rules", default_fields=RULE_FIELDS, fields=fields, limit=limit,
                         cursor=cursor)
 

@@ -6,11 +6,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from sentinelkit import READ_ONLY, Kit, tool
-from sentinelkit.errors import AzureCallError, KitError
+from sentinelkit import READ_ONLY, Kit, KitError, NotFoundError, Workspace, tool
 
 from . import api, locate
-from .common import fan_out, targets
 from .shape import flows, needs_association
 
 
@@ -20,16 +18,15 @@ def _usage_kql(lookback_days: int, silent_hours: int) -> str:
             "TotalMB = sum(Quantity) by DataType")
 
 
-async def _missing_workspaces(kit: Any, ws: Any, ids: set[str]) -> set[str]:
+async def _missing_workspaces(kit: Kit, ws: Workspace, ids: set[str]) -> set[str]:
     """Which of these workspace ids answer 404 (deleted); other failures are not evidence of absence."""
-    from sentinelkit.azure import api_versions
-
     async def gone(wid: str) -> bool:
         try:
-            await kit.arm(ws).get(wid, api_versions.WORKSPACES, cache=False,
-                                  where=ws.where(resource=api.short(wid), operation="read destination workspace"))
-        except AzureCallError as exc:
-            return exc.status == 404
+            await kit.workspace_details(Workspace.from_id(wid, via=ws.via), fresh=True)
+        except NotFoundError:
+            return True
+        except KitError:  # other failures (a malformed id, no access) are not evidence of absence
+            return False
         return False
 
     ordered = sorted(ids)
@@ -42,7 +39,7 @@ def _la_ids(rule: dict[str, Any]) -> set[str]:
     return {d["workspaceResourceId"] for d in dests if d.get("workspaceResourceId")}
 
 
-async def _workspace_status(kit: Any, ws: Any, rule_ref: str | None, silent_hours: int, lookback_days: int,
+async def _workspace_status(kit: Kit, ws: Workspace, rule_ref: str | None, silent_hours: int, lookback_days: int,
                             orphans: bool) -> dict[str, Any]:
     """One workspace: its rules' deliveries and problems. ``orphans``: this workspace also answers for the
     subscription's rules whose destination workspace is gone (one workspace per subscription does)."""
@@ -127,28 +124,28 @@ async def dcr_status(kit: Kit, workspace: str | None = None, workspaces: list[st
         raise KitError("rule needs workspace: the workspace whose subscription holds the rule")
     if not 1 <= silent_hours <= 24 * 30 or not 1 <= lookback_days <= 90:
         raise KitError("silent_hours must be 1..720 and lookback_days 1..90")
-    chosen = await targets(kit, workspace, workspaces, tenant)
+    chosen = await kit.targets(workspace=workspace, workspaces=workspaces, tenant=tenant, sentinel_only=False)
     owners: dict[str, str] = {}
     for ws in chosen:
         owners.setdefault(ws.subscription_id.lower(), ws.id)
-    result = await fan_out(kit, chosen, lambda ws: _workspace_status(
+    result = await kit.fan_out(chosen, lambda ws: _workspace_status(
         kit, ws, rule, silent_hours, lookback_days, orphans=owners[ws.subscription_id.lower()] == ws.id),
-        single=workspace is not None, label="workspaces checked")
-    problems = [{"workspace": label, **p} for label, r in result["results"].items() for p in r["problems"]]
-    notes = [{"workspace": label, **p} for label, r in result["results"].items() for p in r["notes"]]
+        label="workspaces checked")
+    labelled = [(result.key(ws), r) for ws, r in result.results]
+    problems = [{"workspace": label, **p} for label, r in labelled for p in r["problems"]]
+    notes = [{"workspace": label, **p} for label, r in labelled for p in r["notes"]]
     per_ws: dict[str, Any] = {}
-    for label, r in result["results"].items():
+    for label, r in labelled:
         deliveries = [d for d in r["deliveries"] if d["state"] != "ok"] if only_problems else r["deliveries"]
         per_ws[label] = {"rules": r["rules"], "problems": len(r["problems"]), "deliveries": deliveries}
     out: dict[str, Any] = {
         "problems": problems,
         "notes": notes,
         "workspaces": per_ws,
-        "summary": {**result["summary"], "rules": sum(r["rules"] for r in result["results"].values()),
-                    "problems": len(problems)},
+        "summary": {**result.summary(), "rules": sum(r["rules"] for _, r in labelled), "problems": len(problems)},
     }
-    if result["errors"]:
-        out["errors"] = result["errors"]
+    if result.errors:
+        out["errors"] = result.error_messages()
     return _within_budget(out)
 
 
@@ -156,7 +153,7 @@ def _within_budget(out: dict[str, Any]) -> dict[str, Any]:
     """Many workspaces make many deliveries: past the core's size budget, keep only those that are not fine."""
     import json
 
-    from sentinelkit.outputs import DEFAULT_BUDGET
+    from sentinelkit import DEFAULT_BUDGET
 
     if len(json.dumps(out, default=str)) <= DEFAULT_BUDGET:
         return out

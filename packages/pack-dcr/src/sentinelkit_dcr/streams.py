@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sentinelkit import ADDITIVE, DESTRUCTIVE, Kit, tool
-from sentinelkit.errors import KitError
+from sentinelkit import ADDITIVE, DESTRUCTIVE, Kit, KitError, tool
 
 from . import api, locate
 from .build import clean, columns

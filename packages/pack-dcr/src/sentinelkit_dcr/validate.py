@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sentinelkit.errors import KitError
+from sentinelkit import Kit, KitError, NotFoundError, Workspace
 
 from . import api
 from .shape import data_sources, destinations, table_of
@@ -95,31 +95,23 @@ def check(kind: str | None, props: dict[str, Any], rule_name: str) -> None:
         raise KitError(f"data collection rule {rule_name!r} is not valid, nothing was sent: " + "; ".join(found) + ".")
 
 
-async def check_targets(kit: Any, ws: Any, props: dict[str, Any], location: str, rule_name: str) -> None:
+async def check_targets(kit: Kit, ws: Workspace, props: dict[str, Any], location: str, rule_name: str) -> None:
     """What only Azure knows: the destination workspaces and the endpoint exist, and the endpoint is in the
     rule's region (Azure Monitor refuses an endpoint in another region)."""
-    from sentinelkit.azure import api_versions
-    from sentinelkit.errors import AzureCallError
-
     found: list[str] = []
     for name, d in destinations(props).items():
         if d["type"] != "logAnalytics":
             continue
         try:
-            await kit.arm(ws).get(d["workspace_id"], api_versions.WORKSPACES, cache=False,
-                                  where=ws.where(resource=d["workspace"], operation="read destination workspace"))
-        except AzureCallError as exc:
-            if exc.status != 404:
-                raise
+            await kit.workspace_details(Workspace.from_id(d["workspace_id"], via=ws.via), fresh=True)
+        except NotFoundError:
             found.append(f"destination {name!r} names workspace {d['workspace_id']}, which does not exist")
     dce_id = props.get("dataCollectionEndpointId")
     if dce_id:
         try:
             dce = await kit.arm(ws).get(dce_id, api.VERSION, cache=False,
                                         where=ws.where(resource=api.short(dce_id), operation="read endpoint"))
-        except AzureCallError as exc:
-            if exc.status != 404:
-                raise
+        except NotFoundError:
             found.append(f"data collection endpoint {dce_id} does not exist (see dce_list)")
         else:
             dce_loc = str(dce.get("location", "")).replace(" ", "").lower()

@@ -1,5 +1,6 @@
-"""Detailed checks (ARM only): table plans and retention, unused DCRs/DCEs, DCRs feeding stopped tables,
-watchlists about to expire, automation rules switched off or expired."""
+"""Detailed checks (ARM only): table plans and retention, watchlists about to expire, automation rules
+switched off or expired, and what other packs contribute through the ``sentinel_health_findings`` hook
+(pack-dcr: unused rules and endpoints, rules feeding stopped tables)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import asyncio
 import datetime as dt
 import re
 from typing import Any
+
+from sentinelkit import Kit, KitError, Workspace
 
 from . import versions as v
 from .checks import parse_time
@@ -25,13 +28,9 @@ def iso_duration(text: str | None) -> dt.timedelta | None:
     return dt.timedelta(days=365 * y + 30 * mo + 7 * w + d, hours=h, minutes=mi, seconds=s)
 
 
-def _stream_table(stream: str) -> str:
-    return stream.split("-", 1)[1] if stream.startswith("Microsoft-") else stream
-
-
 async def detailed_checks(
-    kit: Any,
-    ws: Any,
+    kit: Kit,
+    ws: Workspace,
     policy: Policy,
     *,
     now: dt.datetime,
@@ -41,8 +40,6 @@ async def detailed_checks(
     stopped_tables: set[str],
 ) -> list[Finding]:
     arm = kit.arm(ws)
-    rg = ws.id.split("/providers/", 1)[0]
-    sub = "/".join(rg.split("/")[:3])
     base = f"{ws.id}/providers/Microsoft.SecurityInsights"
 
     def where(op: str) -> Any:
@@ -51,29 +48,16 @@ async def detailed_checks(
     async def none() -> list[dict[str, Any]]:
         return []
 
-    # data collection lives anywhere in the subscription: rules are matched by destination, endpoints by
-    # resource group or by the rules that use them
-    tables, dcrs, dces, watchlists, automation = await asyncio.gather(
+    tables, watchlists, automation, contributed = await asyncio.gather(
         arm.list(f"{ws.id}/tables", v.TABLES, where=where("list tables"), cache=cache),
-        arm.list(
-            f"{sub}/providers/Microsoft.Insights/dataCollectionRules",
-            v.DATA_COLLECTION,
-            where=where("list data collection rules"),
-            cache=cache,
-        ),
-        arm.list(
-            f"{sub}/providers/Microsoft.Insights/dataCollectionEndpoints",
-            v.DATA_COLLECTION,
-            where=where("list data collection endpoints"),
-            cache=cache,
-        ),
         arm.list(f"{base}/watchlists", v.SENTINEL, where=where("list watchlists"), cache=cache) if sentinel else none(),
         arm.list(f"{base}/automationRules", v.SENTINEL, where=where("list automation rules"), cache=cache)
         if sentinel
         else none(),
+        contributed_findings(kit, ws, "detailed", refresh=not cache, stopped_tables=stopped_tables),
     )
     out = _retention(tables, policy, tables_with_data)
-    out += await _data_collection(arm, ws, rg, dcrs, dces, stopped_tables, cache)
+    out += contributed
     expiring = _watchlists(watchlists, policy, now)
     counts = await asyncio.gather(
         *(
@@ -130,98 +114,25 @@ def _retention(tables: list[dict[str, Any]], policy: Policy, with_data: set[str]
     return out
 
 
-async def _data_collection(
-    arm: Any, ws: Any, rg: str, dcrs: list[dict[str, Any]], dces: list[dict[str, Any]], stopped: set[str], cache: bool
-) -> list[Finding]:
-    ours = [
-        d
-        for d in dcrs
-        if any(
-            str(dest.get("workspaceResourceId", "")).lower() == ws.id.lower()
-            for dest in ((d.get("properties") or {}).get("destinations") or {}).get("logAnalytics", []) or []
-        )
-    ]
-    agent_rules = [d for d in ours if str(d.get("kind", "")) != "Direct"]  # Direct rules are never associated
-    used = {str((d.get("properties") or {}).get("dataCollectionEndpointId", "")).lower() for d in ours}
-    dces = [e for e in dces if e["id"].lower().startswith(rg.lower() + "/") or e["id"].lower() in used]
-    rule_assocs, endpoint_assocs = await asyncio.gather(
-        asyncio.gather(
-            *(
-                arm.list(
-                    f"{d['id']}/associations",
-                    v.DATA_COLLECTION,
-                    cache=cache,
-                    where=ws.where(operation="list DCR associations"),
-                )
-                for d in agent_rules
-            )
-        ),
-        asyncio.gather(
-            *(
-                arm.list(
-                    f"{e['id']}/associations",
-                    v.DATA_COLLECTION,
-                    cache=cache,
-                    where=ws.where(operation="list DCE associations"),
-                )
-                for e in dces
-            )
-        ),
-    )
-    out = []
-    for dcr, assocs in zip(agent_rules, rule_assocs, strict=True):
-        if not assocs:
-            out.append(
-                Finding(
-                    "data_collection",
-                    INFO,
-                    f"data collection rule {dcr['name']} has no association",
-                    resource=dcr["name"],
-                    evidence={"kind": dcr.get("kind"), "associations": 0, "streams": _streams(dcr)},
-                    recommendation=(
-                        "It collects nothing: associate it with the machines it was meant for, or delete it "
-                        "to keep the configuration honest."
-                    ),
-                )
-            )
-    for dce, assocs in zip(dces, endpoint_assocs, strict=True):
-        referenced = any(
-            str((d.get("properties") or {}).get("dataCollectionEndpointId", "")).lower() == dce["id"].lower()
-            for d in dcrs
-        )
-        if not assocs and not referenced:
-            out.append(
-                Finding(
-                    "data_collection",
-                    INFO,
-                    f"data collection endpoint {dce['name']} has no association",
-                    resource=dce["name"],
-                    evidence={"associations": 0, "referenced_by_rules": 0},
-                    recommendation="Nothing uses it: delete it, or associate the machines that should send through it.",
-                )
-            )
-    for dcr in ours:
-        dead = sorted({_stream_table(s) for s in _streams(dcr)} & stopped)
-        if dead:
-            out.append(
-                Finding(
-                    "data_collection",
-                    WARNING,
-                    f"data collection rule {dcr['name']} sends to {', '.join(dead)}, which stopped receiving data",
-                    resource=dcr["name"],
-                    evidence={"streams": _streams(dcr), "stopped_tables": dead},
-                    recommendation=(
-                        "Check the agents associated with this rule (Heartbeat, AMA status) and the sources' "
-                        "syslog/event configuration; the rule itself is in place."
-                    ),
-                )
-            )
+async def contributed_findings(kit: Kit, ws: Workspace, depth: str, *, refresh: bool,
+                              stopped_tables: set[str]) -> list[Finding]:
+    """What the packs implementing ``sentinel_health_findings`` found; one that fails is a finding itself."""
+    pending = [p for p in kit.hooks.sentinel_health_findings(kit=kit, workspace=ws, depth=depth, refresh=refresh,
+                                                             stopped_tables=frozenset(stopped_tables)) if p is not None]
+    answers = await asyncio.gather(*pending, return_exceptions=True)
+    out: list[Finding] = []
+    for answer in answers:
+        if isinstance(answer, KitError):
+            out.append(Finding("detailed", WARNING, "a contributed check could not complete",
+                               evidence={"error": str(answer)}, recommendation="Fix the cause named in the error "
+                               "(often a missing role) and run the detailed check again."))
+        elif isinstance(answer, BaseException):
+            raise answer
+        else:
+            out += [Finding(check=str(f["check"]), severity=str(f["severity"]), title=str(f["title"]),
+                            recommendation=str(f["recommendation"]), evidence=dict(f.get("evidence") or {}),
+                            resource=f.get("resource")) for f in answer]
     return out
-
-
-def _streams(dcr: dict[str, Any]) -> list[str]:
-    flows = (dcr.get("properties") or {}).get("dataFlows") or []
-    return sorted({s for f in flows for s in (f.get("streams") or [])})
 
 
 def _watchlists(watchlists: list[dict[str, Any]], policy: Policy, now: dt.datetime) -> list[Finding]:

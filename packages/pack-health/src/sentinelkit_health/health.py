@@ -7,8 +7,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sentinelkit import READ_ONLY, tool
-from sentinelkit.errors import KitError
+from sentinelkit import READ_ONLY, Kit, KitError, Workspace, tool
 
 from . import checks
 from . import versions as v
@@ -24,21 +23,20 @@ def _now() -> dt.datetime:
 
 
 async def _select(
-    kit: Any, tenant_scope: str | list[str], workspaces: list[str] | None
-) -> tuple[list[Any], list[dict[str, Any]]]:
+    kit: Kit, tenant_scope: str | list[str], workspaces: list[str] | None
+) -> tuple[list[Workspace], list[dict[str, Any]]]:
     """The workspaces in scope, and a finding per requested tenant that has none (a typo, or not reachable)."""
-    registry = kit.runtime.workspaces
-    chosen = await kit.workspaces(workspaces or "all", sentinel_only=False)
+    chosen: list[Workspace] = list(await kit.targets(workspaces=workspaces, sentinel_only=False))
     scope = tenant_scope.split(",") if isinstance(tenant_scope, str) else list(tenant_scope)
     scope = list(dict.fromkeys(t.strip() for t in scope if t and t.strip()))
     problems: list[dict[str, Any]] = []
     if not _is_all(scope):
         kept = []
         for tenant in scope:
-            mine = [w for w in chosen if registry.tenant_matches(w, tenant)]
+            mine = [w for w in chosen if w.in_tenant(tenant)]
             if not mine:
-                discovery = await registry.discover()
-                known = sorted({w.tenant or w.tenant_id or "?" for w in discovery.workspaces})
+                discovery = await kit.discovery()
+                known = sorted({w.tenant_label for w in discovery.workspaces})
                 failed = [m for m in discovery.errors.values() if f"tenant {tenant.lower()})" in m.lower()]
                 problems.append(
                     Finding(
@@ -83,7 +81,7 @@ class Reads:
     findings: list[Finding] = field(default_factory=list)
 
 
-async def read_workspace(kit: Any, ws: Any, policy: Policy, *, refresh: bool) -> Reads:
+async def read_workspace(kit: Kit, ws: Workspace, policy: Policy, *, refresh: bool) -> Reads:
     """The quick check's reads, concurrently: onboarding state, the one KQL query, the analytics rules."""
     arm = kit.arm(ws)
     base = f"{ws.id}/providers/Microsoft.SecurityInsights"
@@ -142,7 +140,7 @@ async def read_workspace(kit: Any, ws: Any, policy: Policy, *, refresh: bool) ->
     return out
 
 
-async def check_workspace(kit: Any, ws: Any, depth: str, policy: Policy, *, refresh: bool) -> dict[str, Any]:
+async def check_workspace(kit: Kit, ws: Workspace, depth: str, policy: Policy, *, refresh: bool) -> dict[str, Any]:
     """One workspace: at most one KQL query and two ARM reads (quick), plus the detailed ARM reads.
 
     The result is cached (the core's TTL cache, invalidated by writes under the workspace) unless the
@@ -190,7 +188,7 @@ async def check_workspace(kit: Any, ws: Any, depth: str, policy: Policy, *, refr
 
 
 async def _detailed(
-    kit: Any, ws: Any, policy: Policy, now: dt.datetime, reads: Reads, quick: list[Finding], *, refresh: bool
+    kit: Kit, ws: Workspace, policy: Policy, now: dt.datetime, reads: Reads, quick: list[Finding], *, refresh: bool
 ) -> list[Finding]:
     from .detailed import detailed_checks
 
@@ -220,7 +218,7 @@ async def _detailed(
 
 @tool(READ_ONLY, title="Sentinel health check")
 async def sentinel_health_check(
-    kit: Any,
+    kit: Kit,
     tenant_scope: str | list[str] = "all",
     check_depth: Literal["quick", "detailed"] = "quick",
     workspaces: list[str] | None = None,
@@ -263,32 +261,28 @@ async def sentinel_health_check(
     if not 1 <= limit <= 100:
         raise KitError(f"limit must be between 1 and 100 (got {limit}); page with cursor for more")
     policy = Policy(backlog_days=backlog_days, min_retention_days=min_retention_days)
-    registry = kit.runtime.workspaces
-    discovery = await registry.discover(refresh=refresh)
+    discovery = await kit.discovery(refresh=refresh)
     targets, scope_findings = await _select(kit, tenant_scope, workspaces)
     if _is_all(tenant_scope) and not workspaces:  # everything was asked for: what discovery missed is a finding
         scope_findings += [checks.discovery_failed(key, message).to_json() for key, message in discovery.errors.items()]
     done = await kit.fan_out(
         targets, lambda ws: check_workspace(kit, ws, check_depth, policy, refresh=refresh), label="workspaces"
     )
+    answers = {ws.id.lower(): result for ws, result in done.results}
+    failures = {ws.id.lower(): error for ws, error in done.errors}
     per_ws: list[dict[str, Any]] = []
-    by_label = {w.label: w for w in targets}
-    for label in [w.label for w in targets]:
-        if label in done["results"]:
-            per_ws.append(done["results"][label])
-        else:
-            ws = by_label[label]
-            finding = checks.failed_check(done["errors"].get(label, "unknown error")).to_json()
-            per_ws.append(
-                {
-                    "workspace": label,
-                    "tenant": ws.tenant or ws.tenant_id,
-                    "status": CRITICAL,
-                    "findings": [finding],
-                    "figures": {},
-                    "cached": False,
-                }
-            )
+    for ws in targets:
+        if ws.id.lower() in answers:
+            per_ws.append(answers[ws.id.lower()])
+            continue
+        per_ws.append({
+            "workspace": done.key(ws),
+            "tenant": ws.tenant_label,
+            "status": CRITICAL,
+            "findings": [checks.failed_check(str(failures.get(ws.id.lower(), "unknown error"))).to_json()],
+            "figures": {},
+            "cached": False,
+        })
     for item in per_ws:
         item.setdefault("status", HEALTHY)
     statuses = [w["status"] for w in per_ws] + [CRITICAL for _ in scope_findings]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sentinelkit import READ_ONLY, tool
+from sentinelkit import READ_ONLY, Kit, KitError, Workspace, decode_cursor, tool
 
 _COMMENT = re.compile(r"^\s*//.*$", re.MULTILINE)
 
@@ -16,8 +16,6 @@ def strip_comments(kql: str) -> str:
 
 def refuse_management(kql: str) -> None:
     """Management (control) commands start with a dot: they are not queries and are never sent."""
-    from sentinelkit import KitError
-
     body = strip_comments(kql)
     if not body:
         raise KitError('the query is empty: pass KQL such as "SecurityIncident | summarize count() by Status"')
@@ -37,8 +35,6 @@ _TIMESPAN = re.compile(
 
 def check_timespan(timespan: str | None) -> None:
     """Refuse a malformed timespan before sending it to every workspace."""
-    from sentinelkit import KitError
-
     if timespan is not None and not _TIMESPAN.match(timespan.strip().upper()):
         raise KitError(
             f'timespan {timespan!r} is not an ISO 8601 duration or interval: use e.g. "PT1H", "P1D", '
@@ -59,7 +55,7 @@ def bounded(kql: str, cap: int) -> str:
 
 @tool(READ_ONLY, title="Query logs across workspaces")
 async def logs_query(
-    kit: Any,
+    kit: Kit,
     query: str,
     workspaces: list[str] | str = "all",
     tenant: str | None = None,
@@ -88,17 +84,11 @@ async def logs_query(
         fields: Only these columns (TenantId and Workspace are always kept).
     """
     if not 1 <= limit <= 1000:
-        from sentinelkit import KitError
-
         raise KitError(f"limit must be between 1 and 1000 (got {limit}); page with cursor for more")
     refuse_management(query)
     check_timespan(timespan)
-    from sentinelkit.outputs import decode_cursor
-
-    targets = await kit.workspaces(workspaces, tenant)
+    targets = await kit.targets(workspaces=workspaces, tenant=tenant)
     if not targets:
-        from sentinelkit import KitError
-
         raise KitError(
             "no workspace to query: none has Microsoft Sentinel in this scope; call workspace_list, "
             "then pass `workspaces` explicitly"
@@ -108,7 +98,7 @@ async def logs_query(
 
     partial: dict[str, str] = {}
 
-    async def one(ws: Any) -> list[dict[str, Any]]:
+    async def one(ws: Workspace) -> list[dict[str, Any]]:
         rows = await kit.query(ws, kql, timespan=timespan)
         if rows.partial_error:  # the service answered, but not with every row
             partial[ws.label] = rows.partial_error
@@ -121,16 +111,16 @@ async def logs_query(
         return out
 
     done = await kit.fan_out(targets, one, label="workspaces")
-    rows = [row for ws in targets for row in done["results"].get(ws.label, [])]
-    capped = [ws.label for ws in targets if len(done["results"].get(ws.label, [])) >= cap]
+    rows = [row for _, answer in done.results for row in answer]
+    capped = [done.key(ws) for ws, answer in done.results if len(answer) >= cap]
     columns = list(dict.fromkeys(k for row in rows for k in row))
     chosen = None
     if fields:
         chosen = ["TenantId", "Workspace", *[f for f in fields if f not in ("TenantId", "Workspace")]]
         columns = [c for c in columns if c in chosen] if rows else chosen
-    extra: dict[str, Any] = {"columns": columns, "workspaces": done["summary"]}
-    if done["errors"]:
-        extra["errors"] = done["errors"]
+    extra: dict[str, Any] = {"columns": columns, "workspaces": done.summary()}
+    if done.errors:
+        extra["errors"] = done.error_messages()
     if partial:
         extra["partial"] = partial
     if capped:

@@ -5,13 +5,18 @@ Imported at start-up to answer tools/list: it loads the tool modules (light: no 
 
 from __future__ import annotations
 
-from typing import Any
-
-from sentinelkit import hookimpl
+from sentinelkit import HookspecRegistrar, PromptRegistrar, ToolRegistrar, hookimpl
 
 
 @hookimpl
-def register_tools(register: Any) -> None:
+def register_hookspecs(register: HookspecRegistrar) -> None:
+    from . import hookspecs
+
+    register(hookspecs)
+
+
+@hookimpl
+def register_tools(register: ToolRegistrar) -> None:
     from .health import sentinel_health_check
     from .logs_query import logs_query
 
@@ -20,7 +25,7 @@ def register_tools(register: Any) -> None:
 
 
 @hookimpl
-def register_prompts(register: Any) -> None:
+def register_prompts(register: PromptRegistrar) -> None:
     from .prompts import sentinel_health_report, sentinel_quick_status
 
     register(

@@ -1,5 +1,5 @@
-"""API versions this pack calls (the core's own live in ``sentinelkit.azure.api_versions``)."""
+"""API versions of the resources this pack calls (data collection is pack-dcr's: its health findings come
+through the ``sentinel_health_findings`` hook)."""
 
 SENTINEL = "2025-09-01"
 TABLES = "2025-07-01"
-DATA_COLLECTION = "2023-03-11"

@@ -6,9 +6,8 @@ reach Azure through the core's clients on first call.
 
 from __future__ import annotations
 
-from typing import Any
 
-from sentinelkit import hookimpl
+from sentinelkit import ToolRegistrar, hookimpl
 
 from .bulk import incident_bulk_update
 from .reads import incident_alert_list, incident_comment_list, incident_entity_list, incident_get, incident_list
@@ -21,6 +20,6 @@ TOOLS = (incident_list, incident_get, incident_update, incident_close, incident_
 
 
 @hookimpl
-def register_tools(register: Any) -> None:
+def register_tools(register: ToolRegistrar) -> None:
     for fn in TOOLS:
         register(fn)

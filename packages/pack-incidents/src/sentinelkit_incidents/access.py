@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sentinelkit.errors import AzureCallError, KitError
+from sentinelkit import Kit, KitError, NotFoundError, PreconditionFailedError, Workspace
 
 from .model import differences, owner_text, row, writable
 
@@ -13,13 +13,15 @@ from .model import differences, owner_text, row, writable
 MAX_SCAN = 1000
 
 
+#: the Microsoft.SecurityInsights api-version this pack calls (incidents, comments, alerts, entities)
+API_VERSION = "2025-09-01"
+
+
 def api() -> str:
-    from sentinelkit.azure import api_versions
-
-    return api_versions.SENTINEL
+    return API_VERSION
 
 
-def collection(ws: Any) -> str:
+def collection(ws: Workspace) -> str:
     return f"{ws.id}/providers/Microsoft.SecurityInsights/incidents"
 
 
@@ -29,7 +31,7 @@ def label(incident: dict[str, Any]) -> str:
     return f"incident {p.get('incidentNumber')} \"{p.get('title')}\""
 
 
-async def list_incidents(kit: Any, ws: Any, odata_filter: str | None, order: str, *, fresh: bool = True,
+async def list_incidents(kit: Kit, ws: Workspace, odata_filter: str | None, order: str, *, fresh: bool = True,
                          max_items: int = MAX_SCAN) -> list[dict[str, Any]]:
     """Matching incidents of one workspace, ordered server-side.
 
@@ -45,7 +47,7 @@ async def list_incidents(kit: Any, ws: Any, odata_filter: str | None, order: str
                                   where=ws.where(resource="incidents", operation="list"))
 
 
-async def find(kit: Any, ws: Any, incident_id: str | int, *, fresh: bool = True) -> dict[str, Any]:
+async def find(kit: Kit, ws: Workspace, incident_id: str | int, *, fresh: bool = True) -> dict[str, Any]:
     """The incident named by its GUID or its number in the workspace, read now (not from cache)."""
     ref = str(incident_id).strip().lstrip("#")
     arm = kit.arm(ws)
@@ -61,13 +63,11 @@ async def find(kit: Any, ws: Any, incident_id: str | int, *, fresh: bool = True)
     try:
         return await arm.get(f"{collection(ws)}/{ref}", api(), cache=not fresh,
                              where=ws.where(resource=f"incident {ref}", operation="read"))
-    except AzureCallError as exc:
-        if exc.status in (400, 404) and "not onboarded" not in str(exc):
-            raise not_found(ws, ref) from None
-        raise
+    except NotFoundError:
+        raise not_found(ws, ref) from None
 
 
-def not_found(ws: Any, ref: str) -> KitError:
+def not_found(ws: Workspace, ref: str) -> KitError:
     return KitError(
         f"incident {ref} was not found in workspace {ws.label} (tenant {ws.tenant or ws.tenant_id}): check the number "
         "or GUID, and the workspace; incident_list shows the incidents that exist there"
@@ -83,7 +83,7 @@ class Conflict(KitError):
         self.current = current
 
 
-async def write(kit: Any, ws: Any, incident: dict[str, Any], props: dict[str, Any], *,
+async def write(kit: Kit, ws: Workspace, incident: dict[str, Any], props: dict[str, Any], *,
                 action: str) -> dict[str, Any]:
     """PUT ``props`` with the etag of ``incident`` (``If-Match``); a 412 becomes a ``Conflict`` that says
     what someone else changed and what the incident looks like now."""
@@ -93,9 +93,8 @@ async def write(kit: Any, ws: Any, incident: dict[str, Any], props: dict[str, An
     try:
         return await kit.arm(ws).put(path, api(), body, etag=incident.get("etag"),
                                      where=ws.where(resource=f"incident {number}", operation=action))
-    except AzureCallError as exc:
-        if exc.status != 412:
-            raise
+    except PreconditionFailedError:
+        pass
     current = await kit.arm(ws).get(path, api(), cache=False,
                                     where=ws.where(resource=f"incident {number}", operation="read"))
     cur = current.get("properties") or {}
@@ -113,7 +112,7 @@ async def write(kit: Any, ws: Any, incident: dict[str, Any], props: dict[str, An
     )
 
 
-def expect_etag(incident: dict[str, Any], ws: Any, etag: str | None) -> None:
+def expect_etag(incident: dict[str, Any], ws: Workspace, etag: str | None) -> None:
     """Refuse when the caller read the incident at another version (``etag`` from incident_get)."""
     if etag and etag.strip('"') != str(incident.get("etag") or "").strip('"'):
         p = incident.get("properties") or {}

@@ -10,14 +10,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from sentinelkit import DESTRUCTIVE, tool
-from sentinelkit.errors import KitError
+from sentinelkit import DESTRUCTIVE, Kit, KitError, Workspace, tool
 
 from . import access
 from .changes import UNSET, Change, owner_body
 from .filters import IncidentFilter, orderby
 from .model import row
-from .reads import matching, targets
+from .reads import matching
 
 SAMPLE = 10
 HARD_MAX = 1000
@@ -30,7 +29,7 @@ def _short(r: dict[str, Any]) -> dict[str, Any]:
 
 @tool(DESTRUCTIVE, title="Update many incidents")
 async def incident_bulk_update(
-    kit: Any,
+    kit: Kit,
     workspaces: list[str] | str | None = None,
     workspace: str | None = None,
     tenant: str | None = None,
@@ -99,8 +98,8 @@ async def incident_bulk_update(
                        "product): a bulk change to every incident is almost never meant")
     if not 1 <= max_incidents <= HARD_MAX:
         raise KitError(f"max_incidents must be between 1 and {HARD_MAX}")
-    chosen, fan_out = await targets(kit, workspace, workspaces, tenant)
-    pairs, errors, _ = await matching(kit, chosen, fan_out, flt, orderby("created asc"), fresh=True,
+    chosen = await kit.targets(workspace=workspace, workspaces=workspaces, tenant=tenant)
+    pairs, errors, _ = await matching(kit, chosen, flt, orderby("created asc"), fresh=True,
                                       max_items=max_incidents + 1)
     if len(pairs) > max_incidents:
         raise KitError(f"more than {max_incidents} incidents match {flt.describe()}; nothing was changed. Narrow "
@@ -154,7 +153,7 @@ def _differs(incident: dict[str, Any], new: dict[str, Any]) -> bool:
     return bool(before_after(incident.get("properties") or {}, new))
 
 
-def _numbers(pairs: list[tuple[Any, dict[str, Any]]]) -> dict[str, list[int]]:
+def _numbers(pairs: list[tuple[Workspace, dict[str, Any]]]) -> dict[str, list[int]]:
     """Incident numbers per workspace: the compact way to say which incidents."""
     out: dict[str, list[int]] = {}
     for ws, inc in pairs:
@@ -162,13 +161,13 @@ def _numbers(pairs: list[tuple[Any, dict[str, Any]]]) -> dict[str, list[int]]:
     return out
 
 
-async def _apply(kit: Any, todo: list[tuple[Any, dict[str, Any], dict[str, Any]]]) -> list[Exception | None]:
+async def _apply(kit: Kit, todo: list[tuple[Workspace, dict[str, Any], dict[str, Any]]]) -> list[Exception | None]:
     """Write every incident (a few at a time per workspace); ``None`` = applied, else the error."""
     limits: dict[str, asyncio.Semaphore] = {}
     done = 0
     total = len(todo)
 
-    async def one(ws: Any, inc: dict[str, Any], new: dict[str, Any]) -> Exception | None:
+    async def one(ws: Workspace, inc: dict[str, Any], new: dict[str, Any]) -> Exception | None:
         nonlocal done
         sem = limits.setdefault(ws.id, asyncio.Semaphore(PER_WORKSPACE_WRITES))
         async with sem:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sentinelkit.errors import KitError
+from sentinelkit import KitError
 
 from .filters import UNASSIGNED, is_guid
 from .model import CLASSIFICATIONS, REASONS, SEVERITIES, canonical, owner_text

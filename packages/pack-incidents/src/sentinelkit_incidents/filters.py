@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sentinelkit.errors import KitError
+from sentinelkit import KitError
 
 from .model import SEVERITIES, STATUSES, canonical_list
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sentinelkit.errors import KitError
+from sentinelkit import KitError, Workspace
 
 SEVERITIES = ("High", "Medium", "Low", "Informational")
 STATUSES = ("New", "Active", "Closed")
@@ -49,7 +49,7 @@ def owner_text(owner: dict[str, Any] | None) -> str | None:
     return o.get("userPrincipalName") or o.get("email") or o.get("assignedTo") or o.get("objectId") or None
 
 
-def row(incident: dict[str, Any], ws: Any) -> dict[str, Any]:
+def row(incident: dict[str, Any], ws: Workspace) -> dict[str, Any]:
     """One incident as a flat row; the first keys are the defaults, the rest come with ``fields``."""
     p = incident.get("properties") or {}
     extra = p.get("additionalData") or {}

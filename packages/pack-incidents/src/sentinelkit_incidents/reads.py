@@ -5,55 +5,34 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from sentinelkit import READ_ONLY, tool
-from sentinelkit.errors import KitError
-from sentinelkit.outputs import clip
+from sentinelkit import DEFAULT_BUDGET, READ_ONLY, Kit, Targets, Workspace, clip, tool
 
 from . import access, related
 from .filters import IncidentFilter, orderby, sort_rows
 from .model import DEFAULT_FIELDS, row
 
 
-async def targets(kit: Any, workspace: str | None, workspaces: list[str] | str | None,
-                  tenant: str | None) -> tuple[list[Any], bool]:
-    """The workspaces to read, and whether this is a fan-out (errors per workspace) or a single one."""
-    if workspace and workspaces:
-        raise KitError("give either workspace (one) or workspaces (a list, or \"all\"), not both")
-    if workspace:
-        ws = await kit.workspace(workspace)
-        if tenant and not kit.runtime.workspaces.tenant_matches(ws, tenant):
-            raise KitError(f"workspace {ws.label} belongs to tenant {ws.tenant or ws.tenant_id}, not {tenant!r}")
-        return [ws], False
-    return await kit.workspaces(workspaces or "all", tenant), True
-
-
-async def matching(kit: Any, chosen: list[Any], fan_out: bool, flt: IncidentFilter, order: str, *,
-                   fresh: bool, max_items: int = access.MAX_SCAN) -> tuple[list[tuple[Any, dict[str, Any]]],
-                                                                            dict[str, str], list[str]]:
+async def matching(kit: Kit, chosen: Targets, flt: IncidentFilter, order: str, *, fresh: bool,
+                   max_items: int = access.MAX_SCAN) -> tuple[list[tuple[Workspace, dict[str, Any]]],
+                                                              dict[str, str], list[str]]:
     """(workspace, incident) pairs in ``order``, per-workspace errors, and workspaces that hit the cap."""
     odata = flt.odata()
 
-    async def one(ws: Any) -> list[dict[str, Any]]:
+    async def one(ws: Workspace) -> list[dict[str, Any]]:
         return await access.list_incidents(kit, ws, odata, order, fresh=fresh, max_items=max_items)
 
-    if not fan_out:
-        per_ws = {chosen[0].label: await one(chosen[0])}
-        errors: dict[str, str] = {}
-    else:
-        done = await kit.fan_out(chosen, one, label="workspaces")
-        per_ws, errors = done["results"], done["errors"]
-    by_label = {ws.label: ws for ws in chosen}
-    pairs = [(by_label[label], inc) for label, items in per_ws.items() for inc in items]
-    capped = [label for label, items in per_ws.items() if len(items) >= max_items]
-    if len(per_ws) > 1:
+    done = await kit.fan_out(chosen, one, label="workspaces")
+    pairs = [(ws, inc) for ws, items in done.results for inc in items]
+    capped = [done.key(ws) for ws, items in done.results if len(items) >= max_items]
+    if len(done.results) > 1:
         ranked = sort_rows([{**row(inc, ws), "_i": i} for i, (ws, inc) in enumerate(pairs)], order)
         pairs = [pairs[r["_i"]] for r in ranked]
-    return pairs, errors, capped
+    return pairs, done.error_messages(), capped
 
 
 @tool(READ_ONLY, title="List incidents")
 async def incident_list(
-    kit: Any,
+    kit: Kit,
     workspace: str | None = None,
     workspaces: list[str] | str | None = None,
     tenant: str | None = None,
@@ -100,9 +79,9 @@ async def incident_list(
                                created_before=created_before, updated_after=updated_after,
                                updated_before=updated_before, title=title, labels=labels, product=product)
     sort = orderby(order)
-    chosen, fan_out = await targets(kit, workspace, workspaces, tenant)
-    pairs, errors, capped = await matching(kit, chosen, fan_out, flt, sort, fresh=cursor is None)
-    extra: dict[str, Any] = {"workspaces": len(chosen)} if fan_out else {"workspace": chosen[0].label}
+    chosen = await kit.targets(workspace=workspace, workspaces=workspaces, tenant=tenant)
+    pairs, errors, capped = await matching(kit, chosen, flt, sort, fresh=cursor is None)
+    extra: dict[str, Any] = {"workspace": chosen[0].label} if chosen.single else {"workspaces": len(chosen)}
     if flt.describe():
         extra["filter"] = flt.describe()
     if errors:
@@ -115,7 +94,7 @@ async def incident_list(
 
 
 @tool(READ_ONLY, title="Show an incident")
-async def incident_get(kit: Any, workspace: str, incident_id: str) -> dict[str, Any]:
+async def incident_get(kit: Kit, workspace: str, incident_id: str) -> dict[str, Any]:
     """Show one incident in full, with its alerts, entities and related incidents.
 
     Also its owner, labels, classification, comment count and etag (pass the etag to a write tool to
@@ -146,8 +125,6 @@ def fit(out: dict[str, Any], alerts: int, entities: int) -> dict[str, Any]:
     alerts/entities, and say where the rest is."""
     import json
 
-    from sentinelkit.outputs import DEFAULT_BUDGET
-
     out = clip(out)
     while len(json.dumps(out, default=str)) > DEFAULT_BUDGET - 500 and (out["alerts"] or out["entities"]):
         longer = "entities" if len(out["entities"]) >= len(out["alerts"]) else "alerts"
@@ -161,7 +138,7 @@ def fit(out: dict[str, Any], alerts: int, entities: int) -> dict[str, Any]:
 
 
 @tool(READ_ONLY, title="List an incident's comments")
-async def incident_comment_list(kit: Any, workspace: str, incident_id: str, fields: list[str] | None = None,
+async def incident_comment_list(kit: Kit, workspace: str, incident_id: str, fields: list[str] | None = None,
                                 limit: int = 25, cursor: str | None = None) -> dict[str, Any]:
     """List the comments of an incident, oldest first.
 
@@ -180,7 +157,7 @@ async def incident_comment_list(kit: Any, workspace: str, incident_id: str, fiel
 
 
 @tool(READ_ONLY, title="List an incident's alerts")
-async def incident_alert_list(kit: Any, workspace: str, incident_id: str, fields: list[str] | None = None,
+async def incident_alert_list(kit: Kit, workspace: str, incident_id: str, fields: list[str] | None = None,
                               limit: int = 25, cursor: str | None = None) -> dict[str, Any]:
     """List the alerts grouped into an incident.
 
@@ -199,7 +176,7 @@ async def incident_alert_list(kit: Any, workspace: str, incident_id: str, fields
 
 
 @tool(READ_ONLY, title="List an incident's entities")
-async def incident_entity_list(kit: Any, workspace: str, incident_id: str, kind: str | None = None,
+async def incident_entity_list(kit: Kit, workspace: str, incident_id: str, kind: str | None = None,
                                fields: list[str] | None = None, limit: int = 25,
                                cursor: str | None = None) -> dict[str, Any]:
     """List the entities (accounts, hosts, IPs, URLs, files...) of an incident and its alerts.
@@ -221,7 +198,7 @@ async def incident_entity_list(kit: Any, workspace: str, incident_id: str, kind:
                     key="entities", extra=_about(incident, ws))
 
 
-def _about(incident: dict[str, Any], ws: Any) -> dict[str, Any]:
+def _about(incident: dict[str, Any], ws: Workspace) -> dict[str, Any]:
     p = incident.get("properties") or {}
     return {"incident": {"id": incident.get("name"), "number": p.get("incidentNumber"), "title": p.get("title")},
             "workspace": ws.label, "tenant": ws.tenant or ws.tenant_id}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sentinelkit import Kit, Workspace
+
 from .access import api, collection, list_incidents
 
 ALERT_FIELDS = ["id", "title", "severity", "product", "time", "status"]
@@ -48,25 +50,25 @@ def comment_row(comment: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _path(ws: Any, incident: dict[str, Any]) -> str:
+def _path(ws: Workspace, incident: dict[str, Any]) -> str:
     return f"{collection(ws)}/{incident['name']}"
 
 
-async def alerts(kit: Any, ws: Any, incident: dict[str, Any]) -> list[dict[str, Any]]:
+async def alerts(kit: Kit, ws: Workspace, incident: dict[str, Any]) -> list[dict[str, Any]]:
     number = (incident.get("properties") or {}).get("incidentNumber")
     data = await kit.arm(ws).post(f"{_path(ws, incident)}/alerts", api(), write=False,
                                   where=ws.where(resource=f"incident {number}", operation="list alerts of"))
     return [alert_row(a) for a in (data or {}).get("value", [])]
 
 
-async def entities(kit: Any, ws: Any, incident: dict[str, Any]) -> list[dict[str, Any]]:
+async def entities(kit: Kit, ws: Workspace, incident: dict[str, Any]) -> list[dict[str, Any]]:
     number = (incident.get("properties") or {}).get("incidentNumber")
     data = await kit.arm(ws).post(f"{_path(ws, incident)}/entities", api(), write=False,
                                   where=ws.where(resource=f"incident {number}", operation="list entities of"))
     return [entity_row(e) for e in (data or {}).get("entities", [])]
 
 
-async def comments(kit: Any, ws: Any, incident: dict[str, Any], *, fresh: bool) -> list[dict[str, Any]]:
+async def comments(kit: Kit, ws: Workspace, incident: dict[str, Any], *, fresh: bool) -> list[dict[str, Any]]:
     number = (incident.get("properties") or {}).get("incidentNumber")
     path = f"{_path(ws, incident)}/comments"
     if fresh:
@@ -77,7 +79,7 @@ async def comments(kit: Any, ws: Any, incident: dict[str, Any], *, fresh: bool) 
     return sorted(rows, key=lambda r: r.get("created") or "")
 
 
-async def similar(kit: Any, ws: Any, incident: dict[str, Any], limit: int = 5) -> list[dict[str, Any]]:
+async def similar(kit: Kit, ws: Workspace, incident: dict[str, Any], limit: int = 5) -> list[dict[str, Any]]:
     """Other incidents raised by the same analytics rule (newest first): the usual "related" an analyst
     checks for a campaign or a noisy rule."""
     from .model import row

@@ -6,9 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sentinelkit import ADDITIVE, DESTRUCTIVE, tool
-from sentinelkit.errors import AzureCallError, KitError
-from sentinelkit.outputs import clip
+from sentinelkit import ADDITIVE, DESTRUCTIVE, BadRequestError, Kit, KitError, NotFoundError, Workspace, clip, tool
 
 from . import access
 from .changes import Change, before_after, owner_body
@@ -17,12 +15,12 @@ from .model import DEFAULT_FIELDS, row
 ROW_KEY = {"classificationReason": "classification_reason", "classificationComment": "classification_comment"}
 
 
-def compact(incident: dict[str, Any], ws: Any, *extra: str) -> dict[str, Any]:
+def compact(incident: dict[str, Any], ws: Workspace, *extra: str) -> dict[str, Any]:
     full = row(incident, ws)
     return {k: full[k] for k in (*DEFAULT_FIELDS, *extra, "etag")}
 
 
-async def change_one(kit: Any, workspace: str, incident_id: str, change: Change, action: str,
+async def change_one(kit: Kit, workspace: str, incident_id: str, change: Change, action: str,
                      etag: str | None = None) -> dict[str, Any]:
     """Read → diff → confirm → PUT with If-Match. Changes nothing when the incident already is so."""
     ws = await kit.workspace(workspace)
@@ -43,7 +41,7 @@ async def change_one(kit: Any, workspace: str, incident_id: str, change: Change,
 
 @tool(ADDITIVE, title="Update an incident")
 async def incident_update(
-    kit: Any,
+    kit: Kit,
     workspace: str,
     incident_id: str,
     severity: str | None = None,
@@ -79,7 +77,7 @@ async def incident_update(
 
 @tool(DESTRUCTIVE, title="Close an incident")
 async def incident_close(
-    kit: Any,
+    kit: Kit,
     workspace: str,
     incident_id: str,
     classification: str,
@@ -105,7 +103,7 @@ async def incident_close(
 
 
 @tool(ADDITIVE, title="Assign an incident")
-async def incident_assign(kit: Any, workspace: str, incident_id: str, owner: str | None = None,
+async def incident_assign(kit: Kit, workspace: str, incident_id: str, owner: str | None = None,
                           etag: str | None = None) -> dict[str, Any]:
     """Assign an incident to an analyst, or unassign it.
 
@@ -118,15 +116,13 @@ async def incident_assign(kit: Any, workspace: str, incident_id: str, owner: str
     change = Change(owner=owner_body(owner)).validate()
     try:
         return await change_one(kit, workspace, incident_id, change, "assign", etag)
-    except KitError as exc:
-        if "HTTP 400" in str(exc) and "owner" in str(exc):
-            raise KitError(f"{exc} Sentinel could not resolve owner {owner!r}: check the UPN/email, or pass the "
-                           "user's Entra object id.") from None
-        raise
+    except BadRequestError as exc:  # the owner is all this call changes: Sentinel refused it
+        raise exc.with_message(f"{exc} Sentinel could not resolve owner {owner!r}: check the UPN/email, or pass "
+                               "the user's Entra object id.") from None
 
 
 @tool(ADDITIVE, title="Comment on an incident")
-async def incident_comment_add(kit: Any, workspace: str, incident_id: str, message: str,
+async def incident_comment_add(kit: Kit, workspace: str, incident_id: str, message: str,
                                comment_id: str | None = None) -> dict[str, Any]:
     """Add a comment to an incident; safe to retry.
 
@@ -152,9 +148,7 @@ async def incident_comment_add(kit: Any, workspace: str, incident_id: str, messa
     arm = kit.arm(ws)
     try:
         existing = await arm.get(path, access.api(), cache=False, where=where)
-    except AzureCallError as exc:
-        if exc.status != 404:
-            raise
+    except NotFoundError:
         existing = None
     about = {"incident": {"id": incident["name"], "number": number, "title": (incident.get("properties") or {}).get("title")},
              "workspace": ws.label, "tenant": ws.tenant or ws.tenant_id, "comment_id": cid}

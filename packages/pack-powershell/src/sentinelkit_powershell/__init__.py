@@ -7,28 +7,33 @@ scripts with tree-sitter; pwsh starts and pypsrp is imported only when a tool is
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sentinelkit import READ_ONLY, hookimpl, tool
+from sentinelkit import READ_ONLY, BridgeRegistrar, Kit, SettingsRegistrar, ToolRegistrar, hookimpl, tool
+
+from .settings import PowerShellSettings
+
+if TYPE_CHECKING:
+    from .catalog import Catalog
 
 __version__ = "0.1.0"
 
 
 @tool(READ_ONLY, title="PowerShell bridge status")
-async def powershell_status(kit: Any) -> dict[str, Any]:
+async def powershell_status(kit: Kit) -> dict[str, Any]:
     """Show the PowerShell scripts behind the generated tools, the functions left out and why, and the hosts.
 
     Use it when a PowerShell tool is missing or fails to start: it names the script, the executable or
     remote host, the settings in force and every function that was skipped with its reason.
     """
-    from .catalog import current_catalog
+    from .catalog import catalog_for
 
-    catalog = current_catalog()
+    catalog = catalog_for(kit.pack_settings(PowerShellSettings))
     out = catalog.status()
     if not catalog.settings.scripts:
         out["hint"] = ("no script is configured: set POWERSHELL_SCRIPT_PATH to your SentinelManager.ps1 (several "
                        "scripts separated by ';') and restart the server")
-    bridge = kit.runtime.bridges.get("powershell")  # only if a call already created it
+    bridge = kit.started_bridge("powershell")  # only if a call already created it
     if bridge is not None:
         out["hosts"] = bridge.status()
     problem = executable_problem(catalog)
@@ -38,12 +43,17 @@ async def powershell_status(kit: Any) -> dict[str, Any]:
 
 
 @hookimpl
-def register_tools(register: Any) -> None:
-    from .catalog import current_catalog
+def register_settings(register: SettingsRegistrar) -> None:
+    register(PowerShellSettings)
+
+
+@hookimpl
+def register_tools(register: ToolRegistrar) -> None:
+    from .catalog import catalog_for
     from .tools import make_tool_function
 
     register(powershell_status)
-    catalog = current_catalog()  # invalid settings raise: `sentinelkit packs` shows it as this pack's error
+    catalog = catalog_for(register.settings(PowerShellSettings))
     for gen in catalog.tools.values():
         register(make_tool_function(gen))
     for problem in startup_problems(catalog):  # shown next to the pack by `sentinelkit packs`, logged by serve
@@ -51,18 +61,20 @@ def register_tools(register: Any) -> None:
 
 
 @hookimpl
-def register_bridges(register: Any) -> None:
-    def factory(runtime: Any) -> Any:
-        from .bridge import PowerShellBridge
-        from .catalog import current_catalog
+def register_bridges(register: BridgeRegistrar) -> None:
+    settings = register.settings(PowerShellSettings)
 
-        catalog = current_catalog()
+    def factory() -> Any:
+        from .bridge import PowerShellBridge
+        from .catalog import catalog_for
+
+        catalog = catalog_for(settings)
         return PowerShellBridge(catalog.settings, {name: gen.function for name, gen in catalog.tools.items()})
 
     register("powershell", factory)
 
 
-def executable_problem(catalog: Any) -> str | None:
+def executable_problem(catalog: Catalog) -> str | None:
     """What is wrong with the local PowerShell executable (``None`` when it is found, or remote)."""
     import shutil
 
@@ -75,7 +87,7 @@ def executable_problem(catalog: Any) -> str | None:
             "fail when called; install PowerShell 7 or set SENTINELKIT_POWERSHELL_EXECUTABLE to pwsh")
 
 
-def startup_problems(catalog: Any) -> list[str]:
+def startup_problems(catalog: Catalog) -> list[str]:
     """Problems that do not stop the pack: a missing script or pwsh, a script that runs a menu when loaded."""
     problems = list(catalog.warnings)
     if catalog.settings.scripts:

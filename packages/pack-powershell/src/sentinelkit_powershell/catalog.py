@@ -8,11 +8,11 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from sentinelkit.contract import TOOL_NAME_RE, Safety
+from sentinelkit import Safety, valid_tool_name
 
 from .discovery import FunctionInfo, ScriptInfo, parse_script
 from .schema import ToolParam, UnsupportedParameter, tool_params
-from .settings import PowerShellSettings, load_powershell_settings
+from .settings import PowerShellSettings
 from .verbs import matches, override_for, verb_safety
 
 GENERATOR_VERSION = "1"
@@ -103,7 +103,7 @@ def _add(catalog: Catalog, settings: PowerShellSettings, fn: FunctionInfo, diges
         return skip("defined inside another function")
     if not matches(fn.name, settings.include) or matches(fn.name, settings.exclude):
         return skip("excluded by configuration (include/exclude)")
-    if not TOOL_NAME_RE.match(fn.name):
+    if not valid_tool_name(fn.name):
         return skip("not a Verb-Noun name that can be a tool name")
     if fn.name in catalog.tools:
         return skip(f"also defined in {catalog.tools[fn.name].function.script.name}; the first definition is used")
@@ -131,9 +131,8 @@ def _add(catalog: Catalog, settings: PowerShellSettings, fn: FunctionInfo, diges
 _cache: dict[str, Catalog] = {}
 
 
-def current_catalog(environ: dict[str, str] | None = None) -> Catalog:
-    """The catalog for the current settings and script contents (cached while neither changes)."""
-    settings = load_powershell_settings(environ)
+def catalog_for(settings: PowerShellSettings) -> Catalog:
+    """The catalog for these settings and the scripts' current contents (cached while neither changes)."""
     stamps = []
     for p in settings.scripts:
         try:

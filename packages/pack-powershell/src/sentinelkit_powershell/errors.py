@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sentinelkit.errors import KitError
+from sentinelkit import KitError
 
 
 class BridgeError(KitError):

@@ -124,7 +124,7 @@ class ProcessHost:
                 self.stderr_tail.append(line.decode("utf-8", errors="replace").rstrip())
 
     def _stderr_hint(self) -> str:
-        from sentinelkit.log import redact_text
+        from sentinelkit import redact_text
 
         lines = [line for line in self.stderr_tail if line.strip()][-5:]
         return ("; its last error output: " + redact_text(" | ".join(lines))[:1500]) if lines else ""

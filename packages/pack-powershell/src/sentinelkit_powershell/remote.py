@@ -23,10 +23,11 @@ from .settings import RemoteSettings
 def _default_pool_factory(remote: RemoteSettings) -> Any:
     from pypsrp.powershell import RunspacePool
     from pypsrp.wsman import WSMan
-    from sentinelkit.log import add_secret
+
+    from sentinelkit import register_secret
 
     password = remote.password.get_secret_value() if remote.password else None
-    add_secret(password)  # masked in any message or log line it might reach
+    register_secret(password)  # masked in any message or log line it might reach
     wsman = WSMan(remote.host, port=remote.port, username=remote.username, password=password, ssl=remote.ssl,
                   auth=remote.auth, cert_validation=remote.cert_validation,  # type: ignore[arg-type]
                   operation_timeout=remote.operation_timeout, read_timeout=remote.read_timeout)
@@ -161,7 +162,7 @@ class RemoteHost:
 
 
 def _first_line(exc: BaseException) -> str:
-    from sentinelkit.log import redact_text
+    from sentinelkit import redact_text
 
     text = str(exc).strip().splitlines()
     return redact_text(text[0])[:300] if text else "no details"

@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from sentinelkit.contract import Safety, tool
+from sentinelkit import Kit, Safety, clip, tool
 
 from .catalog import GeneratedTool
 from .protocol import CallResult
@@ -40,7 +40,7 @@ def description(gen: GeneratedTool) -> str:
 def make_tool_function(gen: GeneratedTool) -> Callable[..., Any]:
     """An ``async def <Verb-Noun>(kit, **params)`` carrying the signature FastMCP reads."""
 
-    async def generated(kit: Any, **arguments: Any) -> dict[str, Any]:
+    async def generated(kit: Kit, **arguments: Any) -> dict[str, Any]:
         return await run_generated(kit, gen, arguments)
 
     parameters = [inspect.Parameter("kit", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Any)]
@@ -71,19 +71,15 @@ def _command_line(name: str, parameters: dict[str, Any], secure: list[str]) -> s
     return " ".join(parts)
 
 
-async def run_generated(kit: Any, gen: GeneratedTool, arguments: dict[str, Any]) -> dict[str, Any]:
-    from sentinelkit.log import add_secret
-
+async def run_generated(kit: Kit, gen: GeneratedTool, arguments: dict[str, Any]) -> dict[str, Any]:
     fn = gen.function
     parameters, secure = to_powershell(gen.params, arguments)
     for name in secure:
-        add_secret(str(parameters[name]))
-    bridge = kit.runtime.bridge(BRIDGE)
+        kit.secret(str(parameters[name]))
+    bridge = kit.bridge(BRIDGE)
     display = _command_line(fn.name, parameters, secure)
     if gen.safety.writes:
         if kit.dry_run and fn.supports_whatif:
-            from sentinelkit.safety import Outcome
-
             # "if ($Force -or $PSCmdlet.ShouldProcess(...))" is common: -Force would defeat -WhatIf
             trial = {k: v for k, v in parameters.items() if k.lower() != "force"}
             result = await bridge.invoke(fn.name, trial, whatif=True, read_only=False, secure=secure)
@@ -91,12 +87,8 @@ async def run_generated(kit: Any, gen: GeneratedTool, arguments: dict[str, Any])
                                        "what_if": [*result.host, *result.information][-50:]}
             if len(trial) != len(parameters):
                 preview["note"] = "-Force was left out of the -WhatIf run, so that it could not bypass ShouldProcess"
-            raise Outcome({
-                "dry_run": True,
-                "would_change": preview,
-                "next": "PowerShell ran the function with -WhatIf, so nothing was changed; call again without "
-                        "dry_run to apply",
-            }, "dry_run")
+            return kit.dry_run_result(preview, next_step="PowerShell ran the function with -WhatIf, so nothing was "
+                                                         "changed; call again without dry_run to apply")
         await kit.confirm_change(f"run {display} ({fn.script.name})",
                                  {"function": fn.name, "script": str(fn.script), "parameters":
                                   {k: ("***" if k in secure else v) for k, v in parameters.items()}})
@@ -106,7 +98,6 @@ async def run_generated(kit: Any, gen: GeneratedTool, arguments: dict[str, Any])
 
 def shape(name: str, result: CallResult, budget: int) -> dict[str, Any]:
     """A compact answer: the pipeline output within a size budget, plus messages worth reading."""
-    from sentinelkit.outputs import clip
 
     out: dict[str, Any] = {"function": name}
     chosen: list[Any] = []

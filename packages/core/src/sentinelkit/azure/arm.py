@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator, Callable
 from typing import Any
+from urllib.parse import urlencode
 
-from azure.core.exceptions import HttpResponseError
-from azure.core.rest import HttpRequest
-
-from ..audit import WRITE_GATE
-from ..errors import AzureCallError, Where, describe_azure_error
+from ..call import current_call
+from ..errors import AzureError, Where
 from .cache import TtlCache, cache_key
+from .transport import Transport, json_body
+
+#: (ARM path) → the id of the tenant owning it, as discovery knows it (None when unknown)
+TenantOfPath = Callable[[str], "str | None"]
+#: tenant id → its short name for messages and the audit (the id itself when no name is known)
+TenantName = Callable[[str], str]
 
 
 class ArmClient:
@@ -21,61 +24,47 @@ class ArmClient:
     Reads are cached for ``cache.ttl`` seconds under their ARM path; a write invalidates the cached
     reads it makes stale: the resource, what hangs under it, the collections above it, and the reads of
     the same subscription that involve its provider namespace (``TtlCache.invalidate_write``).
-    Concurrency is bounded per target tenant (``limit(tenant)``): with Lighthouse one credential
-    reaches many customers, and ARM throttles each of them separately.
+    Concurrency is bounded per *target* tenant: the tenant owning the path's subscription.
     """
 
-    def __init__(self, pipeline: Any, *, tenant: str, cache: TtlCache, limit: Callable[[str], asyncio.Semaphore],
-                 retries: int, read_timeout: float) -> None:
-        self._client = pipeline
-        self.tenant = tenant
+    def __init__(self, transport: Transport, *, cache: TtlCache, tenant_of: TenantOfPath,
+                 tenant_name: TenantName, home_tenant: str) -> None:
+        self._transport = transport
+        self.tenant = transport.credential
         self._cache = cache
-        self._limit = limit
-        self._retries = retries
-        self._read_timeout = read_timeout
+        self._tenant_of = tenant_of
+        self._tenant_name = tenant_name
+        self._home = home_tenant
 
     async def close(self) -> None:
-        await self._client.close()
+        await self._transport.close()
 
     def _url(self, path: str, api_version: str | None, params: dict[str, Any] | None) -> str:
         if path.startswith("https://"):
             return path
-        url = self._client._base_url.rstrip("/") + "/" + path.lstrip("/")
+        url = self._transport.base_url + "/" + path.lstrip("/")
         query = dict(params or {})
         if api_version:
             query["api-version"] = api_version
         if query:
-            from urllib.parse import urlencode
-
             url += ("&" if "?" in url else "?") + urlencode(query)
         return url
 
+    def _target(self, path: str) -> str:
+        """The limit key of a request: the tenant owning the path, else the credential's own tenant."""
+        return self._tenant_of(path) or self._home
+
     def _where(self, where: Where | None, path: str, operation: str) -> Where:
         w = where or Where()
-        return Where(tenant=w.tenant or self.tenant, workspace=w.workspace,
-                     resource=w.resource or path.split("?", 1)[0], operation=w.operation or operation)
+        owner = self._tenant_of(path)
+        tenant = w.tenant or (self._tenant_name(owner) if owner else self.tenant)
+        return Where(tenant=tenant, workspace=w.workspace, resource=w.resource or path.split("?", 1)[0],
+                     operation=w.operation or operation)
 
-    async def _send(self, method: str, url: str, *, body: Any = None, headers: dict[str, str] | None = None,
-                    where: Where) -> Any:
-        request = HttpRequest(method, url, json=body if body is not None else None, headers=headers or {})
-        async with self._limit(where.tenant or self.tenant):
-            try:
-                response = await self._client.send_request(request, read_timeout=self._read_timeout)
-            except Exception as exc:
-                raise describe_azure_error(exc, where, retries=self._retries) from exc
-            if response.status_code >= 400:  # send_request (stream=False) has read the body already
-                failure = HttpResponseError(response=response)
-                raise describe_azure_error(failure, where, retries=self._retries) from None
-        return response
-
-    @staticmethod
-    def _json(response: Any) -> Any:
-        if not response.content:
-            return None
-        try:
-            return response.json()
-        except (ValueError, json.JSONDecodeError):
-            return None
+    async def _send(self, method: str, url: str, path: str, where: Where, *, body: Any = None,
+                    headers: dict[str, str] | None = None) -> Any:
+        return await self._transport.send(method, url, where=where, tenant=self._target(path), body=body,
+                                          headers=headers)
 
     async def get(self, path: str, api_version: str, *, params: dict[str, Any] | None = None,
                   where: Where | None = None, cache: bool = True) -> dict[str, Any]:
@@ -84,9 +73,9 @@ class ArmClient:
         if cache:
             hit = self._cache.get(self.tenant, key)
             if hit is not None:
-                return hit
-        response = await self._send("GET", url, where=self._where(where, path, "GET"))
-        data = self._json(response) or {}
+                return hit  # type: ignore[no-any-return]
+        response = await self._send("GET", url, path, self._where(where, path, "GET"))
+        data: dict[str, Any] = json_body(response) or {}
         if cache:
             self._cache.put(self.tenant, key, data)
         return data
@@ -97,19 +86,20 @@ class ArmClient:
         url: str | None = self._url(path, api_version, params)
         w = self._where(where, path, "list")
         while url:
-            response = await self._send("GET", url, where=w)
-            data = self._json(response) or {}
+            response = await self._send("GET", url, path, w)
+            data = json_body(response) or {}
             yield list(data.get("value", []))
             url = data.get("nextLink")
 
     async def list(self, path: str, api_version: str, *, params: dict[str, Any] | None = None,
-                   where: Where | None = None, max_items: int | None = None, cache: bool = True) -> list[dict[str, Any]]:
+                   where: Where | None = None, max_items: int | None = None,
+                   cache: bool = True) -> list[dict[str, Any]]:
         """Every item of a collection (all pages, or up to ``max_items``)."""
         key = cache_key(self._url(path, api_version, params)) + f"#max={max_items}"
         if cache:
             hit = self._cache.get(self.tenant, key)
             if hit is not None:
-                return hit
+                return hit  # type: ignore[no-any-return]
         items: list[dict[str, Any]] = []
         async for page in self.iter_pages(path, api_version, params=params, where=where):
             items.extend(page)
@@ -122,45 +112,45 @@ class ArmClient:
 
     async def _write(self, method: str, path: str, api_version: str, body: Any, *, etag: str | None,
                      where: Where | None, params: dict[str, Any] | None = None, wait: bool = True) -> Any:
-        gate = WRITE_GATE.get()
-        if gate is not None:
-            gate.check(method, path)
+        w = self._where(where, path, method)
+        call = current_call()
+        if call is not None:
+            call.check_write(method, path, workspace=w.workspace, tenant=w.tenant)
         url = self._url(path, api_version, params)
         headers = {"If-Match": etag} if etag else {}
-        w = self._where(where, path, method)
-        response = await self._send(method, url, body=body, headers=headers, where=w)
+        response = await self._send(method, url, path, w, body=body, headers=headers)
         self._cache.invalidate_write(url)
         if response.status_code == 202 and wait and (
             response.headers.get("Azure-AsyncOperation") or response.headers.get("Location")
         ):
             try:
-                await self._poll(response, w)
+                await self._poll(response, path, w)
             finally:  # reads made while it ran may have cached the state before the change
                 self._cache.invalidate_write(url)
             if method in ("PUT", "PATCH"):
                 return await self.get(path, api_version, params=params, where=where, cache=False)
             return None
-        return self._json(response)
+        return json_body(response)
 
-    async def _poll(self, response: Any, where: Where) -> None:
+    async def _poll(self, response: Any, path: str, where: Where) -> None:
         """Follow an ARM long-running operation to its end (Azure-AsyncOperation, else Location)."""
         url = response.headers.get("Azure-AsyncOperation") or response.headers.get("Location")
         for _ in range(600):
             delay = float(response.headers.get("Retry-After", "1") or 1)
             await asyncio.sleep(min(delay, 10))
-            response = await self._send("GET", url, where=where)
-            data = self._json(response) or {}
+            response = await self._send("GET", url, path, where)
+            data = json_body(response) or {}
             status = str(data.get("status", "")).lower() if isinstance(data, dict) else ""
             if response.status_code == 200 and status in ("", "succeeded"):
                 return
             if status in ("failed", "canceled", "cancelled"):
                 error = data.get("error", {}) if isinstance(data, dict) else {}
-                raise AzureCallError(
+                raise AzureError(
                     f"{where.describe()} failed: the long-running operation ended {status} "
                     f"({error.get('code', '')}: {error.get('message', 'no details')}); check the resource and retry.",
                     code=error.get("code"),
                 )
-        raise AzureCallError(f"{where.describe()}: the long-running operation did not finish; check it in the portal.")
+        raise AzureError(f"{where.describe()}: the long-running operation did not finish; check it in the portal.")
 
     async def put(self, path: str, api_version: str, body: dict[str, Any], *, etag: str | None = None,
                   where: Where | None = None, wait: bool = True) -> Any:
@@ -179,6 +169,6 @@ class ArmClient:
         """POST an action. ``write=False`` for read-like actions (listKeys, query) that change nothing."""
         if not write:
             url = self._url(path, api_version, params)
-            response = await self._send("POST", url, body=body, where=self._where(where, path, "POST"))
-            return self._json(response)
+            response = await self._send("POST", url, path, self._where(where, path, "POST"), body=body)
+            return json_body(response)
         return await self._write("POST", path, api_version, body, etag=None, where=where, params=params, wait=wait)

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from azure.core.exceptions import HttpResponseError
-from azure.core.rest import HttpRequest
-
-from ..errors import Where, describe_azure_error, error_details
+from ..errors import Where, error_details
+from .transport import Transport, json_body
 
 
 class QueryRows(list[dict[str, Any]]):
@@ -33,16 +30,17 @@ def partial_error(data: dict[str, Any], where: Where) -> str | None:
 
 
 class LogsClient:
-    def __init__(self, pipeline: Any, *, tenant: str, limit: Callable[[str], asyncio.Semaphore], retries: int,
-                 read_timeout: float) -> None:
-        self._client = pipeline
-        self.tenant = tenant
-        self._limit = limit
-        self._retries = retries
-        self._read_timeout = read_timeout
+    """The Log Analytics query API through one credential; requests count against the limit of the
+    tenant owning the workspace (known from discovery by its customerId)."""
+
+    def __init__(self, transport: Transport, *, tenant_of: Callable[[str], str | None], home_tenant: str) -> None:
+        self._transport = transport
+        self.tenant = transport.credential
+        self._tenant_of = tenant_of
+        self._home = home_tenant
 
     async def close(self) -> None:
-        await self._client.close()
+        await self._transport.close()
 
     async def query(self, customer_id: str, kql: str, *, timespan: str | None = "P1D",
                     where: Where | None = None, server_timeout: int = 180) -> QueryRows:
@@ -51,19 +49,14 @@ class LogsClient:
         body: dict[str, Any] = {"query": kql}
         if timespan:
             body["timespan"] = timespan
-        url = f"{self._client._base_url.rstrip('/')}/v1/workspaces/{customer_id}/query"
-        request = HttpRequest("POST", url, json=body, headers={"Prefer": f"wait={server_timeout}"})
+        url = f"{self._transport.base_url}/v1/workspaces/{customer_id}/query"
         w = where or Where()
         w = Where(tenant=w.tenant or self.tenant, workspace=w.workspace, resource=w.resource,
                   operation=w.operation or "query")
-        async with self._limit(w.tenant or self.tenant):
-            try:
-                response = await self._client.send_request(request, read_timeout=self._read_timeout)
-            except Exception as exc:
-                raise describe_azure_error(exc, w, retries=self._retries) from exc
-        if response.status_code >= 400:
-            raise describe_azure_error(HttpResponseError(response=response), w, retries=self._retries)
-        data = response.json()
+        response = await self._transport.send("POST", url, where=w, body=body,
+                                              tenant=self._tenant_of(customer_id) or self._home,
+                                              headers={"Prefer": f"wait={server_timeout}"})
+        data = json_body(response) or {}
         tables = data.get("tables") or []
         rows = QueryRows()
         if tables:

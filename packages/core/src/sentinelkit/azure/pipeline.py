@@ -17,12 +17,12 @@ from azure.core.pipeline.policies import (
 )
 from azure.core.pipeline.transport import AioHttpTransport
 
-from ..audit import CORRELATION_IDS
+from ..call import current_call
 from ..log import logger
 from ..settings import Settings
 
 
-class CappedRetryPolicy(AsyncRetryPolicy):
+class CappedRetryPolicy(AsyncRetryPolicy):  # type: ignore[type-arg]
     """azure-core honours Retry-After but does not cap it: a server asking for 10 minutes would hang
     the tool call. Cap it, so the client sees a clear "throttled" error instead."""
 
@@ -30,14 +30,14 @@ class CappedRetryPolicy(AsyncRetryPolicy):
         super().__init__(**kwargs)
         self.retry_after_cap = retry_after_cap
 
-    def get_retry_after(self, response: PipelineResponse) -> float | None:  # type: ignore[override]
+    def get_retry_after(self, response: PipelineResponse[Any, Any]) -> float | None:
         value = super().get_retry_after(response)
         if value is None:
             return None
         return min(value, self.retry_after_cap)
 
 
-class CorrelationPolicy(SansIOHTTPPolicy):
+class CorrelationPolicy(SansIOHTTPPolicy[Any, Any]):
     """Sends an ``x-ms-correlation-request-id`` per request and logs it with the outcome, so that a
     failure can be traced in Azure's activity log."""
 
@@ -45,17 +45,17 @@ class CorrelationPolicy(SansIOHTTPPolicy):
         self.service = service
         self.tenant = tenant
 
-    def on_request(self, request: PipelineRequest) -> None:
+    def on_request(self, request: PipelineRequest[Any]) -> None:
         if "x-ms-correlation-request-id" not in request.http_request.headers:
             request.http_request.headers["x-ms-correlation-request-id"] = str(uuid.uuid4())
 
-    def on_response(self, request: PipelineRequest, response: PipelineResponse) -> None:
+    def on_response(self, request: PipelineRequest[Any], response: PipelineResponse[Any, Any]) -> None:
         http = response.http_response
         correlation = http.headers.get("x-ms-correlation-request-id") or request.http_request.headers.get(
             "x-ms-correlation-request-id")
-        ids = CORRELATION_IDS.get()
-        if ids is not None and correlation and request.http_request.method != "GET" and correlation not in ids:
-            ids.append(correlation)
+        call = current_call()
+        if call is not None and correlation and request.http_request.method != "GET":
+            call.add_correlation_id(correlation)
         logger().debug(
             "azure_request", service=self.service, tenant=self.tenant, method=request.http_request.method,
             url=request.http_request.url.split("?", 1)[0], status=http.status_code, correlation_id=correlation,
@@ -63,7 +63,7 @@ class CorrelationPolicy(SansIOHTTPPolicy):
 
 
 def build_client(base_url: str, credential: Any, scope: str, settings: Settings, *, service: str,
-                 tenant: str) -> AsyncPipelineClient:
+                 tenant: str) -> AsyncPipelineClient[Any, Any]:
     """One pipeline client per (service, credential): shared connection pool, token cache and retries."""
     retry = settings.retry
     policies = [

@@ -49,7 +49,7 @@ class PackContract:
             "from sentinelkit.server import build_server\n"
             "from sentinelkit.settings import load_settings\n"
             f"pack = {self.pack!r}\n"
-            "mcp = build_server(load_settings(), PackManager(enabled=lambda n: n in (pack, 'core')))\n"
+            "mcp = build_server(load_settings(), PackManager(settings=load_settings(), enabled=lambda n: n in (pack, 'core')))\n"
             "asyncio.run(mcp.list_tools())\n"
             "heavy = sorted({m.split('.')[0] if not m.startswith('azure.') else '.'.join(m.split('.')[:2])\n"
             "    for m in sys.modules if m.startswith(HEAVY)})\n"
@@ -97,7 +97,7 @@ class PackContract:
     async def test_names_and_schemas_are_valid(self, sentinelkit_server: Any, pack_tools: dict[str, Any]) -> None:
         listed = await self._listed(sentinelkit_server)
         try:
-            from jsonschema import Draft202012Validator
+            from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
         except ImportError:  # pragma: no cover
             Draft202012Validator = None
         for name in pack_tools:

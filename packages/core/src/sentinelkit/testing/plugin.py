@@ -61,7 +61,7 @@ def make_server(sentinelkit_env: dict[str, str]) -> Callable[..., Any]:
     def make(*, plugins: dict[str, Any] | None = None, entry_points: bool = True, config: Path | None = None,
              **overrides: Any) -> Any:
         settings = load_settings(config, **overrides)
-        manager = PackManager(enabled=settings.pack_enabled, entry_points=entry_points)
+        manager = PackManager(settings=settings, entry_points=entry_points)
         manager.load()
         for name, plugin in (plugins or {}).items():
             manager.add(plugin, name)
@@ -78,7 +78,7 @@ def sentinelkit_server(make_server: Callable[..., Any]) -> Any:
 try:  # an async fixture that also works under pytest-asyncio's strict mode
     from pytest_asyncio import fixture as _async_fixture
 except ImportError:  # pragma: no cover
-    _async_fixture = pytest.fixture
+    _async_fixture = pytest.fixture  # type: ignore[assignment]
 
 
 @_async_fixture

@@ -1,7 +1,8 @@
 """Sentinel onboarding states: the switch that turns a Log Analytics workspace into a Sentinel one.
 
 Only the ``default`` state exists. Creating it installs what onboarding installs in Sentinel (the
-rule template gallery and the Fusion rule); every other Sentinel API answers 400 until it exists.
+rule template gallery, the Fusion rule and Sentinel's tables such as SecurityIncident); every other
+Sentinel API answers 400 until it exists.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Any
 from ...store import Resource
 from ..kinds import Ctx, register
 from .sentinel_common import PROVIDER, SentinelKind, invalid, now_iso, req_bool, workspace_id_of
+from .la_tables import add_solution_tables
 from .sentinel_rules import install_defaults
 
 ONBOARDING_TYPE = f"{PROVIDER}/onboardingStates"
@@ -45,4 +47,8 @@ class OnboardingStateKind(SentinelKind):
 
     def after_write(self, ctx: Ctx, resource: Resource, existing: Resource | None) -> None:
         if existing is None:
-            install_defaults(ctx.store, workspace_id_of(ctx.params), now_iso())
+            workspace_id = workspace_id_of(ctx.params)
+            install_defaults(ctx.store, workspace_id, now_iso())
+            workspace = ctx.store.get(workspace_id)
+            if workspace is not None:
+                add_solution_tables(ctx.store, workspace, sentinel=True)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sentinelkit import ADDITIVE, DESTRUCTIVE, READ_ONLY, Kit, hookimpl, tool
+from sentinelkit import ADDITIVE, DESTRUCTIVE, READ_ONLY, Kit, ToolRegistrar, Workspace, hookimpl, tool
 
 RG_API = "2024-03-01"
 
 
-def _rg(ws: Any) -> str:
+def _rg(ws: Workspace) -> str:
     return f"/subscriptions/{ws.subscription_id}/resourceGroups/{ws.resource_group}"
 
 
@@ -76,14 +76,14 @@ async def sample_sentinel_count(kit: Kit, workspaces: list[str] | None = None, t
         workspaces: Workspace aliases/names/ids; all Sentinel workspaces when omitted.
         tenant: Only workspaces of this tenant.
     """
-    targets = await kit.workspaces(workspaces or "all", tenant)
+    targets = await kit.targets(workspaces=workspaces, tenant=tenant)
 
-    async def one(ws: Any) -> int:
+    async def one(ws: Workspace) -> int:
         states = await kit.arm(ws).list(f"{ws.id}/providers/Microsoft.SecurityInsights/onboardingStates",
                                         "2025-09-01", where=ws.where(operation="list onboarding states"), cache=False)
         return len(states)
 
-    return await kit.fan_out(targets, one)
+    return (await kit.fan_out(targets, one)).to_json()
 
 
 @tool(READ_ONLY)
@@ -108,7 +108,7 @@ async def sample_explode(kit: Kit) -> str:
 
 
 @hookimpl
-def register_tools(register: Any) -> None:
+def register_tools(register: ToolRegistrar) -> None:
     for fn in (sample_tags_get, sample_tag_set, sample_tag_remove, sample_sentinel_count, sample_query_run,
                sample_explode):
         register(fn)
