@@ -46,6 +46,14 @@ def _fault(emu: Emulator, fault_id: str) -> dict[str, Any]:
     return next(f for f in emu.faults() if f["id"] == fault_id)
 
 
+def _async_credential(emu: Emulator, principal: str, **kwargs: Any) -> AsyncClientSecretCredential:
+    """azure-identity's async credential, as the core builds it (no instance discovery, no MSAL)."""
+    p = emu.principal(principal)
+    return AsyncClientSecretCredential(p["tenant_id"], p["client_id"], p["client_secret"],
+                                       authority=emu.info["authority_url"], connection_verify=emu.info["ca_path"],
+                                       **kwargs)
+
+
 def _sync_pipeline(emu: Emulator, retry: RetryPolicy) -> Pipeline[Any, Any]:
     """azure-core's synchronous stack (what Microsoft's sync SDK clients run on)."""
     return Pipeline(
@@ -133,10 +141,7 @@ async def test_the_same_through_the_async_stack_the_core_uses(emu: Emulator, raw
     body = {"etag": first["etag"], "properties": {**first["properties"], "title": "Renamed over aiohttp"}}
     attempts = emu.add_fault(match={"method": "PUT", "path": INCIDENT_PUT}, latency_ms=1)
     emu.add_fault(match={"method": "PUT", "path": INCIDENT_PUT}, drop_response=True, count=1)
-    p = emu.principal("sentinelkit-mssp")
-    async with AsyncClientSecretCredential(p["tenant_id"], p["client_id"], p["client_secret"],
-                                           authority=emu.info["authority_url"],
-                                           connection_verify=emu.info["ca_path"]) as cred:
+    async with _async_credential(emu, "sentinelkit-mssp") as cred:
         async with AsyncPipelineClient(
             base_url=emu.info["arm_url"],
             policies=[AsyncRetryPolicy(retry_total=3), AsyncBearerTokenCredentialPolicy(cred, ARM_SCOPE)],
@@ -196,13 +201,8 @@ def test_workspace_listing_fails_for_one_tenant_then_recovers(emu: Emulator, raw
 async def test_token_endpoint_fails_for_one_tenant_then_recovers(emu: Emulator) -> None:
     """A per-tenant credential (no Lighthouse) cannot get a token during the outage, and can after it."""
     outage = emu.add_fault(match={"service": "identity", "tenant": "tailspin"}, status=503, duration_seconds=1)
-    tailspin, fabrikam = emu.principal("sentinelkit-tailspin"), emu.principal("sentinelkit-fabrikam")
-
-    def cred(p: dict[str, Any]) -> AsyncClientSecretCredential:
-        return AsyncClientSecretCredential(p["tenant_id"], p["client_id"], p["client_secret"], retry_total=0,
-                                           authority=emu.info["authority_url"], connection_verify=emu.info["ca_path"])
-
-    async with cred(tailspin) as down, cred(fabrikam) as up:
+    async with (_async_credential(emu, "sentinelkit-tailspin", retry_total=0) as down,
+                _async_credential(emu, "sentinelkit-fabrikam", retry_total=0) as up):
         with pytest.raises(ClientAuthenticationError, match="AADSTS90033"):
             await down.get_token(ARM_SCOPE)
         assert (await up.get_token(ARM_SCOPE)).token

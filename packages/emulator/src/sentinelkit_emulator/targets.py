@@ -69,7 +69,8 @@ def _workspace_tenants(rt: Runtime) -> dict[str, str]:
     """customerId (lower) -> owning tenant id, rebuilt when the store changes."""
     cached = rt.caches.get("workspace_tenants")
     if cached is not None and cached[0] is rt.store and cached[1] == rt.store.version:
-        return cached[2]
+        known: dict[str, str] = cached[2]
+        return known
     mapping: dict[str, str] = {}
     for res in rt.store.all():
         if res.get("type") == "Microsoft.OperationalInsights/workspaces":
