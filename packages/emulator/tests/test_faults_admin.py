@@ -86,18 +86,31 @@ def test_identity_faults_reach_azure_identity(emulator_faults: Emulator, credent
 
 
 @pytest.mark.parametrize(
-    "body",
+    ("body", "says"),
     [
-        {"match": {"path": "("}, "status": 500},  # bad regex
-        {"status": 200},  # not an error status
-        {"match": {"service": "dns"}, "status": 500},
-        {"match": {"path": "x"}},  # nothing to inject
-        {"match": {"nonsense": 1}, "status": 500},
+        ({"match": {"path": "("}, "status": 500}, "not a valid regular expression"),
+        ({"status": 200}, "HTTP error status"),
+        ({"match": {"service": "dns"}, "status": 500}, "service must be one of arm, logs, identity"),
+        ({"match": {"path": "x"}}, "a fault needs an effect"),
+        ({"match": {"nonsense": 1}, "status": 500}, "unknown match field(s) nonsense"),
+        ({"status": 500, "hits": 3}, "unknown field(s) hits"),  # statistics are not input
+        ({"match": {"tenant": "nortwind"}, "status": 503}, "no tenant 'nortwind'"),  # a typo never matches silently
+        ({"status": "429"}, "status must be an HTTP error status (400-599), not '429'"),
+        ({"status": 429, "fraction": 0}, "fraction must be above 0"),
+        ({"status": 429, "fraction": 1.5}, "fraction must be above 0"),
+        ({"status": 429, "fraction": 0.5, "seed": 1.5}, "seed must be an integer"),
+        ({"status": 429, "count": 0}, "count must be at least 1"),
+        ({"status": 503, "duration_seconds": 0}, "duration_seconds must be above 0"),
+        ({"drop_response": "yes"}, "drop_response must be true or false"),
+        ({"drop_response": True, "status": 500}, "one or the other"),
+        ({"drop_response": True, "delay_response_seconds": 1}, "exclude each other"),
+        ({"match": "northwind", "status": 503}, "match must be an object"),
     ],
 )
-def test_bad_fault_definitions_are_rejected_clearly(emulator: Emulator, body: dict) -> None:
+def test_bad_fault_definitions_are_rejected_clearly(emulator: Emulator, body: dict, says: str) -> None:
     r = emulator.admin.post("/faults", json=body)
-    assert r.status_code == 400 and r.json()["error"]["message"].startswith("invalid fault")
+    message = r.json()["error"]["message"]
+    assert r.status_code == 400 and message.startswith("invalid fault") and says in message
     assert emulator.admin.get("/faults").json()["value"] == []
 
 

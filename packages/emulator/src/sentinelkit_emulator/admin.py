@@ -34,17 +34,21 @@ async def add_fault(request: Request) -> Response:
     data = await _json(request)
     if isinstance(data, JSONResponse):
         return data
-    match = data.pop("match", {}) or {}
+    rt = runtime(request)
     try:
-        fault = Fault(**match, **data)
-    except (TypeError, ValueError) as exc:  # unknown keys, bad regex, bad status
+        fault = Fault.from_json(data)
+    except ValueError as exc:  # unknown or mistyped fields, bad regex, bad status, no effect
         return _error(400, f"invalid fault: {exc}")
-    runtime(request).faults.add(fault)
+    if fault.tenant is not None and rt.store.world.tenant(fault.tenant) is None:
+        known = ", ".join(t.name for t in rt.store.world.tenants)
+        return _error(400, f"invalid fault: no tenant {fault.tenant!r} in this scenario; known: {known}")
+    rt.faults.add(fault)
     return JSONResponse(fault.to_json(), status_code=201)
 
 
 async def list_faults(request: Request) -> Response:
-    return JSONResponse({"value": [f.to_json() for f in runtime(request).faults.faults]})
+    """The faults in force, with their statistics (``matched``, ``hits``, ``count`` left, ``expires_in_seconds``)."""
+    return JSONResponse({"value": [f.to_json() for f in runtime(request).faults.active()]})
 
 
 async def clear_faults(request: Request) -> Response:

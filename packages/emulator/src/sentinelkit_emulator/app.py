@@ -18,11 +18,10 @@ from . import admin
 from .arm import router as arm_router
 from .arm.resources import load_all
 from .errors import ArmError
-from .faults import FaultMiddleware
 from .identity import entra
 from .logs import api as logs_api
+from .middleware import ConnectionHandle, FaultMiddleware, TrafficMiddleware
 from .runtime import Runtime
-from .traffic import TrafficMiddleware
 
 log = logging.getLogger("sentinelkit_emulator")
 
@@ -91,4 +90,4 @@ def build_app(rt: Runtime, info: dict[str, Any]) -> ASGIApp:
     )
     app.state.runtime = rt
     app.state.info = info
-    return RequestIdMiddleware(TrafficMiddleware(FaultMiddleware(app, rt), rt))
+    return ConnectionHandle(RequestIdMiddleware(TrafficMiddleware(FaultMiddleware(app, rt), rt)))

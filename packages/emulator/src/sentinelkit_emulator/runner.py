@@ -272,6 +272,20 @@ class Emulator:
     def clear_faults(self) -> None:
         self.admin.delete("/faults").raise_for_status()
 
+    def faults(self) -> list[dict[str, Any]]:
+        """The faults in force with their statistics (``matched``, ``hits``, ``count``, ``expires_in_seconds``)."""
+        response = self.admin.get("/faults")
+        response.raise_for_status()
+        return list(response.json()["value"])
+
+    def remove_fault(self, fault_id: str) -> bool:
+        """Remove one fault; False when it is gone already (used up, expired or removed)."""
+        response = self.admin.delete(f"/faults/{fault_id}")
+        if response.status_code == 404:
+            return False
+        response.raise_for_status()
+        return True
+
     def traffic(self) -> dict[str, Any]:
         """``{"requests": {...}, "max_in_flight": {...}}`` keyed by ``service:tenant`` (e.g. ``arm:northwind``)."""
         response = self.admin.get("/traffic")

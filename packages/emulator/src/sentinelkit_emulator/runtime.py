@@ -1,4 +1,8 @@
-"""The running emulator's shared objects, reachable from any request handler."""
+"""The running emulator's shared objects, reachable from any request handler.
+
+It sits above the plain state it holds (``faults``, ``traffic``, ``store``, ``tokens``) and below
+everything that serves requests, which reaches it through :func:`runtime`.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 
+from .faults import FaultBook
+from .traffic import TrafficStats
+
 if TYPE_CHECKING:
-    from .faults import FaultBook
     from .store import Persister, Store
     from .tokens import TokenIssuer
-    from .traffic import TrafficStats
 
 
 @dataclass
@@ -29,7 +34,7 @@ class Runtime:
     build_store: Callable[[], Store]
     persister: Persister | None = None
     #: requests and peak concurrency per target tenant (``GET /_emulator/traffic``)
-    traffic: TrafficStats = field(default_factory=lambda: _traffic_stats())
+    traffic: TrafficStats = field(default_factory=TrafficStats)
     #: per-runtime caches owned by subsystems (e.g. the KQL engine), keyed by subsystem name
     caches: dict[str, Any] = field(default_factory=dict)
 
@@ -39,11 +44,6 @@ class Runtime:
             self.persister.mark_dirty()
 
 
-def _traffic_stats() -> TrafficStats:
-    from .traffic import TrafficStats
-
-    return TrafficStats()
-
-
 def runtime(request: Request) -> Runtime:
-    return request.app.state.runtime
+    rt: Runtime = request.app.state.runtime
+    return rt
