@@ -465,7 +465,16 @@ def _translate(query: str, schema_key: tuple[tuple[str, tuple[str, ...]], ...]) 
     """
     import duckdb_kql
 
+    from .rewrite import rewrite
+
     schema = {name: list(columns) for name, columns in schema_key}
+    rewritten = rewrite(query)
+    try:
+        return duckdb_kql.to_sql(rewritten, schema=schema, allow_write=False, query_now=dt.datetime.now(dt.UTC))
+    except duckdb_kql.KqlSyntaxError:
+        if rewritten == query:
+            raise
+    # a syntax error is reported against the text the user wrote
     return duckdb_kql.to_sql(query, schema=schema, allow_write=False, query_now=dt.datetime.now(dt.UTC))
 
 
