@@ -105,16 +105,16 @@ def semantic_error(message: str, code: str = "SEM0100") -> QueryApiError:
 
 
 def unsupported_error(what: str, where: str = "") -> QueryApiError:
-    """400 for valid-looking KQL the emulator's engine cannot run; says so plainly, naming the construct."""
+    """400 for valid KQL the emulator's engine cannot run: names the construct and never blames the query."""
     at = f" ({where})" if where else ""
     return QueryApiError(400, "BadArgumentError", _INVALID_PROPERTIES, inner={
         "code": "SemanticError",
         "message": "A semantic error occurred.",
         "innererror": {
             "code": "EmulatorUnsupportedKql",
-            "message": f"The sentinelkit emulator's KQL engine (duckdb-kql) does not support {what}{at}. "
-                       "This is a limit of the offline emulator, not necessarily of the query: rewrite the "
-                       "query without it, or run it against a real Log Analytics workspace.",
+            "message": f"The offline emulator does not support {what}{at} (the real service does). The query "
+                       "itself may be fine: run it against a real Log Analytics workspace, or rewrite it "
+                       "without that construct to run it here.",
         },
     })
 
@@ -378,6 +378,17 @@ _CONSTRUCT_NAMES = {
     "ConsumeOperator": "consume", "FindOperator": "find", "ParseWhereOperator": "parse-where",
     "ParseKvOperator": "parse-kv", "ExternalDataOperator": "externaldata",
 }
+#: Grammar names of expressions (duckdb-kql's ``expression:...``) -> what a KQL user calls them.
+_EXPRESSION_NAMES = {
+    "ExternalDataExpression": "the 'externaldata' operator (it reads from the internet)",
+    "StringStarOperatorExpression": "searching every column ('* has ...')",
+    "ParenthesizedExpression": "this parenthesized expression",
+    "MaterializeExpression": "'materialize()' here",
+    "ToScalarExpression": "'toscalar()' here",
+}
+#: KQL functions duckdb-kql's grammar does not parse at all: a syntax error on one of them is the emulator's.
+_UNPARSED_FUNCTIONS = frozenset({"table", "workspace", "app", "resource", "cluster", "database", "view",
+                                 "materialize", "externaldata", "toscalar"})
 
 
 #: A well-formed use of each operator: if duckdb-kql's grammar cannot parse it, the operator is unknown to it
@@ -487,6 +498,9 @@ def translate_syntax_error(query: str, exc: Exception) -> QueryApiError:
         m = re.search(r"at (\d+):(\d+): (.*)", str(exc), re.DOTALL)
         line, column, detail = (int(m.group(1)), int(m.group(2)), m.group(3)) if m else (1, 0, str(exc))
     token = _token_at(query, line, column)
+    if token.lower() in _UNPARSED_FUNCTIONS and _next_word(query, line, column, token) == "" \
+            and query[_line_offsets(query)[line - 1] + column + len(token):].lstrip().startswith("("):
+        return unsupported_error(f"the '{token.lower()}()' function", f"line {line}, position {column}")
     hint = ""
     if token == "|":
         op = _next_word(query, line, column, token)
@@ -536,9 +550,22 @@ def translate_unsupported(query: str, exc: Any) -> QueryApiError:
             what = f"the '{name}' operator"
     elif construct.startswith("invoke:"):
         what = f"'invoke {construct.split(':', 1)[1]}()'"
+    elif construct.startswith("expression:") or construct.endswith(("Expression", "Operator")):
+        grammar = construct.split(":", 1)[-1]
+        what = _EXPRESSION_NAMES.get(grammar) or _CONSTRUCT_NAMES.get(grammar) or (
+            f"'{_span_text(query, span)}'" if span is not None else "a construct of this query")
     else:
         what = construct.replace("'", "") + (f" ({hint})" if hint and "wave" not in hint else "")
     return unsupported_error(what, where)
+
+
+def _span_text(query: str, span: Any) -> str:
+    """A short excerpt of ``query`` at a duckdb-kql span (to name a construct by what the user wrote)."""
+    offsets = _line_offsets(query)
+    if not 1 <= span.line <= len(offsets):
+        return "?"
+    start = offsets[span.line - 1] + span.column
+    return re.sub(r"\s+", " ", query[start:start + 40]).strip()
 
 
 _STRING_LITERAL = re.compile(r"'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\"")
@@ -557,15 +584,96 @@ def _operator_mentioning(query: str, name: str, after_table: bool = False) -> st
     return ""
 
 
+def _judged(query: str, schemas: Mapping[str, Schema], exc: Exception) -> QueryApiError:
+    """The error for a query duckdb-kql could not translate: Microsoft's parser decides when installed."""
+    import duckdb_kql
+
+    from .validation import microsoft_errors
+
+    if isinstance(exc, duckdb_kql.KqlSyntaxError):
+        own = translate_syntax_error(query, exc)
+    elif isinstance(exc, duckdb_kql.KqlUnsupportedError):
+        own = _unknown_table(query, schemas) or translate_unsupported(query, exc)
+    elif isinstance(exc, duckdb_kql.KqlSchemaError):
+        own = _unknown_table(query, schemas) or translate_schema_error(query, exc)
+    else:
+        own = semantic_error(str(exc), code="SEM0001")
+    errors = microsoft_errors(query, schemas)
+    if errors is None:
+        return own
+    if not errors:  # valid KQL for the service: the emulator's limit, whatever duckdb-kql said
+        if _is_unsupported(own):
+            return own
+        construct = str(getattr(exc, "construct", "") or "") or _token_at(query, 1, 0)
+        return unsupported_error(f"'{construct}'")
+    first = errors[0]
+    line = query.count("\n", 0, first.start) + 1
+    column = first.start - (query.rfind("\n", 0, first.start) + 1)
+    token = query[first.start:first.start + max(first.length, 1)]
+    if first.code in ("KS006", "KS007") or "parse" in first.message.lower() or "expected" in first.message.lower():
+        return syntax_error(f"Query could not be parsed at '{token}' on line [{line},{column}] ({first.message})",
+                            line, column, token)
+    return semantic_error(f"{first.message} (line {line}, position {column})", code=first.code or "SEM0100")
+
+
+def _is_unsupported(error: QueryApiError) -> bool:
+    inner = error.inner or {}
+    while isinstance(inner.get("innererror"), dict):
+        inner = inner["innererror"]
+    return inner.get("code") == "EmulatorUnsupportedKql"
+
+
+def translate_schema_error(query: str, exc: Exception) -> QueryApiError:
+    text = str(exc)
+    m = re.search(r"columns '([^']+)' and '([^']+)' differ only in case", text)
+    if m:
+        return unsupported_error(f"two columns whose names differ only in case ('{m.group(1)}' and "
+                                 f"'{m.group(2)}')")
+    m = re.search(r"schema error for '([^']+)' \(unknown table", text)
+    if m:
+        return unknown_table_error(query, m.group(1))
+    return semantic_error(re.sub(r"; known: \[.*?\]", "", text), code="SEM0001")
+
+
+_SOURCE_BEFORE = frozenset({";", "(", ",", "=", "union", "join", "lookup", "on"})
+
+
+def _unknown_table(query: str, schemas: Mapping[str, Schema]) -> QueryApiError | None:
+    """The error for the first name used as a table that is neither a table nor a ``let`` name.
+
+    duckdb-kql reports an unknown table in a ``join`` or with ``arg_max(*, ...)`` as a schema or
+    unsupported-construct problem; the service says the table does not exist.
+    """
+    from .rewrite import tokenize
+
+    code = [t for t in tokenize(query) if t.kind not in ("ws", "comment")]
+    declared = {code[k + 1].text for k, t in enumerate(code[:-1]) if t.text == "let"}
+    for k, t in enumerate(code):
+        if t.kind != "ident" or t.text in schemas or t.text in declared or t.text.lower() in KQL_OPERATORS:
+            continue
+        before = code[k - 1].text.lower() if k else ";"
+        after = code[k + 1].text if k + 1 < len(code) else ""
+        if before in _SOURCE_BEFORE and after in ("|", ")", ";", ""):
+            if before == "=" and k >= 2 and code[k - 2].text.lower() in ("kind", "isfuzzy", "withsource"):
+                continue
+            return unknown_table_error(query, t.text)
+    return None
+
+
 def unknown_table_error(query: str, name: str) -> QueryApiError:
     op = _operator_mentioning(query, name, after_table=True)
     prefix = f"'{op}' operator: " if op else ""
     return semantic_error(f"{prefix}Failed to resolve table or column expression named '{name}'")
 
 
+#: DuckDB type names in its messages -> KQL's.
+_KQL_NAMES = {"VARCHAR": "string", "BIGINT": "long", "INTEGER": "int", "DOUBLE": "real", "BOOLEAN": "bool",
+              "TIMESTAMP": "datetime", "JSON": "dynamic", "UUID": "guid", "INTERVAL": "timespan"}
+
+
 def _clean_duckdb_message(message: str) -> str:
     """DuckDB's message without its SQL excerpt (the SQL is the translation, not what the user wrote)."""
-    message = message.split("\nLINE ", 1)[0].split("\n\nLINE", 1)[0]
+    message = message.split("\nLINE ", 1)[0].split("\n\nLINE", 1)[0].split("\n\tCandidate", 1)[0]
     message = re.sub(r"^\w+ Error: ", "", message.strip())
     return message.strip()
 
@@ -581,13 +689,19 @@ def translate_engine_error(query: str, exc: Exception) -> QueryApiError:
     if isinstance(exc, duckdb.BinderException):
         m = (re.search(r'Referenced column "([^"]+)" not found', text)
              or re.search(r'Column "([^"]+)" referenced that exists in the SELECT clause', text)
-             or re.search(r'does not have a column named "([^"]+)"', text))
+             or re.search(r'does not have a column named "([^"]+)"', text)
+             or re.search(r'Alias with name "([^"]+)" exists, but aliases cannot be used', text))
         if m:
             name = m.group(1)
             op = _operator_mentioning(query, name)
             what = "column or scalar expression" if op in ("where", "filter", "summarize", "") else "scalar expression"
             prefix = f"'{op}' operator: " if op else ""
             return semantic_error(f"{prefix}Failed to resolve {what} named '{name}'")
+        m = re.search(r"No function matches the given name and argument types '(.+?)\((.*?)\)'", text)
+        if m:
+            types = ", ".join(_KQL_NAMES.get(t.strip(), t.strip().lower()) for t in m.group(2).split(","))
+            return semantic_error(f"Cannot apply '{m.group(1)}' to arguments of types ({types}): convert them "
+                                  "first (tostring(), toint(), todatetime()...).", code="SEM0025")
         return semantic_error(_clean_duckdb_message(text), code="SEM0002")
     if isinstance(exc, duckdb.ConversionException):
         return semantic_error(
@@ -746,15 +860,14 @@ class LogsEngine:
         db = self.database(snap)
         schema_key = tuple((name, tuple(schema)) for name, schema in sorted(db.schemas.items()))
         try:
-            translated = _translate(query, schema_key)
-        except duckdb_kql.KqlSyntaxError as exc:
-            raise translate_syntax_error(query, exc) from exc
-        except duckdb_kql.KqlUnsupportedError as exc:
-            raise translate_unsupported(query, exc) from exc
-        except duckdb_kql.KqlSchemaError as exc:
-            raise semantic_error(str(exc), code="SEM0001") from exc
+            try:
+                translated = _translate(query, schema_key)
+            except duckdb_kql.KqlUnsupportedError as exc:
+                if "ProjectReorder" not in str(getattr(exc, "construct", "")):
+                    raise
+                translated = _translate(_resolve_reorders(query, db, schema_key, now), schema_key)
         except duckdb_kql.KqlError as exc:
-            raise semantic_error(str(exc), code="SEM0001") from exc
+            raise _judged(query, db.schemas, exc) from exc
         sql = str(translated)
         referenced = referenced_tables(sql, db.schemas)
         for name in referenced:
@@ -824,6 +937,37 @@ class LogsEngine:
         if truncated_message:
             body["error"] = _partial_error(truncated_message)
         return QueryResult(body, len(out_rows), elapsed, truncated_message is not None, tuple(referenced))
+
+
+def _resolve_reorders(query: str, db: _Database, schema_key: Any, now: dt.datetime) -> str:
+    """``| project-reorder a, b*`` -> ``| project a, b1, b2, <the rest>``, with the columns it sees.
+
+    duckdb-kql has no ``project-reorder``; its input columns are those of the statement up to the pipe,
+    which DuckDB reports without reading a row. Reorders inside brackets stay as they are (and are
+    reported as unsupported).
+    """
+    from .rewrite import reorder_targets, reordered
+
+    for _ in range(16):
+        targets = reorder_targets(query)
+        if not targets:
+            break
+        statement, pipe, end, names = targets[0]
+        head = re.match(r"\s*let\s+[A-Za-z_]\w*\s*=", query[statement:pipe])
+        prefix = query[:statement] + (query[statement + head.end():pipe] if head else query[statement:pipe])
+        translated = _translate(prefix, schema_key)
+        parameters = dict(translated.parameters)
+        if "kqlnow" in parameters:
+            parameters["kqlnow"] = now.astimezone(dt.UTC).replace(tzinfo=None)
+        cursor = db.con.cursor()
+        try:
+            sql = f"SELECT * FROM ({translated}) LIMIT 0"
+            columns = [d[0] for d in (cursor.execute(sql, parameters) if parameters else cursor.execute(sql)).description]
+        finally:
+            cursor.close()
+        listed = ", ".join("['" + c.replace("'", "\\'") + "']" for c in reordered(names, columns))
+        query = query[:pipe] + "| project " + listed + query[end:]
+    return query
 
 
 _PLACEHOLDER = re.compile(r"\$[A-Za-z_]\w*")

@@ -125,6 +125,10 @@ def _renames(query: str) -> str:
         lowered = t.text.lower()
         if nxt == "(" and prev != "." and lowered in RENAMED_FUNCTIONS:
             edits.replace(t.start, t.end, RENAMED_FUNCTIONS[lowered])
+        elif nxt == "(" and lowered == "percentiles":  # one percentile: the same column as percentile()
+            close = _matching(tokens, code, k + 1)
+            if close > 0 and len(_arguments(tokens, code, k + 1, close)) == 2:
+                edits.replace(t.start, t.end, "percentile")
         elif prev == "|" and lowered in RENAMED_OPERATORS:
             edits.replace(t.start, t.end, RENAMED_OPERATORS[lowered])
     return edits.apply()
@@ -223,40 +227,42 @@ def _named_mv_expand(query: str) -> str:
 _LET_FUNCTION = re.compile(r"let\s+([A-Za-z_]\w*)\s*=\s*\(\s*\)\s*\{", re.IGNORECASE)
 
 
-def _hoisted_function_lets(query: str) -> str:
-    """``let F = () { let a = ...; let b = ...; a | union b };`` -> the locals become top-level lets.
+def _parameterless_functions(query: str) -> str:
+    """``let F = () { let a = ...; a | union b };`` -> ``let F_a = ...; let F = (F_a | union b);``.
 
-    duckdb-kql refuses ``let`` statements inside a function body; a function without parameters
-    means the same with its locals hoisted (renamed ``F_a`` so they cannot clash with other names).
+    duckdb-kql takes only scalar ``let`` functions and no ``let`` inside a body; a function without
+    parameters means the same as a plain ``let`` of its body, with its locals hoisted (renamed ``F_a``
+    so they cannot clash), and ``F()`` is then ``F``.
     """
     tokens = tokenize(query)
     code = _code(tokens)
     edits = _Edits(query)
+    names = []
     for m in _LET_FUNCTION.finditer(query):
         name = m.group(1)
         brace = next((k for k, i in enumerate(code) if tokens[i].start == m.end() - 1), None)
         if brace is None:
             continue
         close = _matching(tokens, code, brace, "{", "}")
-        if close < 0:
+        statements = _statements(tokens, code, brace + 1, close - 1) if close > 0 else []
+        if not statements or tokens[code[statements[-1][0]]].text == "let":
             continue
-        statements = _statements(tokens, code, brace + 1, close - 1)
         locals_ = [s for s in statements if tokens[code[s[0]]].text == "let"]
-        if not locals_ or statements[-1] in locals_:
-            continue
         renames = {tokens[code[s[0] + 1]].text: f"{name}_{tokens[code[s[0] + 1]].text}" for s in locals_}
         hoisted = []
-        for first, last in statements:
-            body = _renamed(tokens, code, first, last, query, renames, skip_first=2 if (first, last) in locals_ else 0)
-            if (first, last) in locals_:
-                hoisted.append(f"let {renames[tokens[code[first + 1]].text]} {body};")
-            else:
-                final = body
-        # one line per original line: the hoisted lets stand where the function started
-        let_start = m.start()
-        newlines = query.count("\n", let_start, tokens[code[close]].end)
-        replacement = " ".join(hoisted) + f" let {name} = () {{ {final} }}"
-        edits.replace(let_start, tokens[code[close]].end, replacement + "\n" * newlines)
+        for first, last in locals_:
+            hoisted.append(f"let {renames[tokens[code[first + 1]].text]} "
+                           f"{_renamed(tokens, code, first, last, query, renames, skip_first=2)};")
+        final = _renamed(tokens, code, *statements[-1], query, renames)
+        newlines = query.count("\n", m.start(), tokens[code[close]].end)
+        edits.replace(m.start(), tokens[code[close]].end, " ".join([*hoisted, f"let {name} = ({final})"]) + "\n" * newlines)
+        names.append(name)
+    if names:
+        for k, i in enumerate(code[:-2]):
+            t = tokens[i]
+            if t.kind == "ident" and t.text in names and tokens[code[k + 1]].text == "(" \
+                    and tokens[code[k + 2]].text == ")":
+                edits.replace(tokens[code[k + 1]].start, tokens[code[k + 2]].end, "")
     return edits.apply()
 
 
@@ -288,6 +294,54 @@ def _renamed(tokens: Sequence[Token], code: list[int], first: int, last: int, qu
             gap = query[t.end:tokens[code[k + 1]].start]
             parts.append(" " if gap and not gap.isspace() or "\n" in gap else gap)
     return "".join(parts)
+
+
+_REORDER = re.compile(r"\|\s*project-reorder\b", re.IGNORECASE)
+
+
+def reorder_targets(query: str) -> list[tuple[int, int, int, list[str]]]:
+    """Each top-level ``| project-reorder a, b*`` as (statement start, pipe offset, end offset, names).
+
+    Only reorders in a statement's own pipeline (not inside brackets) are found: their input columns
+    can be known by running the statement up to the pipe.
+    """
+    tokens = tokenize(query)
+    code = _code(tokens)
+    found = []
+    for first, last in _statements(tokens, code, 0, len(code) - 1):
+        depth = 0
+        for k in range(first, last + 1):
+            text = tokens[code[k]].text
+            depth += text in "([{"
+            depth -= text in ")]}"
+            if depth or text != "|" or k + 3 > last or tokens[code[k + 1]].text != "project" \
+                    or tokens[code[k + 2]].text != "-" or tokens[code[k + 3]].text != "reorder":
+                continue
+            end = k + 4
+            names = []
+            while end <= last and tokens[code[end]].text != "|":
+                if tokens[code[end]].kind in ("ident", "string") or tokens[code[end]].text in ("*", "[", "]"):
+                    names.append(tokens[code[end]].text)
+                end += 1
+            found.append((tokens[code[first]].start, tokens[code[k]].start, tokens[code[end - 1]].end, names))
+    return found
+
+
+def reordered(names: Sequence[str], columns: Sequence[str]) -> list[str]:
+    """The column order ``project-reorder names`` gives ``columns`` (wildcards and ``asc``/``desc``)."""
+    import fnmatch
+
+    picked: list[str] = []
+    words = [n.strip("[]'\"") for n in names if n not in ("[", "]")]
+    for index, word in enumerate(words):
+        if word.lower() in ("asc", "desc", "granny-asc", "granny-desc"):
+            continue
+        matches = [c for c in columns if fnmatch.fnmatchcase(c, word) and c not in picked]
+        order = words[index + 1].lower() if index + 1 < len(words) else ""
+        if order in ("asc", "desc"):
+            matches.sort(reverse=order == "desc")
+        picked.extend(matches)
+    return picked + [c for c in columns if c not in picked]
 
 
 def positional_arguments(query: str, signatures: Mapping[str, Sequence[tuple[str, str]]]) -> str:
@@ -329,7 +383,7 @@ def positional_arguments(query: str, signatures: Mapping[str, Sequence[tuple[str
 #: The rewrites every query goes through, in order.
 REWRITES: tuple[Callable[[str], str], ...] = (
     _renames, _split_with_index, _literal_table, _bare_serialize, _unparenthesized_statement, _named_mv_expand,
-    _hoisted_function_lets,
+    _parameterless_functions,
 )
 
 
