@@ -30,6 +30,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ArmError
+from .functions import Function, workspace_functions
 from .schemas import DUCKDB_TYPES, Schema, merge_schemas, workspace_schemas
 
 if TYPE_CHECKING:
@@ -191,6 +192,8 @@ class Snapshot:
     store: weakref.ref[Any]
     schemas: dict[str, Schema]
     sources: tuple[tuple[str, dict[str, list[LogRow]], dict[str, int]], ...]
+    #: the functions the primary workspace's queries can call (``functions.workspace_functions``)
+    functions: tuple[Function, ...] = ()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -468,7 +471,8 @@ def _short_detail(message: str) -> str:
 
 
 @functools.lru_cache(maxsize=512)
-def _translate(query: str, schema_key: tuple[tuple[str, tuple[str, ...]], ...]) -> Any:
+def _translate(query: str, schema_key: tuple[tuple[str, tuple[str, ...]], ...],
+               functions: tuple[Function, ...] = ()) -> Any:
     """KQL -> DuckDB SQL, cached: translation is pure Python and costs far more than running the SQL.
 
     ``now`` is not part of the key: ``ago()``/``now()`` translate to the ``$kqlnow`` parameter, which
@@ -476,17 +480,20 @@ def _translate(query: str, schema_key: tuple[tuple[str, tuple[str, ...]], ...]) 
     """
     import duckdb_kql
 
-    from .rewrite import rewrite
+    from .rewrite import positional_arguments, rewrite
 
     schema = {name: list(columns) for name, columns in schema_key}
-    rewritten = rewrite(query)
+    definitions = [f.definition for f in functions]
+    rewritten = positional_arguments(rewrite(query), {f.name: f.parameters for f in functions})
     try:
-        return duckdb_kql.to_sql(rewritten, schema=schema, allow_write=False, query_now=dt.datetime.now(dt.UTC))
+        return duckdb_kql.to_sql(rewritten, schema=schema, allow_write=False, query_now=dt.datetime.now(dt.UTC),
+                                 functions=definitions)
     except duckdb_kql.KqlSyntaxError:
         if rewritten == query:
             raise
     # a syntax error is reported against the text the user wrote
-    return duckdb_kql.to_sql(query, schema=schema, allow_write=False, query_now=dt.datetime.now(dt.UTC))
+    return duckdb_kql.to_sql(query, schema=schema, allow_write=False, query_now=dt.datetime.now(dt.UTC),
+                             functions=definitions)
 
 
 def translate_syntax_error(query: str, exc: Exception) -> QueryApiError:
@@ -802,6 +809,7 @@ class LogsEngine:
         self._databases: OrderedDict[tuple[str, ...], _Database] = OrderedDict()
         self._lock = threading.Lock()
         self._schema_cache: dict[str, tuple[weakref.ref[Any], int, dict[str, Schema]]] = {}
+        self._function_cache: dict[str, tuple[weakref.ref[Any], int, tuple[Function, ...]]] = {}
 
     # -- on the event loop ------------------------------------------------------------------------
     def snapshot(self, store: Store, workspaces: Sequence[tuple[str, str]]) -> Snapshot:
@@ -821,7 +829,14 @@ class LogsEngine:
             sources.append((cid, lists, {name: len(rows) for name, rows in lists.items()}))
         schemas = per_workspace[0] if len(per_workspace) == 1 else merge_schemas(per_workspace)
         key = tuple(cid.lower() for _, cid in workspaces)
-        return Snapshot(key, weakref.ref(store), schemas, tuple(sources))
+        primary_id, primary_cid = workspaces[0]
+        cached_functions = self._function_cache.get(primary_cid.lower())
+        if cached_functions and cached_functions[0]() is store and cached_functions[1] == store.version:
+            functions = cached_functions[2]
+        else:
+            functions = workspace_functions(store, primary_id, per_workspace[0])
+            self._function_cache[primary_cid.lower()] = (weakref.ref(store), store.version, functions)
+        return Snapshot(key, weakref.ref(store), schemas, tuple(sources), functions)
 
     # -- in a worker thread -----------------------------------------------------------------------
     def database(self, snap: Snapshot) -> _Database:
@@ -861,11 +876,12 @@ class LogsEngine:
         schema_key = tuple((name, tuple(schema)) for name, schema in sorted(db.schemas.items()))
         try:
             try:
-                translated = _translate(query, schema_key)
+                translated = _translate(query, schema_key, snap.functions)
             except duckdb_kql.KqlUnsupportedError as exc:
                 if "ProjectReorder" not in str(getattr(exc, "construct", "")):
                     raise
-                translated = _translate(_resolve_reorders(query, db, schema_key, now), schema_key)
+                translated = _translate(_resolve_reorders(query, db, schema_key, now, snap.functions), schema_key,
+                                        snap.functions)
         except duckdb_kql.KqlError as exc:
             raise _judged(query, db.schemas, exc) from exc
         sql = str(translated)
@@ -939,7 +955,8 @@ class LogsEngine:
         return QueryResult(body, len(out_rows), elapsed, truncated_message is not None, tuple(referenced))
 
 
-def _resolve_reorders(query: str, db: _Database, schema_key: Any, now: dt.datetime) -> str:
+def _resolve_reorders(query: str, db: _Database, schema_key: Any, now: dt.datetime,
+                      functions: tuple[Function, ...]) -> str:
     """``| project-reorder a, b*`` -> ``| project a, b1, b2, <the rest>``, with the columns it sees.
 
     duckdb-kql has no ``project-reorder``; its input columns are those of the statement up to the pipe,
@@ -955,7 +972,7 @@ def _resolve_reorders(query: str, db: _Database, schema_key: Any, now: dt.dateti
         statement, pipe, end, names = targets[0]
         head = re.match(r"\s*let\s+[A-Za-z_]\w*\s*=", query[statement:pipe])
         prefix = query[:statement] + (query[statement + head.end():pipe] if head else query[statement:pipe])
-        translated = _translate(prefix, schema_key)
+        translated = _translate(prefix, schema_key, functions)
         parameters = dict(translated.parameters)
         if "kqlnow" in parameters:
             parameters["kqlnow"] = now.astimezone(dt.UTC).replace(tzinfo=None)
