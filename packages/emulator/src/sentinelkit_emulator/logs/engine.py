@@ -470,6 +470,14 @@ def _short_detail(message: str) -> str:
     return message
 
 
+@functools.lru_cache(maxsize=64)
+def _parsed_functions(definitions: tuple[str, ...]) -> Any:
+    """duckdb-kql's parsed registry for these definitions (parsing a body costs tens of milliseconds)."""
+    from duckdb_kql.stored_functions import parse_functions
+
+    return parse_functions(list(definitions))
+
+
 @functools.lru_cache(maxsize=512)
 def _translate(query: str, schema_key: tuple[tuple[str, tuple[str, ...]], ...],
                functions: tuple[Function, ...] = ()) -> Any:
@@ -483,8 +491,10 @@ def _translate(query: str, schema_key: tuple[tuple[str, tuple[str, ...]], ...],
     from .rewrite import positional_arguments, rewrite
 
     schema = {name: list(columns) for name, columns in schema_key}
-    definitions = [f.definition for f in functions]
-    rewritten = positional_arguments(rewrite(query), {f.name: f.parameters for f in functions})
+    words = set(re.findall(r"[A-Za-z_]\w*", query))
+    called = tuple(f for f in functions if f.name in words)
+    definitions = _parsed_functions(tuple(f.definition for f in called)) if called else None
+    rewritten = positional_arguments(rewrite(query), {f.name: f.parameters for f in called})
     try:
         return duckdb_kql.to_sql(rewritten, schema=schema, allow_write=False, query_now=dt.datetime.now(dt.UTC),
                                  functions=definitions)
@@ -546,8 +556,8 @@ def translate_unsupported(query: str, exc: Any) -> QueryApiError:
     elif construct.startswith("aggregate:"):
         what = f"the aggregation function '{construct.split(':', 1)[1]}()'"
     elif construct.startswith("source:"):
-        name = _CONSTRUCT_NAMES.get(construct.split(":", 1)[1], construct.split(":", 1)[1])
-        what = f"the '{name}' operator"
+        grammar = construct.split(":", 1)[1]
+        what = _EXPRESSION_NAMES.get(grammar) or f"the '{_CONSTRUCT_NAMES.get(grammar, grammar)}' operator"
     elif construct in _CONSTRUCT_NAMES:
         name = _CONSTRUCT_NAMES[construct]
         if name == "evaluate" and span is not None:
@@ -642,7 +652,7 @@ def translate_schema_error(query: str, exc: Exception) -> QueryApiError:
     return semantic_error(re.sub(r"; known: \[.*?\]", "", text), code="SEM0001")
 
 
-_SOURCE_BEFORE = frozenset({";", "(", ",", "=", "union", "join", "lookup", "on"})
+_JOINING = frozenset({"union", "join", "lookup"})
 
 
 def _unknown_table(query: str, schemas: Mapping[str, Schema]) -> QueryApiError | None:
@@ -660,9 +670,13 @@ def _unknown_table(query: str, schemas: Mapping[str, Schema]) -> QueryApiError |
             continue
         before = code[k - 1].text.lower() if k else ";"
         after = code[k + 1].text if k + 1 < len(code) else ""
-        if before in _SOURCE_BEFORE and after in ("|", ")", ";", ""):
-            if before == "=" and k >= 2 and code[k - 2].text.lower() in ("kind", "isfuzzy", "withsource"):
-                continue
+        if after not in ("|", ")", ";", ""):
+            continue
+        starts_statement = before == ";" or (before == "=" and k >= 3 and code[k - 3].text == "let"
+                                             and (k < 4 or code[k - 4].text == ";"))
+        behind = {c.text.lower() for c in code[max(0, k - 5):k]}
+        joined = before in _JOINING or (before in ("(", ",") and bool(behind & _JOINING))
+        if starts_statement or joined:
             return unknown_table_error(query, t.text)
     return None
 
