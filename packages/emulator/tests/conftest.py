@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -58,3 +59,25 @@ def arm_client(emulator: Emulator, credential_for: Callable[..., ClientSecretCre
 def arm(arm_client: Callable[..., httpx.Client]) -> Iterator[httpx.Client]:
     """ARM as the MSSP's automation principal (Contributor everywhere it is delegated)."""
     yield arm_client()
+
+
+@pytest.fixture(scope="session")
+def sdk_client(emulator: Emulator, credential_for: Callable[..., ClientSecretCredential]) -> Iterator[Callable[..., Any]]:
+    """One factory for Microsoft's ARM SDK clients, built as users build them: ``sdk_client(Cls, subscription)``.
+
+    Any ``azure-mgmt-*`` client class; the credential is a scenario principal's (optionally in another
+    tenant); every client made is closed at the end of the session.
+    """
+    clients: list[Any] = []
+
+    def make(cls: type, subscription_id: str, principal: str = "sentinelkit-mssp", tenant: str | None = None,
+             **kwargs: Any) -> Any:
+        kwargs.setdefault("polling_interval", 0)
+        client = cls(credential_for(principal, tenant), subscription_id, base_url=emulator.info["arm_url"],
+                     credential_scopes=[ARM_SCOPE], connection_verify=emulator.info["ca_path"], **kwargs)
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()

@@ -3,13 +3,12 @@ scenario, the long-running create/update, and the rules the service enforces."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
-from azure.identity import ClientSecretCredential
 from azure.mgmt.loganalytics import LogAnalyticsManagementClient
 from azure.mgmt.loganalytics.models import Column, Schema, Table
 
@@ -25,23 +24,14 @@ def _rg(workspace_id: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def la(emulator: Emulator, credential_for: Callable[..., ClientSecretCredential]) -> Iterator[Callable[..., Any]]:
+def la(emulator: Emulator, sdk_client: Callable[..., Any]) -> Callable[..., Any]:
     """LogAnalyticsManagementClient for a workspace's subscription, as the given principal."""
-    clients: list[LogAnalyticsManagementClient] = []
 
     def make(workspace: str, principal: str = "sentinelkit-mssp") -> LogAnalyticsManagementClient:
         sub = emulator.workspace(workspace)["id"].split("/")[2]
-        client = LogAnalyticsManagementClient(
-            credential_for(principal), sub, base_url=emulator.info["arm_url"],
-            credential_scopes=["https://management.azure.com/.default"],
-            connection_verify=emulator.info["ca_path"], polling_interval=0,
-        )
-        clients.append(client)
-        return client
+        return sdk_client(LogAnalyticsManagementClient, sub, principal)
 
-    yield make
-    for c in clients:
-        c.close()
+    return make
 
 
 def test_seeded_tables_follow_the_scenario(la: Callable[..., Any]) -> None:

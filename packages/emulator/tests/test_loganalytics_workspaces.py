@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
-from azure.identity import ClientSecretCredential
 from azure.mgmt.loganalytics import LogAnalyticsManagementClient
 from azure.mgmt.loganalytics.models import SavedSearch, Workspace, WorkspacePatch, WorkspaceSku
 
@@ -22,21 +21,11 @@ API = {"api-version": "2025-07-01"}
 
 
 @pytest.fixture(scope="module")
-def la(emulator: Emulator, credential_for: Callable[..., ClientSecretCredential]) -> Iterator[Callable[..., Any]]:
-    clients: list[LogAnalyticsManagementClient] = []
-
+def la(emulator: Emulator, sdk_client: Callable[..., Any]) -> Callable[..., Any]:
     def make(tenant: str, principal: str = "sentinelkit-mssp") -> LogAnalyticsManagementClient:
-        client = LogAnalyticsManagementClient(
-            credential_for(principal), emulator.subscription_id(tenant), base_url=emulator.info["arm_url"],
-            credential_scopes=["https://management.azure.com/.default"],
-            connection_verify=emulator.info["ca_path"], polling_interval=0,
-        )
-        clients.append(client)
-        return client
+        return sdk_client(LogAnalyticsManagementClient, emulator.subscription_id(tenant), principal)
 
-    yield make
-    for c in clients:
-        c.close()
+    return make
 
 
 def test_list_workspaces_by_subscription_and_resource_group(la: Callable[..., Any]) -> None:

@@ -297,7 +297,7 @@ def test_semantic_errors(query: str, expected: str) -> None:
 @pytest.mark.parametrize(("query", "named"), [
     ("Heartbeat | make-series n = count() on TimeGenerated step 1h", "the 'make-series' operator"),
     ("Heartbeat | evaluate bag_unpack(ComputerPrivateIPs)", "'evaluate bag_unpack'"),
-    ("Heartbeat | serialize | extend p = prev(Computer)", "the 'serialize' operator"),
+    ("Heartbeat | serialize | extend p = prev(Computer)", "the function 'prev()'"),
     ("Heartbeat | extend k = bag_keys(ComputerPrivateIPs)", "the function 'bag_keys()'"),
     ("search 'vm1'", "the 'search' operator"),
 ])

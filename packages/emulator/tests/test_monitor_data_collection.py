@@ -4,13 +4,12 @@ scenario (planted problems included), the full lifecycle, and the validation Azu
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
-from azure.identity import ClientSecretCredential
 from azure.mgmt.monitor import MonitorManagementClient
 
 from sentinelkit_emulator import Emulator
@@ -23,20 +22,11 @@ API = {"api-version": "2024-03-11"}
 
 
 @pytest.fixture(scope="module")
-def monitor(emulator: Emulator, credential_for: Callable[..., ClientSecretCredential]) -> Iterator[Callable[..., Any]]:
-    clients: list[MonitorManagementClient] = []
-
+def monitor(emulator: Emulator, sdk_client: Callable[..., Any]) -> Callable[..., Any]:
     def make(tenant: str, principal: str = "sentinelkit-mssp") -> MonitorManagementClient:
-        client = MonitorManagementClient(
-            credential_for(principal), emulator.subscription_id(tenant), base_url=emulator.info["arm_url"],
-            credential_scopes=["https://management.azure.com/.default"], connection_verify=emulator.info["ca_path"],
-        )
-        clients.append(client)
-        return client
+        return sdk_client(MonitorManagementClient, emulator.subscription_id(tenant), principal, polling_interval=30)
 
-    yield make
-    for c in clients:
-        c.close()
+    return make
 
 
 def test_seeded_data_collection_holds_the_planted_problems(monitor: Callable[..., Any]) -> None:
@@ -107,7 +97,7 @@ def _logs_ingestion_rule(workspace_id: str, location: str = "westeurope") -> dic
                                                                  {"name": "Action", "type": "string"}]}},
             "destinations": {"logAnalytics": [{"workspaceResourceId": workspace_id, "name": "soc"}]},
             "dataFlows": [{"streams": ["Custom-SdkRaw"], "destinations": ["soc"],
-                           "transformKql": "source | extend TimeGenerated = Time | project-away Time",
+                           "transformKql": "let clock = \"Time\";\nsource | extend TimeGenerated = Time | project-away Time",
                            "outputStream": "Custom-SocAutomationAudit_CL"}],
         },
     }
@@ -190,6 +180,10 @@ def test_invalid_rules_are_refused_naming_the_problem(emulator: Emulator, monito
     body = _logs_ingestion_rule(ws)
     body["properties"]["dataFlows"][0]["transformKql"] = "source | where"
     _expect_400(client, body, "InvalidTransformQuery", "could not be parsed", "Properties.DataFlows[0].TransformKql")
+
+    body = _logs_ingestion_rule(ws)  # the service allows let statements before source
+    body["properties"]["dataFlows"][0]["transformKql"] = "let x = Syslog; x | take 1"
+    _expect_400(client, body, "InvalidTransformQuery", "must start with 'source' (after any 'let' statements)")
 
     body = _logs_ingestion_rule(ws)
     body["properties"]["dataFlows"][0]["transformKql"] = "source | summarize count() by Action"

@@ -264,3 +264,23 @@ async def test_stream_add_with_a_stale_etag_changes_nothing(call, monitor, resto
     sdk = monitor("woodgrove").data_collection_rules.get("rg-secops", "dcr-woodgrove-linux-syslog")
     assert [f.streams for f in sdk.data_flows] == [["Microsoft-Syslog"]]
     assert sdk.description == "Syslog from the core banking hosts"
+
+
+async def test_a_body_that_is_not_a_rule_or_keeps_placeholders_is_refused_saying_which(call, monitor) -> None:
+    template = {"$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+                "resources": [{"type": "Microsoft.Insights/dataCollectionRules"}]}
+    text = error_text(await call("dcr_create", workspace="law-tailspin", name="dcr-tailspin-tpl", body=template))
+    assert "ARM template, not a data collection rule" in text and "resources" in text
+    text = error_text(await call("dcr_create", workspace="law-tailspin", name="dcr-tailspin-tpl",
+                                 body={"location": "westeurope", "properties": {"description": "no rule here"}}))
+    assert "not a data collection rule" in text and "dataFlows" in text
+    body = {"location": "{{location}}", "kind": "Linux", "properties": {
+        "dataSources": {"syslog": [{"name": "s", "streams": ["Microsoft-Syslog"], "facilityNames": ["auth"],
+                                    "logLevels": ["Error"]}]},
+        "destinations": {"logAnalytics": [{"name": "la", "workspaceResourceId": "[parameters('workspaceId')]"}]},
+        "dataFlows": [{"streams": ["Microsoft-Syslog"], "destinations": ["la"]}]}}
+    text = error_text(await call("dcr_create", workspace="law-tailspin", name="dcr-tailspin-tpl", body=body))
+    assert "placeholders" in text and "location: {{location}}" in text
+    assert "properties.destinations.logAnalytics[0].workspaceResourceId: [parameters('workspaceId')]" in text
+    with pytest.raises(ResourceNotFoundError):
+        monitor("tailspin").data_collection_rules.get("rg-sentinel-weu", "dcr-tailspin-tpl")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 from sentinelkit import KitError, Workspace
@@ -74,6 +75,43 @@ def compose(ws: Workspace, *, description: str | None, windows_events: list[str]
         streams = [s for entries in sources.values() for src in entries for s in src["streams"]]
         props["dataFlows"] = [{"streams": [s], "destinations": [dest]} for s in dict.fromkeys(streams)]
     return props
+
+
+_PLACEHOLDER = re.compile(r"\{\{\s*[^{}]+?\s*\}\}|^\[(?:parameters|variables)\('[^']*'\)\]$")
+_RULE_PARTS = ("dataFlows", "destinations", "dataSources", "streamDeclarations")
+
+
+def _placeholders(value: Any, path: str = "") -> list[str]:
+    """``path: text`` of every string still holding a template placeholder (``{{location}}``, ``[parameters('x')]``)."""
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in _placeholders(v, f"{path}.{k}" if path else str(k))]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in _placeholders(v, f"{path}[{i}]")]
+    if isinstance(value, str):
+        found = [m.group(0) for m in _PLACEHOLDER.finditer(value.strip())]
+        return [f"{path or 'body'}: {', '.join(found)}"] if found else []
+    return []
+
+
+def check_rule_body(body: Any) -> None:
+    """Refuse a ``dcr_create`` body that is not a data collection rule, or still holds template placeholders."""
+    if not isinstance(body, dict):
+        raise KitError(f"body must be a data collection rule (a JSON object), not {type(body).__name__}")
+    if "resources" in body or "$schema" in body or "contentVersion" in body:
+        raise KitError("body is an ARM template, not a data collection rule: pass the rule itself (the element of "
+                       "'resources' whose type is Microsoft.Insights/dataCollectionRules), with its parameters "
+                       "replaced by values")
+    kind = str(body.get("type") or "")
+    if kind and kind.lower() != "microsoft.insights/datacollectionrules":
+        raise KitError(f"body is a {kind} resource, not a data collection rule (Microsoft.Insights/dataCollectionRules)")
+    props = body.get("properties", body)
+    if not isinstance(props, dict) or not any(part in props for part in _RULE_PARTS):
+        raise KitError("body is not a data collection rule: it has none of " + ", ".join(_RULE_PARTS) +
+                       " (give a full ARM body {\"location\", \"kind\", \"properties\": {...}} or its properties)")
+    left = _placeholders(body)
+    if left:
+        raise KitError("body still holds template placeholders; replace them with real values first: "
+                       + "; ".join(left[:10]) + (f" (and {len(left) - 10} more)" if len(left) > 10 else ""))
 
 
 def clean(resource: dict[str, Any]) -> dict[str, Any]:

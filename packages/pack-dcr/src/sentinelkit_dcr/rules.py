@@ -7,7 +7,7 @@ from typing import Any
 from sentinelkit import ADDITIVE, DESTRUCTIVE, READ_ONLY, Kit, KitError, Workspace, tool
 
 from . import api, locate
-from .build import clean, compose, diff
+from .build import check_rule_body, clean, compose, diff
 from .common import (
     ensure_absent,
     gather_counts,
@@ -99,6 +99,7 @@ async def dcr_create(kit: Kit, workspace: str, name: str, kind: str | None = Non
     rule_id = api.item_id(ws.subscription_id, rg, api.RULES, name)
     endpoint_id = await locate.find(kit, ws, api.ENDPOINTS, endpoint) if endpoint else None
     if body is not None:
+        check_rule_body(body)
         resource = clean(body if "properties" in body else {"properties": body})
         resource["location"] = resource.get("location") or location or await location_of(kit, ws)
         if kind and not resource.get("kind"):

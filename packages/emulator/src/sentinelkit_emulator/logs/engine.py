@@ -30,6 +30,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ArmError
+from .functions import Function, workspace_functions
 from .schemas import DUCKDB_TYPES, Schema, merge_schemas, workspace_schemas
 
 if TYPE_CHECKING:
@@ -105,16 +106,16 @@ def semantic_error(message: str, code: str = "SEM0100") -> QueryApiError:
 
 
 def unsupported_error(what: str, where: str = "") -> QueryApiError:
-    """400 for valid-looking KQL the emulator's engine cannot run; says so plainly, naming the construct."""
+    """400 for valid KQL the emulator's engine cannot run: names the construct and never blames the query."""
     at = f" ({where})" if where else ""
     return QueryApiError(400, "BadArgumentError", _INVALID_PROPERTIES, inner={
         "code": "SemanticError",
         "message": "A semantic error occurred.",
         "innererror": {
             "code": "EmulatorUnsupportedKql",
-            "message": f"The sentinelkit emulator's KQL engine (duckdb-kql) does not support {what}{at}. "
-                       "This is a limit of the offline emulator, not necessarily of the query: rewrite the "
-                       "query without it, or run it against a real Log Analytics workspace.",
+            "message": f"The offline emulator does not support {what}{at} (the real service does). The query "
+                       "itself may be fine: run it against a real Log Analytics workspace, or rewrite it "
+                       "without that construct to run it here.",
         },
     })
 
@@ -191,6 +192,8 @@ class Snapshot:
     store: weakref.ref[Any]
     schemas: dict[str, Schema]
     sources: tuple[tuple[str, dict[str, list[LogRow]], dict[str, int]], ...]
+    #: the functions the primary workspace's queries can call (``functions.workspace_functions``)
+    functions: tuple[Function, ...] = ()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -378,6 +381,17 @@ _CONSTRUCT_NAMES = {
     "ConsumeOperator": "consume", "FindOperator": "find", "ParseWhereOperator": "parse-where",
     "ParseKvOperator": "parse-kv", "ExternalDataOperator": "externaldata",
 }
+#: Grammar names of expressions (duckdb-kql's ``expression:...``) -> what a KQL user calls them.
+_EXPRESSION_NAMES = {
+    "ExternalDataExpression": "the 'externaldata' operator (it reads from the internet)",
+    "StringStarOperatorExpression": "searching every column ('* has ...')",
+    "ParenthesizedExpression": "this parenthesized expression",
+    "MaterializeExpression": "'materialize()' here",
+    "ToScalarExpression": "'toscalar()' here",
+}
+#: KQL functions duckdb-kql's grammar does not parse at all: a syntax error on one of them is the emulator's.
+_UNPARSED_FUNCTIONS = frozenset({"table", "workspace", "app", "resource", "cluster", "database", "view",
+                                 "materialize", "externaldata", "toscalar"})
 
 
 #: A well-formed use of each operator: if duckdb-kql's grammar cannot parse it, the operator is unknown to it
@@ -456,8 +470,17 @@ def _short_detail(message: str) -> str:
     return message
 
 
+@functools.lru_cache(maxsize=64)
+def _parsed_functions(definitions: tuple[str, ...]) -> Any:
+    """duckdb-kql's parsed registry for these definitions (parsing a body costs tens of milliseconds)."""
+    from duckdb_kql.stored_functions import parse_functions
+
+    return parse_functions(list(definitions))
+
+
 @functools.lru_cache(maxsize=512)
-def _translate(query: str, schema_key: tuple[tuple[str, tuple[str, ...]], ...]) -> Any:
+def _translate(query: str, schema_key: tuple[tuple[str, tuple[str, ...]], ...],
+               functions: tuple[Function, ...] = ()) -> Any:
     """KQL -> DuckDB SQL, cached: translation is pure Python and costs far more than running the SQL.
 
     ``now`` is not part of the key: ``ago()``/``now()`` translate to the ``$kqlnow`` parameter, which
@@ -465,8 +488,22 @@ def _translate(query: str, schema_key: tuple[tuple[str, tuple[str, ...]], ...]) 
     """
     import duckdb_kql
 
+    from .rewrite import positional_arguments, rewrite
+
     schema = {name: list(columns) for name, columns in schema_key}
-    return duckdb_kql.to_sql(query, schema=schema, allow_write=False, query_now=dt.datetime.now(dt.UTC))
+    words = set(re.findall(r"[A-Za-z_]\w*", query))
+    called = tuple(f for f in functions if f.name in words)
+    definitions = _parsed_functions(tuple(f.definition for f in called)) if called else None
+    rewritten = positional_arguments(rewrite(query), {f.name: f.parameters for f in called})
+    try:
+        return duckdb_kql.to_sql(rewritten, schema=schema, allow_write=False, query_now=dt.datetime.now(dt.UTC),
+                                 functions=definitions)
+    except duckdb_kql.KqlSyntaxError:
+        if rewritten == query:
+            raise
+    # a syntax error is reported against the text the user wrote
+    return duckdb_kql.to_sql(query, schema=schema, allow_write=False, query_now=dt.datetime.now(dt.UTC),
+                             functions=definitions)
 
 
 def translate_syntax_error(query: str, exc: Exception) -> QueryApiError:
@@ -478,6 +515,9 @@ def translate_syntax_error(query: str, exc: Exception) -> QueryApiError:
         m = re.search(r"at (\d+):(\d+): (.*)", str(exc), re.DOTALL)
         line, column, detail = (int(m.group(1)), int(m.group(2)), m.group(3)) if m else (1, 0, str(exc))
     token = _token_at(query, line, column)
+    if token.lower() in _UNPARSED_FUNCTIONS and _next_word(query, line, column, token) == "" \
+            and query[_line_offsets(query)[line - 1] + column + len(token):].lstrip().startswith("("):
+        return unsupported_error(f"the '{token.lower()}()' function", f"line {line}, position {column}")
     hint = ""
     if token == "|":
         op = _next_word(query, line, column, token)
@@ -516,8 +556,8 @@ def translate_unsupported(query: str, exc: Any) -> QueryApiError:
     elif construct.startswith("aggregate:"):
         what = f"the aggregation function '{construct.split(':', 1)[1]}()'"
     elif construct.startswith("source:"):
-        name = _CONSTRUCT_NAMES.get(construct.split(":", 1)[1], construct.split(":", 1)[1])
-        what = f"the '{name}' operator"
+        grammar = construct.split(":", 1)[1]
+        what = _EXPRESSION_NAMES.get(grammar) or f"the '{_CONSTRUCT_NAMES.get(grammar, grammar)}' operator"
     elif construct in _CONSTRUCT_NAMES:
         name = _CONSTRUCT_NAMES[construct]
         if name == "evaluate" and span is not None:
@@ -527,9 +567,22 @@ def translate_unsupported(query: str, exc: Any) -> QueryApiError:
             what = f"the '{name}' operator"
     elif construct.startswith("invoke:"):
         what = f"'invoke {construct.split(':', 1)[1]}()'"
+    elif construct.startswith("expression:") or construct.endswith(("Expression", "Operator")):
+        grammar = construct.split(":", 1)[-1]
+        what = _EXPRESSION_NAMES.get(grammar) or _CONSTRUCT_NAMES.get(grammar) or (
+            f"'{_span_text(query, span)}'" if span is not None else "a construct of this query")
     else:
         what = construct.replace("'", "") + (f" ({hint})" if hint and "wave" not in hint else "")
     return unsupported_error(what, where)
+
+
+def _span_text(query: str, span: Any) -> str:
+    """A short excerpt of ``query`` at a duckdb-kql span (to name a construct by what the user wrote)."""
+    offsets = _line_offsets(query)
+    if not 1 <= span.line <= len(offsets):
+        return "?"
+    start = offsets[span.line - 1] + span.column
+    return re.sub(r"\s+", " ", query[start:start + 40]).strip()
 
 
 _STRING_LITERAL = re.compile(r"'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\"")
@@ -548,15 +601,100 @@ def _operator_mentioning(query: str, name: str, after_table: bool = False) -> st
     return ""
 
 
+def _judged(query: str, schemas: Mapping[str, Schema], exc: Exception) -> QueryApiError:
+    """The error for a query duckdb-kql could not translate: Microsoft's parser decides when installed."""
+    import duckdb_kql
+
+    from .validation import microsoft_errors
+
+    if isinstance(exc, duckdb_kql.KqlSyntaxError):
+        own = translate_syntax_error(query, exc)
+    elif isinstance(exc, duckdb_kql.KqlUnsupportedError):
+        own = _unknown_table(query, schemas) or translate_unsupported(query, exc)
+    elif isinstance(exc, duckdb_kql.KqlSchemaError):
+        own = _unknown_table(query, schemas) or translate_schema_error(query, exc)
+    else:
+        own = semantic_error(str(exc), code="SEM0001")
+    errors = microsoft_errors(query, schemas)
+    if errors is None:
+        return own
+    if not errors:  # valid KQL for the service: the emulator's limit, whatever duckdb-kql said
+        if _is_unsupported(own):
+            return own
+        construct = str(getattr(exc, "construct", "") or "") or _token_at(query, 1, 0)
+        return unsupported_error(f"'{construct}'")
+    first = errors[0]
+    line = query.count("\n", 0, first.start) + 1
+    column = first.start - (query.rfind("\n", 0, first.start) + 1)
+    token = query[first.start:first.start + max(first.length, 1)]
+    if first.code in ("KS006", "KS007") or "parse" in first.message.lower() or "expected" in first.message.lower():
+        return syntax_error(f"Query could not be parsed at '{token}' on line [{line},{column}] ({first.message})",
+                            line, column, token)
+    return semantic_error(f"{first.message} (line {line}, position {column})", code=first.code or "SEM0100")
+
+
+def _is_unsupported(error: QueryApiError) -> bool:
+    inner = error.inner or {}
+    while isinstance(inner.get("innererror"), dict):
+        inner = inner["innererror"]
+    return inner.get("code") == "EmulatorUnsupportedKql"
+
+
+def translate_schema_error(query: str, exc: Exception) -> QueryApiError:
+    text = str(exc)
+    m = re.search(r"columns '([^']+)' and '([^']+)' differ only in case", text)
+    if m:
+        return unsupported_error(f"two columns whose names differ only in case ('{m.group(1)}' and "
+                                 f"'{m.group(2)}')")
+    m = re.search(r"schema error for '([^']+)' \(unknown table", text)
+    if m:
+        return unknown_table_error(query, m.group(1))
+    return semantic_error(re.sub(r"; known: \[.*?\]", "", text), code="SEM0001")
+
+
+_JOINING = frozenset({"union", "join", "lookup"})
+
+
+def _unknown_table(query: str, schemas: Mapping[str, Schema]) -> QueryApiError | None:
+    """The error for the first name used as a table that is neither a table nor a ``let`` name.
+
+    duckdb-kql reports an unknown table in a ``join`` or with ``arg_max(*, ...)`` as a schema or
+    unsupported-construct problem; the service says the table does not exist.
+    """
+    from .rewrite import tokenize
+
+    code = [t for t in tokenize(query) if t.kind not in ("ws", "comment")]
+    declared = {code[k + 1].text for k, t in enumerate(code[:-1]) if t.text == "let"}
+    for k, t in enumerate(code):
+        if t.kind != "ident" or t.text in schemas or t.text in declared or t.text.lower() in KQL_OPERATORS:
+            continue
+        before = code[k - 1].text.lower() if k else ";"
+        after = code[k + 1].text if k + 1 < len(code) else ""
+        if after not in ("|", ")", ";", ""):
+            continue
+        starts_statement = before == ";" or (before == "=" and k >= 3 and code[k - 3].text == "let"
+                                             and (k < 4 or code[k - 4].text == ";"))
+        behind = {c.text.lower() for c in code[max(0, k - 5):k]}
+        joined = before in _JOINING or (before in ("(", ",") and bool(behind & _JOINING))
+        if starts_statement or joined:
+            return unknown_table_error(query, t.text)
+    return None
+
+
 def unknown_table_error(query: str, name: str) -> QueryApiError:
     op = _operator_mentioning(query, name, after_table=True)
     prefix = f"'{op}' operator: " if op else ""
     return semantic_error(f"{prefix}Failed to resolve table or column expression named '{name}'")
 
 
+#: DuckDB type names in its messages -> KQL's.
+_KQL_NAMES = {"VARCHAR": "string", "BIGINT": "long", "INTEGER": "int", "DOUBLE": "real", "BOOLEAN": "bool",
+              "TIMESTAMP": "datetime", "JSON": "dynamic", "UUID": "guid", "INTERVAL": "timespan"}
+
+
 def _clean_duckdb_message(message: str) -> str:
     """DuckDB's message without its SQL excerpt (the SQL is the translation, not what the user wrote)."""
-    message = message.split("\nLINE ", 1)[0].split("\n\nLINE", 1)[0]
+    message = message.split("\nLINE ", 1)[0].split("\n\nLINE", 1)[0].split("\n\tCandidate", 1)[0]
     message = re.sub(r"^\w+ Error: ", "", message.strip())
     return message.strip()
 
@@ -572,13 +710,19 @@ def translate_engine_error(query: str, exc: Exception) -> QueryApiError:
     if isinstance(exc, duckdb.BinderException):
         m = (re.search(r'Referenced column "([^"]+)" not found', text)
              or re.search(r'Column "([^"]+)" referenced that exists in the SELECT clause', text)
-             or re.search(r'does not have a column named "([^"]+)"', text))
+             or re.search(r'does not have a column named "([^"]+)"', text)
+             or re.search(r'Alias with name "([^"]+)" exists, but aliases cannot be used', text))
         if m:
             name = m.group(1)
             op = _operator_mentioning(query, name)
             what = "column or scalar expression" if op in ("where", "filter", "summarize", "") else "scalar expression"
             prefix = f"'{op}' operator: " if op else ""
             return semantic_error(f"{prefix}Failed to resolve {what} named '{name}'")
+        m = re.search(r"No function matches the given name and argument types '(.+?)\((.*?)\)'", text)
+        if m:
+            types = ", ".join(_KQL_NAMES.get(t.strip(), t.strip().lower()) for t in m.group(2).split(","))
+            return semantic_error(f"Cannot apply '{m.group(1)}' to arguments of types ({types}): convert them "
+                                  "first (tostring(), toint(), todatetime()...).", code="SEM0025")
         return semantic_error(_clean_duckdb_message(text), code="SEM0002")
     if isinstance(exc, duckdb.ConversionException):
         return semantic_error(
@@ -679,6 +823,7 @@ class LogsEngine:
         self._databases: OrderedDict[tuple[str, ...], _Database] = OrderedDict()
         self._lock = threading.Lock()
         self._schema_cache: dict[str, tuple[weakref.ref[Any], int, dict[str, Schema]]] = {}
+        self._function_cache: dict[str, tuple[weakref.ref[Any], int, tuple[Function, ...]]] = {}
 
     # -- on the event loop ------------------------------------------------------------------------
     def snapshot(self, store: Store, workspaces: Sequence[tuple[str, str]]) -> Snapshot:
@@ -698,7 +843,14 @@ class LogsEngine:
             sources.append((cid, lists, {name: len(rows) for name, rows in lists.items()}))
         schemas = per_workspace[0] if len(per_workspace) == 1 else merge_schemas(per_workspace)
         key = tuple(cid.lower() for _, cid in workspaces)
-        return Snapshot(key, weakref.ref(store), schemas, tuple(sources))
+        primary_id, primary_cid = workspaces[0]
+        cached_functions = self._function_cache.get(primary_cid.lower())
+        if cached_functions and cached_functions[0]() is store and cached_functions[1] == store.version:
+            functions = cached_functions[2]
+        else:
+            functions = workspace_functions(store, primary_id, per_workspace[0])
+            self._function_cache[primary_cid.lower()] = (weakref.ref(store), store.version, functions)
+        return Snapshot(key, weakref.ref(store), schemas, tuple(sources), functions)
 
     # -- in a worker thread -----------------------------------------------------------------------
     def database(self, snap: Snapshot) -> _Database:
@@ -737,15 +889,15 @@ class LogsEngine:
         db = self.database(snap)
         schema_key = tuple((name, tuple(schema)) for name, schema in sorted(db.schemas.items()))
         try:
-            translated = _translate(query, schema_key)
-        except duckdb_kql.KqlSyntaxError as exc:
-            raise translate_syntax_error(query, exc) from exc
-        except duckdb_kql.KqlUnsupportedError as exc:
-            raise translate_unsupported(query, exc) from exc
-        except duckdb_kql.KqlSchemaError as exc:
-            raise semantic_error(str(exc), code="SEM0001") from exc
+            try:
+                translated = _translate(query, schema_key, snap.functions)
+            except duckdb_kql.KqlUnsupportedError as exc:
+                if "ProjectReorder" not in str(getattr(exc, "construct", "")):
+                    raise
+                translated = _translate(_resolve_reorders(query, db, schema_key, now, snap.functions), schema_key,
+                                        snap.functions)
         except duckdb_kql.KqlError as exc:
-            raise semantic_error(str(exc), code="SEM0001") from exc
+            raise _judged(query, db.schemas, exc) from exc
         sql = str(translated)
         referenced = referenced_tables(sql, db.schemas)
         for name in referenced:
@@ -815,6 +967,38 @@ class LogsEngine:
         if truncated_message:
             body["error"] = _partial_error(truncated_message)
         return QueryResult(body, len(out_rows), elapsed, truncated_message is not None, tuple(referenced))
+
+
+def _resolve_reorders(query: str, db: _Database, schema_key: Any, now: dt.datetime,
+                      functions: tuple[Function, ...]) -> str:
+    """``| project-reorder a, b*`` -> ``| project a, b1, b2, <the rest>``, with the columns it sees.
+
+    duckdb-kql has no ``project-reorder``; its input columns are those of the statement up to the pipe,
+    which DuckDB reports without reading a row. Reorders inside brackets stay as they are (and are
+    reported as unsupported).
+    """
+    from .rewrite import reorder_targets, reordered
+
+    for _ in range(16):
+        targets = reorder_targets(query)
+        if not targets:
+            break
+        statement, pipe, end, names = targets[0]
+        head = re.match(r"\s*let\s+[A-Za-z_]\w*\s*=", query[statement:pipe])
+        prefix = query[:statement] + (query[statement + head.end():pipe] if head else query[statement:pipe])
+        translated = _translate(prefix, schema_key, functions)
+        parameters = dict(translated.parameters)
+        if "kqlnow" in parameters:
+            parameters["kqlnow"] = now.astimezone(dt.UTC).replace(tzinfo=None)
+        cursor = db.con.cursor()
+        try:
+            sql = f"SELECT * FROM ({translated}) LIMIT 0"
+            columns = [d[0] for d in (cursor.execute(sql, parameters) if parameters else cursor.execute(sql)).description]
+        finally:
+            cursor.close()
+        listed = ", ".join("['" + c.replace("'", "\\'") + "']" for c in reordered(names, columns))
+        query = query[:pipe] + "| project " + listed + query[end:]
+    return query
 
 
 _PLACEHOLDER = re.compile(r"\$[A-Za-z_]\w*")

@@ -135,6 +135,26 @@ STANDARD_TABLES: dict[str, Schema] = {
         SourceRelativeUrl:s OfficeId:s OfficeTenantId:s ElapsedTime:t SourceSystem:s"""),
 }
 
+def _with_full_columns(tables: dict[str, Schema]) -> dict[str, Schema]:
+    """Complete each table with the full column list Microsoft publishes (``microsoft_tables``).
+
+    The hand-written columns above keep their order (what ``take`` shows first); the rest follow in the
+    source's order. Microsoft tables without a hand-written entry are added whole.
+    """
+    from .microsoft_tables import microsoft_tables
+
+    out = {name: dict(schema) for name, schema in tables.items()}
+    for name, table in microsoft_tables().items():
+        schema = out.setdefault(name, {"TenantId": "string", "TimeGenerated": "datetime"})
+        for column, typ in table.columns:
+            schema.setdefault(column, typ)
+        schema.pop("Type", None)
+        schema["Type"] = "string"
+    return out
+
+
+STANDARD_TABLES = _with_full_columns(STANDARD_TABLES)
+
 #: Tables that exist only in workspaces where Microsoft Sentinel is onboarded.
 SENTINEL_TABLES = frozenset({"SentinelHealth", "SentinelAudit", "SecurityIncident"})
 

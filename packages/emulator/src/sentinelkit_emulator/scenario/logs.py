@@ -431,6 +431,7 @@ _SYSLOG = (
     ("daemon", "info", "systemd", "Started Daily apt upgrade and clean activities."),
     ("kern", "warning", "kernel", "[UFW BLOCK] IN=eth0 OUT= SRC=198.51.100.{o} DST=10.2.0.5 PROTO=TCP DPT=22"),
     ("daemon", "err", "nginx", "upstream timed out (110: Connection timed out) while reading response header"),
+    ("daemon", "info", "dnsmasq", "query[A] login.microsoftonline.com from 10.2.0.{o}"),
 )
 
 

@@ -3,7 +3,8 @@
 Real workspaces list several hundred Microsoft tables; the emulator carries the ones Sentinel and
 its health checks touch. The catalog decides three rules the Tables API enforces: a name without
 ``_CL`` can only be one of these tables, Microsoft tables cannot be deleted, and only some of
-them may move to the Basic plan. Columns are a representative subset, not the full schemas.
+them may move to the Basic plan. Columns are the full lists Microsoft publishes where the emulator has
+them (``logs/tables``), else a representative subset.
 """
 
 from __future__ import annotations
@@ -49,9 +50,25 @@ def _cols(spec: str) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
+_ARM_TYPES = {"string": "string", "int": "int", "long": "long", "real": "real", "bool": "boolean",
+              "datetime": "dateTime", "dynamic": "dynamic", "guid": "guid", "timespan": "string", "decimal": "real"}
+
+
+def _full_columns(name: str, columns: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    """The listed columns, completed with the full list Microsoft publishes for the table (if we have it)."""
+    from ...logs.microsoft_tables import microsoft_tables
+
+    table = microsoft_tables().get(name)
+    if table is None:
+        return columns
+    known = {c for c, _ in columns}
+    extra = tuple((c, _ARM_TYPES[t]) for c, t in table.columns if c not in known)
+    return columns + extra
+
+
 def _t(name: str, solutions: str, categories: str, description: str, columns: str, basic: bool = False) -> SystemTable:
-    return SystemTable(name, _cols(columns), tuple(solutions.split(",")), tuple(categories.split(",")), description,
-                       basic)
+    return SystemTable(name, _full_columns(name, _cols(columns)), tuple(solutions.split(",")),
+                       tuple(categories.split(",")), description, basic)
 
 
 _LM = LOG_MANAGEMENT

@@ -287,13 +287,30 @@ _UNSUPPORTED_TRANSFORM_OPERATORS = re.compile(
     r"count|sample|serialize|render)\b", re.IGNORECASE)
 
 
+def _after_lets(kql: str) -> str:
+    """The last statement of a transformation (the service allows ``let`` statements before it)."""
+    from ...logs.rewrite import tokenize
+
+    depth, start = 0, 0
+    for token in tokenize(kql):
+        if token.kind in ("ws", "comment", "string"):
+            continue
+        depth += token.text in "([{"
+        depth -= token.text in ")]}"
+        if token.text == ";" and depth == 0:
+            start = token.end
+    statement = re.sub(r"^(\s*//[^\n]*\n)*", "", kql[start:].lstrip())
+    return statement if start == 0 or re.match(r"^(\s*//[^\n]*\n)*\s*let\b", kql) else ""
+
+
 def transform_problem(kql: Any) -> str | None:
     """Why a DCR transformation is invalid (as Azure Monitor says it), or None.
 
-    It must start with ``source``, parse as KQL, and use only record-by-record operators.
+    After optional ``let`` statements it must start with ``source``, parse as KQL, and use only
+    record-by-record operators.
     """
-    if not isinstance(kql, str) or not re.match(r"^\s*source\b", kql):
-        return "a transformation must start with 'source'."
+    if not isinstance(kql, str) or not re.match(r"^\s*source\b", _after_lets(kql)):
+        return "a transformation must start with 'source' (after any 'let' statements)."
     import duckdb_kql  # imported on first use: the KQL parser is not needed to start the emulator
 
     try:

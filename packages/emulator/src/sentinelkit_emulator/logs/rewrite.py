@@ -1,0 +1,394 @@
+"""KQL the service accepts, rewritten into equivalent KQL that duckdb-kql translates.
+
+duckdb-kql (a dependency) refuses some spellings that Log Analytics runs: deprecated names (``makeset``,
+``arraylength``, ``mvexpand``), the three-argument ``split()``, ``table('Name')`` with a literal name, a
+bare ``serialize``, a whole query in parentheses, ``mv-expand f(Column)`` without a name, and zero-argument
+``let`` functions whose bodies hold their own ``let`` statements. Each rewrite here produces KQL with the
+same meaning, keeps every line break (so error lines still point into what the user wrote), and works on
+tokens, never inside string literals or comments.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+_TOKEN = re.compile(r"""
+    (?P<comment>//[^\n]*)
+  | (?P<string>[hH]?@'(?:[^']|'')*'|[hH]?@"(?:[^"]|"")*"|[hH]?'(?:[^'\\\n]|\\.)*'|[hH]?"(?:[^"\\\n]|\\.)*"|```.*?```)
+  | (?P<ws>\s+)
+  | (?P<ident>[A-Za-z_][\w]*)
+  | (?P<number>\d+(?:\.\d+)?(?:[eE][+-]?\d+)?[A-Za-z]*)
+  | (?P<punct>\.\.|==|!=|=~|!~|<=|>=|=>|<>|.)
+""", re.VERBOSE | re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str
+    text: str
+    start: int
+
+    @property
+    def end(self) -> int:
+        return self.start + len(self.text)
+
+
+def tokenize(query: str) -> list[Token]:
+    """All tokens, whitespace and comments included (their texts concatenate back to ``query``)."""
+    return [Token(m.lastgroup or "punct", m.group(), m.start()) for m in _TOKEN.finditer(query)]
+
+
+def _code(tokens: Sequence[Token]) -> list[int]:
+    """Indexes of the tokens that are code (not whitespace or comments)."""
+    return [i for i, t in enumerate(tokens) if t.kind not in ("ws", "comment")]
+
+
+def _matching(tokens: Sequence[Token], code: list[int], at: int, opening: str = "(", closing: str = ")") -> int:
+    """Position in ``code`` of the bracket closing the one at ``code[at]`` (or -1)."""
+    depth = 0
+    for k in range(at, len(code)):
+        text = tokens[code[k]].text
+        if text == opening:
+            depth += 1
+        elif text == closing:
+            depth -= 1
+            if depth == 0:
+                return k
+    return -1
+
+
+def _arguments(tokens: Sequence[Token], code: list[int], open_at: int, close_at: int) -> list[tuple[int, int]]:
+    """The top-level arguments between brackets, as ``(first, last)`` positions in ``code``."""
+    args: list[tuple[int, int]] = []
+    depth = 0
+    first = open_at + 1
+    for k in range(open_at + 1, close_at):
+        text = tokens[code[k]].text
+        if text in "([{":
+            depth += 1
+        elif text in ")]}":
+            depth -= 1
+        elif text == "," and depth == 0:
+            args.append((first, k - 1))
+            first = k + 1
+    if first <= close_at - 1:
+        args.append((first, close_at - 1))
+    return args
+
+
+class _Edits:
+    """Replacements on the original text, applied together (non-overlapping, by start offset)."""
+
+    def __init__(self, query: str) -> None:
+        self.query = query
+        self.items: list[tuple[int, int, str]] = []
+
+    def replace(self, start: int, end: int, text: str) -> None:
+        self.items.append((start, end, text))
+
+    def apply(self) -> str:
+        out, last = [], 0
+        for start, end, text in sorted(self.items):
+            if start < last:
+                continue  # overlapping edit: keep the first, the rest waits for the next pass
+            out.append(self.query[last:start])
+            out.append(text)
+            last = end
+        out.append(self.query[last:])
+        return "".join(out)
+
+
+def _text(tokens: Sequence[Token], code: list[int], first: int, last: int, query: str) -> str:
+    return query[tokens[code[first]].start:tokens[code[last]].end]
+
+
+#: Deprecated function names Log Analytics still accepts -> their current names.
+RENAMED_FUNCTIONS = {
+    "makeset": "make_set", "makelist": "make_list", "arraylength": "array_length", "parsejson": "parse_json",
+    "makeset_if": "make_set_if", "makelist_if": "make_list_if",
+}
+RENAMED_OPERATORS = {"mvexpand": "mv-expand", "mvapply": "mv-apply"}
+
+
+def _renames(query: str) -> str:
+    tokens = tokenize(query)
+    code = _code(tokens)
+    edits = _Edits(query)
+    for k, i in enumerate(code):
+        t = tokens[i]
+        if t.kind != "ident":
+            continue
+        nxt = tokens[code[k + 1]].text if k + 1 < len(code) else ""
+        prev = tokens[code[k - 1]].text if k else ""
+        lowered = t.text.lower()
+        if nxt == "(" and prev != "." and lowered in RENAMED_FUNCTIONS:
+            edits.replace(t.start, t.end, RENAMED_FUNCTIONS[lowered])
+        elif nxt == "(" and lowered == "percentiles":  # one percentile: the same column as percentile()
+            close = _matching(tokens, code, k + 1)
+            if close > 0 and len(_arguments(tokens, code, k + 1, close)) == 2:
+                edits.replace(t.start, t.end, "percentile")
+        elif prev == "|" and lowered in RENAMED_OPERATORS:
+            edits.replace(t.start, t.end, RENAMED_OPERATORS[lowered])
+    return edits.apply()
+
+
+def _split_with_index(query: str) -> str:
+    """``split(s, d, i)`` -> ``pack_array(split(s, d)[i])``: the i-th part, as a one-element array."""
+    tokens = tokenize(query)
+    code = _code(tokens)
+    edits = _Edits(query)
+    for k, i in enumerate(code):
+        t = tokens[i]
+        if t.kind != "ident" or t.text != "split" or k + 1 >= len(code) or tokens[code[k + 1]].text != "(":
+            continue
+        close = _matching(tokens, code, k + 1)
+        if close < 0:
+            continue
+        args = _arguments(tokens, code, k + 1, close)
+        if len(args) != 3:
+            continue
+        text, delimiter, index = (_text(tokens, code, a, b, query) for a, b in args)
+        edits.replace(t.start, tokens[code[close]].end, f"pack_array(split({text}, {delimiter})[{index}])")
+    return edits.apply()
+
+
+def _literal_table(query: str) -> str:
+    """``table('Name')`` with a literal name -> ``Name`` (duckdb-kql does not parse ``table()``)."""
+    tokens = tokenize(query)
+    code = _code(tokens)
+    edits = _Edits(query)
+    for k, i in enumerate(code):
+        t = tokens[i]
+        if t.kind == "ident" and t.text == "table" and k + 3 < len(code) and tokens[code[k + 1]].text == "(" \
+                and tokens[code[k + 2]].kind == "string" and tokens[code[k + 3]].text == ")":
+            literal = tokens[code[k + 2]].text
+            name = literal[1:-1] if literal[0] in "'\"" else ""
+            if re.fullmatch(r"[A-Za-z_]\w*", name):
+                edits.replace(t.start, tokens[code[k + 3]].end, name)
+    return edits.apply()
+
+
+def _bare_serialize(query: str) -> str:
+    """``| serialize`` with no columns only marks the rows as ordered; it changes no row: dropped."""
+    tokens = tokenize(query)
+    code = _code(tokens)
+    edits = _Edits(query)
+    for k, i in enumerate(code):
+        t = tokens[i]
+        if t.text == "serialize" and k and tokens[code[k - 1]].text == "|":
+            nxt = tokens[code[k + 1]].text if k + 1 < len(code) else ""
+            if nxt in ("", "|", ";", ")"):
+                edits.replace(tokens[code[k - 1]].start, t.end, " " * (t.end - tokens[code[k - 1]].start))
+    return edits.apply()
+
+
+def _unparenthesized_statement(query: str) -> str:
+    """A whole statement in parentheses, ``(union ...)``, is the same statement without them."""
+    tokens = tokenize(query)
+    code = _code(tokens)
+    edits = _Edits(query)
+    k = 0
+    while k < len(code):
+        statement_start = k
+        depth = 0
+        while k < len(code) and not (tokens[code[k]].text == ";" and depth == 0):
+            text = tokens[code[k]].text
+            depth += text in "([{"
+            depth -= text in ")]}"
+            k += 1
+        first, last = statement_start, k - 1
+        if first <= last and tokens[code[first]].text == "(" and _matching(tokens, code, first) == last:
+            edits.replace(tokens[code[first]].start, tokens[code[first]].end, " ")
+            edits.replace(tokens[code[last]].start, tokens[code[last]].end, " ")
+        k += 1
+    return edits.apply()
+
+
+def _named_mv_expand(query: str) -> str:
+    """``mv-expand f(Column)`` -> ``mv-expand Column = f(Column)``: Kusto names the result after the column."""
+    tokens = tokenize(query)
+    code = _code(tokens)
+    edits = _Edits(query)
+    for k in range(len(code) - 5):
+        a, dash, b = (tokens[code[k + j]] for j in range(3))
+        if not (a.text in ("mv", "mvexpand") and (a.text == "mvexpand" or (dash.text == "-" and b.text == "expand"))):
+            continue
+        at = k + 1 if a.text == "mvexpand" else k + 3
+        if at + 3 >= len(code):
+            continue
+        fn, paren, column, close = (tokens[code[at + j]] for j in range(4))
+        if fn.kind == "ident" and paren.text == "(" and column.kind == "ident" and close.text == ")":
+            edits.replace(fn.start, fn.start, f"{column.text} = ")
+    return edits.apply()
+
+
+_LET_FUNCTION = re.compile(r"let\s+([A-Za-z_]\w*)\s*=\s*\(\s*\)\s*\{", re.IGNORECASE)
+
+
+def _parameterless_functions(query: str) -> str:
+    """``let F = () { let a = ...; a | union b };`` -> ``let F_a = ...; let F = (F_a | union b);``.
+
+    duckdb-kql takes only scalar ``let`` functions and no ``let`` inside a body; a function without
+    parameters means the same as a plain ``let`` of its body, with its locals hoisted (renamed ``F_a``
+    so they cannot clash), and ``F()`` is then ``F``.
+    """
+    tokens = tokenize(query)
+    code = _code(tokens)
+    edits = _Edits(query)
+    names = []
+    for m in _LET_FUNCTION.finditer(query):
+        name = m.group(1)
+        brace = next((k for k, i in enumerate(code) if tokens[i].start == m.end() - 1), None)
+        if brace is None:
+            continue
+        close = _matching(tokens, code, brace, "{", "}")
+        statements = _statements(tokens, code, brace + 1, close - 1) if close > 0 else []
+        if not statements or tokens[code[statements[-1][0]]].text == "let":
+            continue
+        locals_ = [s for s in statements if tokens[code[s[0]]].text == "let"]
+        renames = {tokens[code[s[0] + 1]].text: f"{name}_{tokens[code[s[0] + 1]].text}" for s in locals_}
+        hoisted = []
+        for first, last in locals_:
+            hoisted.append(f"let {renames[tokens[code[first + 1]].text]} "
+                           f"{_renamed(tokens, code, first, last, query, renames, skip_first=2)};")
+        final = _renamed(tokens, code, *statements[-1], query, renames)
+        newlines = query.count("\n", m.start(), tokens[code[close]].end)
+        edits.replace(m.start(), tokens[code[close]].end, " ".join([*hoisted, f"let {name} = ({final})"]) + "\n" * newlines)
+        names.append(name)
+    if names:
+        for k, i in enumerate(code[:-2]):
+            t = tokens[i]
+            if t.kind == "ident" and t.text in names and tokens[code[k + 1]].text == "(" \
+                    and tokens[code[k + 2]].text == ")":
+                edits.replace(tokens[code[k + 1]].start, tokens[code[k + 2]].end, "")
+    return edits.apply()
+
+
+def _statements(tokens: Sequence[Token], code: list[int], first: int, last: int) -> list[tuple[int, int]]:
+    """Top-level ``;``-separated statements between two positions of ``code`` (empty ones dropped)."""
+    out, depth, start = [], 0, first
+    for k in range(first, last + 1):
+        text = tokens[code[k]].text
+        depth += text in "([{"
+        depth -= text in ")]}"
+        if text == ";" and depth == 0:
+            if start <= k - 1:
+                out.append((start, k - 1))
+            start = k + 1
+    if start <= last:
+        out.append((start, last))
+    return out
+
+
+def _renamed(tokens: Sequence[Token], code: list[int], first: int, last: int, query: str,
+             renames: Mapping[str, str], skip_first: int = 0) -> str:
+    """The code between two positions on one line, with identifiers renamed (not after a dot)."""
+    parts = []
+    for k in range(first + skip_first, last + 1):
+        t = tokens[code[k]]
+        prev = tokens[code[k - 1]].text if k > first else ""
+        parts.append(renames.get(t.text, t.text) if t.kind == "ident" and prev != "." else t.text)
+        if k < last:
+            gap = query[t.end:tokens[code[k + 1]].start]
+            parts.append(" " if gap and not gap.isspace() or "\n" in gap else gap)
+    return "".join(parts)
+
+
+_REORDER = re.compile(r"\|\s*project-reorder\b", re.IGNORECASE)
+
+
+def reorder_targets(query: str) -> list[tuple[int, int, int, list[str]]]:
+    """Each top-level ``| project-reorder a, b*`` as (statement start, pipe offset, end offset, names).
+
+    Only reorders in a statement's own pipeline (not inside brackets) are found: their input columns
+    can be known by running the statement up to the pipe.
+    """
+    tokens = tokenize(query)
+    code = _code(tokens)
+    found = []
+    for first, last in _statements(tokens, code, 0, len(code) - 1):
+        depth = 0
+        for k in range(first, last + 1):
+            text = tokens[code[k]].text
+            depth += text in "([{"
+            depth -= text in ")]}"
+            if depth or text != "|" or k + 3 > last or tokens[code[k + 1]].text != "project" \
+                    or tokens[code[k + 2]].text != "-" or tokens[code[k + 3]].text != "reorder":
+                continue
+            end = k + 4
+            names = []
+            while end <= last and tokens[code[end]].text != "|":
+                if tokens[code[end]].kind in ("ident", "string") or tokens[code[end]].text in ("*", "[", "]"):
+                    names.append(tokens[code[end]].text)
+                end += 1
+            found.append((tokens[code[first]].start, tokens[code[k]].start, tokens[code[end - 1]].end, names))
+    return found
+
+
+def reordered(names: Sequence[str], columns: Sequence[str]) -> list[str]:
+    """The column order ``project-reorder names`` gives ``columns`` (wildcards and ``asc``/``desc``)."""
+    import fnmatch
+
+    picked: list[str] = []
+    words = [n.strip("[]'\"") for n in names if n not in ("[", "]")]
+    for index, word in enumerate(words):
+        if word.lower() in ("asc", "desc", "granny-asc", "granny-desc"):
+            continue
+        matches = [c for c in columns if fnmatch.fnmatchcase(c, word) and c not in picked]
+        order = words[index + 1].lower() if index + 1 < len(words) else ""
+        if order in ("asc", "desc"):
+            matches.sort(reverse=order == "desc")
+        picked.extend(matches)
+    return picked + [c for c in columns if c not in picked]
+
+
+def positional_arguments(query: str, signatures: Mapping[str, Sequence[tuple[str, str]]]) -> str:
+    """Calls with named arguments, ``F(b=2)``, -> positional ones with defaults, ``F(<default a>, 2)``.
+
+    ``signatures`` maps a function name to its ``(parameter, default KQL)`` list; only those functions'
+    calls are rewritten (duckdb-kql takes stored-function arguments by position only).
+    """
+    if not signatures:
+        return query
+    lowered = {name.lower(): params for name, params in signatures.items()}
+    tokens = tokenize(query)
+    code = _code(tokens)
+    edits = _Edits(query)
+    for k, i in enumerate(code):
+        t = tokens[i]
+        params = lowered.get(t.text.lower()) if t.kind == "ident" else None
+        if params is None or k + 1 >= len(code) or tokens[code[k + 1]].text != "(":
+            continue
+        close = _matching(tokens, code, k + 1)
+        args = _arguments(tokens, code, k + 1, close) if close > 0 else []
+        named: dict[str, str] = {}
+        positional: list[str] = []
+        for a, b in args:
+            if b > a and tokens[code[a]].kind == "ident" and tokens[code[a + 1]].text == "=" \
+                    and (a + 2 > b or tokens[code[a + 2]].text != "="):
+                named[tokens[code[a]].text.lower()] = _text(tokens, code, a + 2, b, query)
+            else:
+                positional.append(_text(tokens, code, a, b, query))
+        if not named:
+            continue
+        values = []
+        for index, (param, default) in enumerate(params):
+            values.append(positional[index] if index < len(positional) else named.get(param.lower(), default))
+        edits.replace(tokens[code[k + 1]].start, tokens[code[close]].end, "(" + ", ".join(values) + ")")
+    return edits.apply()
+
+
+#: The rewrites every query goes through, in order.
+REWRITES: tuple[Callable[[str], str], ...] = (
+    _renames, _split_with_index, _literal_table, _bare_serialize, _unparenthesized_statement, _named_mv_expand,
+    _parameterless_functions,
+)
+
+
+def rewrite(query: str) -> str:
+    """``query`` with every rewrite applied (the same text when none applies)."""
+    for step in REWRITES:
+        query = step(query)
+    return query
