@@ -113,3 +113,26 @@ def test_invalid_pack_settings_fail_that_pack_naming_the_key(make_server, sentin
     assert error.startswith("invalid settings: [packs.probe] of ") and str(config) in error
     assert "retries" in error and "greetng" in error
     assert "probe_settings" not in server._sentinelkit_packs.packs["probe"].tools
+
+
+async def test_content_kinds_are_collected_per_pack_and_names_are_unique(sample_packs, make_server) -> None:
+    from sentinelkit_sample import ResourceGroupTag
+
+    from sentinelkit import ContentKindRegistrar
+
+    @hookimpl
+    def register_content_kinds(register: ContentKindRegistrar) -> None:
+        register(ResourceGroupTag())  # the sample pack declares this kind already
+
+    @hookimpl
+    def register_not_a_kind(register: ContentKindRegistrar) -> None:
+        register({"name": "watchlist"})  # type: ignore[arg-type]
+
+    twin = types.SimpleNamespace(register_content_kinds=register_content_kinds, __name__="tests.twin")
+    wrong = types.SimpleNamespace(register_content_kinds=register_not_a_kind, __name__="tests.wrong")
+    server = make_server(plugins={"twin": twin, "wrong": wrong})
+    collected = server._sentinelkit_runtime.collected
+    assert collected.kind_packs["sample_tag"] == "sample"
+    packs = server._sentinelkit_packs.packs
+    assert packs["twin"].error == "content kind 'sample_tag' is already declared by pack 'sample'"
+    assert "takes a sentinelkit.ContentKind instance, not dict" in packs["wrong"].error

@@ -252,6 +252,33 @@ exclude = ["Invoke-SentinelApi"]
     assert "(configuration)" in tools["Enable-AnalyticsRule"].description
 
 
+async def test_settings_come_from_the_packs_table_of_sentinelkit_toml(make_server, powershell_env, monkeypatch,
+                                                                     sentinelkit_env, tmp_path) -> None:
+    """``[packs.powershell]`` in sentinelkit.toml configures the pack; its environment variables still win."""
+    config = tmp_path / "sentinelkit.toml"
+    config.write_text(Path(sentinelkit_env["SENTINELKIT_CONFIG"]).read_text() + f"""
+[packs.powershell]
+scripts = ["{SENTINEL_MANAGER.as_posix()}"]
+include = ["*-Sentinel*"]
+timeout = 42
+[packs.powershell.safety]
+"Export-*" = "additive"
+""")
+    monkeypatch.delenv("POWERSHELL_SCRIPT_PATH")
+    monkeypatch.setenv("SENTINELKIT_POWERSHELL_TIMEOUT", "7")
+    async with Client(make_server(config=config)) as client:
+        tools = {t.name: t for t in await client.list_tools()}
+        status = (await client.call_tool("powershell_status", {})).structured_content
+    assert "Get-SentinelIncidents" in tools and "Enable-AnalyticsRule" not in tools
+    assert tools["Export-SentinelWorkbook"].annotations.read_only_hint is False
+    assert status["timeout_s"] == 7.0  # the environment wins over the file
+    bad = tmp_path / "bad.toml"
+    bad.write_text(config.read_text().replace("timeout = 42", "timeout = 42\ntimeuot = 1"))
+    server = make_server(config=bad)
+    error = server._sentinelkit_packs.packs["powershell"].error
+    assert "invalid settings" in error and "timeuot" in error and str(bad) in error
+
+
 async def test_editing_the_script_changes_the_listed_schema(make_server, powershell_env, monkeypatch, tmp_path) -> None:
     """The core caches tool schemas on disk; a changed script must not be listed from a stale entry."""
     script = tmp_path / "SentinelManager.ps1"

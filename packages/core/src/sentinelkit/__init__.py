@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from .azure.arm import ArmClient
     from .azure.cache import TtlCache
     from .azure.logs import QueryRows
+    from .content import ContentKind, replace_references, stable
     from .errors import (
         AuthenticationError,
         AzureCallError,
@@ -38,12 +39,14 @@ if TYPE_CHECKING:
         Where,
         WorkspaceNotFound,
     )
+    from .exports import ExportPathError
     from .fanout import FanOut, Targets
     from .kit import Kit
     from .log import redact, redact_text, register_secret
     from .outputs import DEFAULT_BUDGET, clip, decode_cursor, encode_cursor, page, select_fields
     from .registrars import (
         BridgeRegistrar,
+        ContentKindRegistrar,
         HookspecRegistrar,
         PromptRegistrar,
         Registrar,
@@ -59,10 +62,14 @@ _LAZY = {
     "ArmClient": ".azure.arm",
     "TtlCache": ".azure.cache",
     "QueryRows": ".azure.logs",
+    "ContentKind": ".content",
+    "replace_references": ".content",
+    "stable": ".content",
     **{name: ".errors" for name in (
         "AuthenticationError", "AzureCallError", "AzureError", "AzureNetworkError", "AzureTimeoutError",
         "BadRequestError", "ConflictError", "ForbiddenError", "KitError", "NotFoundError",
         "PreconditionFailedError", "ServiceError", "ThrottledError", "Where", "WorkspaceNotFound")},
+    "ExportPathError": ".exports",
     "FanOut": ".fanout",
     "Targets": ".fanout",
     "Kit": ".kit",
@@ -71,8 +78,9 @@ _LAZY = {
     "register_secret": ".log",
     **{name: ".outputs" for name in ("DEFAULT_BUDGET", "clip", "decode_cursor", "encode_cursor", "page",
                                      "select_fields")},
-    **{name: ".registrars" for name in ("BridgeRegistrar", "HookspecRegistrar", "PromptRegistrar", "Registrar",
-                                        "ResourceRegistrar", "SettingsRegistrar", "ToolRegistrar")},
+    **{name: ".registrars" for name in ("BridgeRegistrar", "ContentKindRegistrar", "HookspecRegistrar",
+                                        "PromptRegistrar", "Registrar", "ResourceRegistrar", "SettingsRegistrar",
+                                        "ToolRegistrar")},
     "PackSettings": ".settings",
     "Settings": ".settings",
     "TenantConfig": ".settings",
@@ -82,13 +90,14 @@ _LAZY = {
 
 __all__ = [
     "ADDITIVE", "ArmClient", "AuthenticationError", "AzureCallError", "AzureError", "AzureNetworkError",
-    "AzureTimeoutError", "BadRequestError", "BridgeRegistrar", "ConflictError", "DEFAULT_BUDGET",
-    "DESTRUCTIVE", "Discovery", "FanOut", "ForbiddenError", "HookspecRegistrar", "Kit", "KitError",
-    "NotFoundError", "PackSettings", "PreconditionFailedError", "PromptRegistrar", "QueryRows", "READ_ONLY",
-    "Registrar", "ResourceRegistrar", "Safety", "ServiceError", "Settings", "SettingsRegistrar", "Targets",
-    "TenantConfig", "ThrottledError", "ToolRegistrar", "TtlCache", "Where", "Workspace", "WorkspaceNotFound",
-    "__version__", "clip", "decode_cursor", "encode_cursor", "hookimpl", "hookspec", "page", "redact",
-    "redact_text", "register_secret", "select_fields", "tool", "valid_tool_name",
+    "AzureTimeoutError", "BadRequestError", "BridgeRegistrar", "ConflictError", "ContentKind",
+    "ContentKindRegistrar", "DEFAULT_BUDGET", "DESTRUCTIVE", "Discovery", "ExportPathError", "FanOut",
+    "ForbiddenError", "HookspecRegistrar", "Kit", "KitError", "NotFoundError", "PackSettings",
+    "PreconditionFailedError", "PromptRegistrar", "QueryRows", "READ_ONLY", "Registrar", "ResourceRegistrar",
+    "Safety", "ServiceError", "Settings", "SettingsRegistrar", "Targets", "TenantConfig", "ThrottledError",
+    "ToolRegistrar", "TtlCache", "Where", "Workspace", "WorkspaceNotFound", "__version__", "clip",
+    "decode_cursor", "encode_cursor", "hookimpl", "hookspec", "page", "redact", "redact_text",
+    "register_secret", "replace_references", "select_fields", "stable", "tool", "valid_tool_name",
 ]
 
 

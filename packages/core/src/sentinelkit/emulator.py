@@ -58,6 +58,7 @@ def emulator_environment(info: dict[str, Any], workdir: Path) -> dict[str, str]:
     env = {k: str(v) for k, v in info["env"].items()}
     env["SENTINELKIT_CONFIG"] = str(config)
     env["SENTINELKIT_AUDIT_LOG"] = str(workdir / "audit.jsonl")
+    env["SENTINELKIT_EXPORT_DIR"] = str(workdir / "exports")
     env["FASTMCP_CHECK_FOR_UPDATES"] = "off"
     env["FASTMCP_SHOW_SERVER_BANNER"] = "false"
     return env

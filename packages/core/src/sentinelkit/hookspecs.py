@@ -17,6 +17,7 @@ import pluggy
 if TYPE_CHECKING:
     from .registrars import (
         BridgeRegistrar,
+        ContentKindRegistrar,
         HookspecRegistrar,
         PromptRegistrar,
         ResourceRegistrar,
@@ -65,6 +66,11 @@ def register_bridges(register: BridgeRegistrar) -> None:
 
     The factory is called without arguments, lazily, on the first ``kit.bridge(name)``.
     """
+
+
+@hookspec
+def register_content_kinds(register: ContentKindRegistrar) -> None:
+    """Declare the kinds of content the pack owns: ``register(MyRuleKind())`` for each ``ContentKind``."""
 
 
 @hookspec(firstresult=True)

@@ -8,11 +8,14 @@ returns is a type ``sentinelkit`` exports.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, Literal, TypeVar
 
 from .call import ToolCall
 from .contract import Safety
 from .errors import KitError
+from .exports import atomic_writer, confine, default_export_dir, write_atomically
 from .fanout import FanOut, Targets
 from .workspaces import Discovery, Workspace
 
@@ -22,6 +25,7 @@ if TYPE_CHECKING:
     from .azure.arm import ArmClient
     from .azure.cache import TtlCache
     from .azure.logs import QueryRows
+    from .content import ContentKind
     from .runtime import Runtime
     from .settings import Settings
 
@@ -203,6 +207,27 @@ class Kit:
         return page(items, fields=fields, default_fields=default_fields, limit=limit, cursor=cursor, key=key,
                     extra=extra)
 
+    # -- files ----------------------------------------------------------------------------------
+    @property
+    def export_dir(self) -> Path:
+        """The folder every file a tool writes or reads lives in (``export_dir`` / ``SENTINELKIT_EXPORT_DIR``)."""
+        return Path(self._runtime.settings.export_dir or default_export_dir())
+
+    def export_path(self, relative: str) -> Path:
+        """``relative`` inside the export directory; ``..``, absolute paths and symlinks out are refused
+        (``ExportPathError``)."""
+        return confine(self.export_dir, relative)
+
+    def export_writer(self, relative: str, *, overwrite: bool = False, binary: bool = False
+                      ) -> AbstractContextManager[IO[Any]]:
+        """Write a file of the export directory atomically (a temporary file renamed into place when the
+        block ends without error); refused when it exists unless ``overwrite``. Streams: write as you go."""
+        return atomic_writer(self.export_path(relative), overwrite=overwrite, binary=binary)
+
+    def write_export(self, relative: str, data: str | bytes, *, overwrite: bool = False) -> Path:
+        """Write a whole file of the export directory atomically; returns its path."""
+        return write_atomically(self.export_path(relative), data, overwrite=overwrite)
+
     # -- bridges --------------------------------------------------------------------------------
     def bridge(self, name: str) -> Any:
         """A bridge a pack registered (e.g. ``"powershell"``), created on first use."""
@@ -211,6 +236,11 @@ class Kit:
     def started_bridge(self, name: str) -> Any | None:
         """The bridge if a call already created it, else ``None`` (for status tools that must not start one)."""
         return self._runtime.bridges.get(name)
+
+    def content_kinds(self) -> dict[str, ContentKind]:
+        """Every installed kind of content (``register_content_kinds``), by name."""
+        collected = self._runtime.collected
+        return dict(collected.kinds) if collected is not None else {}
 
     @property
     def hooks(self) -> Any:

@@ -4,9 +4,9 @@ redacted. structlog is imported on first use so that it costs nothing at start-u
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, MutableMapping
 import re
 import sys
+from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 SECRET_KEY_RE = re.compile(

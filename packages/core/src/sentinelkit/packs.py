@@ -23,6 +23,7 @@ from .errors import KitError
 from .registrars import (
     BridgeFactory,
     BridgeRegistrar,
+    ContentKindRegistrar,
     HookspecRegistrar,
     PromptRegistrar,
     Registrar,
@@ -34,6 +35,7 @@ from .registrars import (
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
+    from .content import ContentKind
     from .settings import Settings
 
 GROUP = "sentinelkit"
@@ -87,6 +89,8 @@ class Collected:
     prompts: dict[str, PromptSpec] = field(default_factory=dict)
     resources: dict[str, ResourceSpec] = field(default_factory=dict)
     bridges: dict[str, BridgeFactory] = field(default_factory=dict)
+    kinds: dict[str, ContentKind] = field(default_factory=dict)
+    kind_packs: dict[str, str] = field(default_factory=dict)
 
 
 def _describe(exc: BaseException) -> str:
@@ -253,7 +257,7 @@ class PackManager:
         caller = getattr(self.pm.hook, hook_name, None)
         if caller is None:
             return
-        for impl in reversed(caller.get_hookimpls()):  # registration order
+        for impl in caller.get_hookimpls():  # registration order: core, then installed packs by name
             info = self.packs.get(impl.plugin_name)
             if info is not None and not info.loaded:
                 continue
@@ -295,6 +299,14 @@ class PackManager:
                 self.packs[pack].resources.append(r.uri)
         for _, bridges in self._registered("register_bridges", BridgeRegistrar):
             out.bridges.update(bridges.factories)
+        for pack, registered in self._registered("register_content_kinds", ContentKindRegistrar):
+            clash = [k.name for k in registered.kinds if k.name in out.kinds]
+            if clash:
+                self._fail(pack, f"content kind {clash[0]!r} is already declared by pack {out.kind_packs[clash[0]]!r}")
+                continue
+            for kind in registered.kinds:
+                out.kinds[kind.name] = kind
+                out.kind_packs[kind.name] = pack
         self._collected = out
         return out
 

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
     from pydantic import BaseModel
 
+    from .content import ContentKind
     from .packs import PackInfo, PackManager
 
 M = TypeVar("M", bound="BaseModel")
@@ -111,6 +112,24 @@ class SettingsRegistrar(Registrar):
 
     def __call__(self, model: type[BaseModel]) -> None:
         self.model = model
+
+
+class ContentKindRegistrar(Registrar):
+    """``register(kind)`` declares a kind of content the pack owns (a ``sentinelkit.ContentKind``), so
+    that backup, restore, diff and drift cover it."""
+
+    def __init__(self, manager: PackManager, info: PackInfo) -> None:
+        super().__init__(manager, info)
+        self.kinds: list[ContentKind] = []
+
+    def __call__(self, kind: ContentKind) -> None:
+        from .content import ContentKind
+
+        if not isinstance(kind, ContentKind):
+            raise TypeError(f"register() takes a sentinelkit.ContentKind instance, not {type(kind).__name__}")
+        if any(k.name == kind.name for k in self.kinds):
+            raise ValueError(f"content kind {kind.name!r} is registered twice by pack {self.pack!r}")
+        self.kinds.append(kind)
 
 
 class HookspecRegistrar(Registrar):

@@ -120,6 +120,7 @@ ENVIRONMENT: dict[str, str] = {
     "SENTINELKIT_ARM_ENDPOINT": "arm_endpoint",
     "SENTINELKIT_LOGS_ENDPOINT": "logs_endpoint",
     "SENTINELKIT_CA_BUNDLE": "ca_bundle",
+    "SENTINELKIT_EXPORT_DIR": "export_dir",
 }
 #: settings only the environment may set: a file holding them is refused (secrets stay out of files)
 ENVIRONMENT_ONLY = {"azure_tenant_id", "azure_client_id", "azure_client_secret", "azure_client_certificate_path",
@@ -139,6 +140,8 @@ class Settings(BaseSettings):
     debug: bool = False
     read_only: bool = False
     audit_log: Path | None = None
+    export_dir: Path | None = None
+    """Where tools write and read files (exports, backups, CSV imports); nothing outside it."""
     cache_ttl: float = Field(default=300.0, ge=0)
     arm_endpoint: str = DEFAULT_ARM_ENDPOINT
     logs_endpoint: str = DEFAULT_LOGS_ENDPOINT
@@ -325,6 +328,12 @@ def load_settings(config_path: Path | None = None, **overrides: Any) -> Settings
         _CONFIG_PATH.reset(token)
     if settings.audit_log is None:
         settings = settings.model_copy(update={"audit_log": default_audit_log()})
+    if settings.export_dir is None:
+        from .exports import default_export_dir
+
+        settings = settings.model_copy(update={"export_dir": default_export_dir()})
+    else:
+        settings = settings.model_copy(update={"export_dir": Path(settings.export_dir).expanduser()})
     settings = settings.model_copy(update={"tenants": {k: t.model_copy(update={"name": t.name or k})
                                                        for k, t in settings.tenants.items()}})
     _check_references(settings, path)

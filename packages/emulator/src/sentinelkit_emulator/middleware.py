@@ -11,12 +11,14 @@ import json
 import socket
 import struct
 from collections.abc import Callable
+from urllib.parse import parse_qs
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .faults import Fault
 from .runtime import Runtime
+from .traffic import TrafficStats
 from .targets import target_of
 
 _RESET_KEY = "sentinelkit.reset_connection"
@@ -75,10 +77,21 @@ class TrafficMiddleware:
         key = f"{target.service}:{target.tenant.name if target.tenant else '-'}"
         stats = self.rt.traffic
         stats.started(key)
+        if target.service == "arm":
+            _record_api_version(stats, scope)
         try:
             await self.app(scope, receive, send)
         finally:
             stats.finished(key)
+
+
+def _record_api_version(stats: TrafficStats, scope: Scope) -> None:
+    version = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("api-version", [""])[0]
+    if not version:
+        return
+    agent = next((v.decode("latin-1") for k, v in scope.get("headers", []) if k == b"user-agent"), "")
+    client = agent.split(" ", 1)[0].split("/", 1)[0] or "unknown"
+    stats.called(client, scope["path"], version)
 
 
 class FaultMiddleware:

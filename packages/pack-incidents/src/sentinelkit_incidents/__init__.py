@@ -6,7 +6,6 @@ reach Azure through the core's clients on first call.
 
 from __future__ import annotations
 
-
 from sentinelkit import ToolRegistrar, hookimpl
 
 from .bulk import incident_bulk_update

@@ -22,8 +22,8 @@ from pydantic import (
     ValidationError,
     field_validator,
 )
-
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
+
 from sentinelkit import KitError, PackSettings
 
 DEFAULT_TIMEOUT = 300.0

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from sentinelkit import ADDITIVE, DESTRUCTIVE, READ_ONLY, Kit, ToolRegistrar, Workspace, hookimpl, tool
+from sentinelkit import (
+    ADDITIVE,
+    DESTRUCTIVE,
+    READ_ONLY,
+    ContentKind,
+    ContentKindRegistrar,
+    Kit,
+    ToolRegistrar,
+    Workspace,
+    hookimpl,
+    tool,
+)
 
 RG_API = "2024-03-01"
 
@@ -136,3 +147,45 @@ def register_resources(register: Any) -> None:
         return "The sample pack tags resource groups."
 
     register(sample_readme, uri="sentinelkit://sample/readme", name="sample-readme", mime_type="text/plain")
+
+
+class ResourceGroupTag(ContentKind):
+    """A third party's kind of content: one tag of a workspace's resource group (``{"name", "value"}``).
+    Backup, restore and drift cover it without knowing it."""
+
+    name = "sample_tag"
+    title = "resource group tags"
+
+    async def _tags(self, kit: Kit, ws: Workspace) -> tuple[dict[str, Any], dict[str, str]]:
+        rg = await kit.arm(ws).get(_rg(ws), RG_API, cache=False, where=ws.where("resource group", "read"))
+        return rg, dict(rg.get("tags") or {})
+
+    async def list(self, kit: Kit, ws: Workspace) -> list[dict[str, Any]]:
+        _, tags = await self._tags(kit, ws)
+        return [{"name": k, "value": v} for k, v in sorted(tags.items())]
+
+    async def read(self, kit: Kit, ws: Workspace, identity: str) -> dict[str, Any] | None:
+        _, tags = await self._tags(kit, ws)
+        return {"name": identity, "value": tags[identity]} if identity in tags else None
+
+    async def write(self, kit: Kit, ws: Workspace, obj: dict[str, Any], *,
+                    existing: dict[str, Any] | None) -> dict[str, Any]:
+        rg, tags = await self._tags(kit, ws)
+        tags[obj["name"]] = obj["value"]
+        await kit.arm(ws).put(_rg(ws), RG_API, {"location": rg["location"], "tags": tags},
+                              where=ws.where(ws.resource_group, "set tag"))
+        return {"name": obj["name"], "value": obj["value"]}
+
+    async def delete(self, kit: Kit, ws: Workspace, existing: dict[str, Any]) -> None:
+        rg, tags = await self._tags(kit, ws)
+        tags.pop(existing["name"], None)
+        await kit.arm(ws).put(_rg(ws), RG_API, {"location": rg["location"], "tags": tags},
+                              where=ws.where(ws.resource_group, "remove tag"))
+
+    def identity(self, obj: dict[str, Any]) -> str:
+        return str(obj["name"])
+
+
+@hookimpl
+def register_content_kinds(register: ContentKindRegistrar) -> None:
+    register(ResourceGroupTag())
