@@ -72,7 +72,7 @@ async def test_invalid_transformation_is_reported_with_the_services_answer(call,
     assert "tailspin" in text
     # Azure Monitor's own reason (error.details[]), with the field it names
     assert ("InvalidTransformQuery: Transform query \"where Result != 'test'\" is invalid: a transformation must "
-            "start with 'source'.") in text and "TransformKql" in text
+            "start with 'source' (after any 'let' statements).") in text and "TransformKql" in text
     after = monitor("tailspin").data_collection_rules.get("rg-sentinel-weu", "dcr-tailspin-logs-ingestion")
     assert after.etag == before.etag
 

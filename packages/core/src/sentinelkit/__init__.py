@@ -18,6 +18,7 @@ from .hookspecs import hookimpl, hookspec
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
+    from .armid import ArmId, InvalidArmId
     from .azure.arm import ArmClient
     from .azure.cache import TtlCache
     from .azure.logs import QueryRows
@@ -55,11 +56,13 @@ if TYPE_CHECKING:
         ToolRegistrar,
     )
     from .settings import PackSettings, Settings, TenantConfig
-    from .workspaces import Discovery, Workspace
+    from .workspaces import Discovery, Unreachable, Workspace
 
 #: public name → the module that defines it (imported on first access)
 _LAZY = {
     "ArmClient": ".azure.arm",
+    "ArmId": ".armid",
+    "InvalidArmId": ".armid",
     "TtlCache": ".azure.cache",
     "QueryRows": ".azure.logs",
     "ContentKind": ".content",
@@ -85,19 +88,21 @@ _LAZY = {
     "Settings": ".settings",
     "TenantConfig": ".settings",
     "Discovery": ".workspaces",
+    "Unreachable": ".workspaces",
     "Workspace": ".workspaces",
 }
 
 __all__ = [
-    "ADDITIVE", "ArmClient", "AuthenticationError", "AzureCallError", "AzureError", "AzureNetworkError",
-    "AzureTimeoutError", "BadRequestError", "BridgeRegistrar", "ConflictError", "ContentKind",
-    "ContentKindRegistrar", "DEFAULT_BUDGET", "DESTRUCTIVE", "Discovery", "ExportPathError", "FanOut",
-    "ForbiddenError", "HookspecRegistrar", "Kit", "KitError", "NotFoundError", "PackSettings",
-    "PreconditionFailedError", "PromptRegistrar", "QueryRows", "READ_ONLY", "Registrar", "ResourceRegistrar",
-    "Safety", "ServiceError", "Settings", "SettingsRegistrar", "Targets", "TenantConfig", "ThrottledError",
-    "ToolRegistrar", "TtlCache", "Where", "Workspace", "WorkspaceNotFound", "__version__", "clip",
-    "decode_cursor", "encode_cursor", "hookimpl", "hookspec", "page", "redact", "redact_text",
-    "register_secret", "replace_references", "select_fields", "stable", "tool", "valid_tool_name",
+    "ADDITIVE", "ArmClient", "ArmId", "AuthenticationError", "AzureCallError", "AzureError",
+    "AzureNetworkError", "AzureTimeoutError", "BadRequestError", "BridgeRegistrar", "ConflictError",
+    "ContentKind", "ContentKindRegistrar", "DEFAULT_BUDGET", "DESTRUCTIVE", "Discovery", "ExportPathError",
+    "FanOut", "ForbiddenError", "HookspecRegistrar", "InvalidArmId", "Kit", "KitError", "NotFoundError",
+    "PackSettings", "PreconditionFailedError", "PromptRegistrar", "QueryRows", "READ_ONLY", "Registrar",
+    "ResourceRegistrar", "Safety", "ServiceError", "Settings", "SettingsRegistrar", "Targets", "TenantConfig",
+    "ThrottledError", "ToolRegistrar", "TtlCache", "Unreachable", "Where", "Workspace", "WorkspaceNotFound",
+    "__version__", "clip", "decode_cursor", "encode_cursor", "hookimpl", "hookspec", "page", "redact",
+    "redact_text", "register_secret", "replace_references", "select_fields", "stable", "tool",
+    "valid_tool_name",
 ]
 
 

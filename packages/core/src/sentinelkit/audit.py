@@ -53,7 +53,7 @@ class AuditLog:
         tenant, workspace = call.audit_scope()
         return self.write(
             tool=call.tool, pack=call.pack, safety=call.spec.safety.value, caller=call.caller, tenant=tenant,
-            workspace=workspace, arguments=call.arguments, dry_run=call.dry_run, outcome=call.outcome or "applied",
+            workspace=workspace, arguments=call.arguments, dry_run=call.dry_run, outcome=call.final_outcome(),
             confirmed_by=call.confirmed_by, error=redact_text(call.detail) if call.detail else None,
             correlation_ids=call.correlation_ids,
         )

@@ -22,8 +22,8 @@ if TYPE_CHECKING:
     from .contract import ToolSpec
     from .workspaces import Workspace
 
-Outcome = Literal["applied", "partial", "failed", "dry_run", "preview", "declined", "refused", "error",
-                  "input_required"]
+Outcome = Literal["applied", "partial", "failed", "no_change", "dry_run", "preview", "declined", "refused",
+                  "error", "input_required"]
 Confirmation = Literal["elicitation", "confirm_flag"]
 
 
@@ -96,6 +96,13 @@ class ToolCall:
     def end(self, outcome: Outcome, detail: str | None = None) -> None:
         self.outcome = outcome
         self.detail = detail
+
+    def final_outcome(self) -> Outcome:
+        """How the call ended: what the tool or the core recorded; else ``applied`` when the change was let
+        through, and ``no_change`` when the tool returned without confirming any change (nothing to do)."""
+        if self.outcome is not None:
+            return self.outcome
+        return "applied" if self.write_allowed else "no_change"
 
     def audit_scope(self) -> tuple[str | None, str | None]:
         """(tenant, workspace) for the audit: of the writes sent, else of the workspaces resolved."""

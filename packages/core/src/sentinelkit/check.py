@@ -28,6 +28,15 @@ async def run_check(settings: Settings, out: Any = print) -> int:
     for name, error in manager.errors().items():
         out(f"WARN pack {name}: {error}")
     runtime = Runtime(settings, manager)
+    if not settings.read_only:
+        from .audit import AuditLogError
+
+        try:
+            runtime.audit.check()
+        except AuditLogError as exc:
+            out(f"FAIL audit log: {exc}")
+            return 1
+        out(f"OK   audit log: {settings.audit_log}")
     failures = 0
     keys = runtime.credentials.keys()
     if not keys:

@@ -3,7 +3,9 @@ configured tenant; a pack's ``get_credential`` hook can supply any of them first
 
 from __future__ import annotations
 
+import asyncio
 import os
+from pathlib import Path
 from typing import Any
 
 from .errors import KitError
@@ -43,9 +45,29 @@ class CredentialStore:
         return kwargs
 
     def get(self, key: str = DEFAULT) -> Any:
+        """The credential for ``key``, bounded by ``[retry] timeout`` per token request. A credential that
+        cannot be built (a missing or unreadable certificate, say) is a ``KitError`` naming the tenant and
+        the setting — for that tenant only."""
         if key not in self._made:
-            self._made[key] = self._build(key)
+            try:
+                credential = self._build(key)
+            except KitError:
+                raise
+            except Exception as exc:  # azure-identity refuses the certificate, the secret's form...
+                raise KitError(self._unusable(key, exc)) from None
+            self._made[key] = time_bound(credential, self.settings.retry.timeout, key)
         return self._made[key]
+
+    def _unusable(self, key: str, exc: BaseException) -> str:
+        tenant = self.settings.tenants.get(key)
+        path = (tenant.certificate_path if tenant else None) or self.settings.azure_client_certificate_path
+        where = f"tenant {key!r}" if tenant else "the default credential (AZURE_* environment)"
+        detail = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}".rstrip(": ")
+        if path is not None:
+            problem = "does not exist" if not Path(path).exists() else "could not be read as a PEM or PKCS12 certificate"
+            return (f"{where} cannot sign in: its certificate {path} {problem} ({detail}). Fix certificate_path "
+                    f"(or AZURE_CLIENT_CERTIFICATE_PATH); the other tenants are not affected.")
+        return f"{where} cannot sign in: its credential could not be created ({detail}). Check its settings."
 
     def tenant_id(self, key: str = DEFAULT) -> str | None:
         if key == DEFAULT:
@@ -113,3 +135,48 @@ class CredentialStore:
                 except Exception:
                     pass
         self._made.clear()
+
+
+class TimeBoundCredential:
+    """An async azure-identity credential whose token requests end after ``timeout`` seconds: a hanging
+    token endpoint must not hang every tool call (azure-identity's own timeouts are per attempt, retried)."""
+
+    def __init__(self, inner: Any, timeout: float, key: str) -> None:
+        self._inner = inner
+        self._timeout = timeout
+        self._key = key
+
+    async def _bounded(self, call: Any) -> Any:
+        from azure.core.exceptions import ClientAuthenticationError
+
+        try:
+            return await asyncio.wait_for(call, self._timeout)
+        except TimeoutError:
+            raise ClientAuthenticationError(
+                message=f"the token endpoint did not answer within {self._timeout:g} s ([retry] timeout)") from None
+
+    async def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+        return await self._bounded(self._inner.get_token(*scopes, **kwargs))
+
+    async def close(self) -> None:
+        close = getattr(self._inner, "close", None)
+        if close is not None:
+            await close()
+
+    async def __aenter__(self) -> TimeBoundCredential:
+        return self
+
+    async def __aexit__(self, *args: Any) -> None:
+        await self.close()
+
+
+class TimeBoundTokenInfoCredential(TimeBoundCredential):
+    """``TimeBoundCredential`` for credentials that also offer ``get_token_info`` (azure-core prefers it)."""
+
+    async def get_token_info(self, *scopes: str, options: Any = None) -> Any:
+        return await self._bounded(self._inner.get_token_info(*scopes, options=options))
+
+
+def time_bound(inner: Any, timeout: float, key: str) -> TimeBoundCredential:
+    kind = TimeBoundTokenInfoCredential if hasattr(inner, "get_token_info") else TimeBoundCredential
+    return kind(inner, timeout, key)

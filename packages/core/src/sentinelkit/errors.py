@@ -30,6 +30,8 @@ class AzureError(KitError):
         self.code = code
         self.correlation_id = correlation_id
         self.retry_after = retry_after
+        #: the request had been sent more than once (its answer was lost, or it was throttled, then retried)
+        self.retried = False
 
     def with_message(self, message: str) -> AzureError:
         """The same failure (same class, status and code) with another sentence, e.g. advice added."""

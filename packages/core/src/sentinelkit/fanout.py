@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from .errors import KitError
-from .workspaces import Workspace
+from .workspaces import Unreachable, Workspace
 
 T = TypeVar("T")
 
@@ -25,6 +25,9 @@ class Targets(Sequence[Workspace]):
 
     workspaces: tuple[Workspace, ...]
     single: bool = False
+    unreachable: tuple[Unreachable, ...] = ()
+    """Parts of the estate that "all" would have included but discovery could not list: every fan-out
+    answer reports them as failed."""
 
     def __getitem__(self, index: int) -> Workspace:  # type: ignore[override]
         return self.workspaces[index]
@@ -51,10 +54,17 @@ class FanOut(Generic[T]):
     errors: list[tuple[Workspace, KitError]] = field(default_factory=list)
     keys: dict[str, str] = field(default_factory=dict)
     """ARM id (lower case) → the unique key answers use for that workspace (see ``result_keys``)."""
+    unreachable: list[Unreachable] = field(default_factory=list)
+    """What discovery could not list, which the targets would have included (counted as failed)."""
 
     @property
     def total(self) -> int:
-        return len(self.results) + len(self.errors)
+        return len(self.results) + len(self.errors) + len(self.unreachable)
+
+    @property
+    def failed(self) -> int:
+        """How many targets failed: workspaces whose call failed, and parts discovery could not list."""
+        return len(self.errors) + len(self.unreachable)
 
     def values(self) -> list[T]:
         return [value for _, value in self.results]
@@ -64,11 +74,16 @@ class FanOut(Generic[T]):
         return self.keys.get(ws.id.lower(), ws.label)
 
     def summary(self) -> dict[str, int]:
-        return {"workspaces": self.total, "succeeded": len(self.results), "failed": len(self.errors)}
+        return {"workspaces": self.total, "succeeded": len(self.results), "failed": self.failed}
 
     def error_messages(self) -> dict[str, str]:
-        """``{workspace key: message}`` for answers."""
-        return {self.key(ws): str(exc) for ws, exc in self.errors}
+        """``{workspace key: message}`` for answers, and ``{scope: why its workspaces are missing}``."""
+        out = {self.key(ws): str(exc) for ws, exc in self.errors}
+        for u in self.unreachable:
+            tenant = f" of tenant {u.tenant}" if u.tenant else ""
+            out[u.scope] = (f"its workspaces{tenant} could not be listed, so they are missing from this answer "
+                            f"(tried again on the next call): {u.message}")
+        return out
 
     def to_json(self) -> dict[str, Any]:
         """``{"results": {key: value}, "errors": {key: message}, "summary": {...}}``."""
@@ -111,4 +126,5 @@ async def fan_out(targets: Sequence[Workspace], fn: Callable[[Workspace], Awaita
         results=[(ws, results[i]) for i, ws in enumerate(targets) if i in results],
         errors=[(ws, errors[i]) for i, ws in enumerate(targets) if i in errors],
         keys={ws.id.lower(): key for ws, key in zip(targets, keys, strict=True)},
+        unreachable=list(targets.unreachable) if isinstance(targets, Targets) else [],
     )

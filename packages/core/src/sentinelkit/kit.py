@@ -100,14 +100,23 @@ class Kit:
         if len(refs) > MAX_TARGETS:
             raise KitError(f"{len(refs)} workspaces were named; at most {MAX_TARGETS} per call. Use "
                            'workspaces="all" with tenant=... to reach many, or split the list.')
-        chosen = await self._runtime.workspaces.select(refs or "all", tenant, sentinel_only=sentinel_only)
+        chosen, unreachable = await self._runtime.workspaces.select(refs or "all", tenant,
+                                                                    sentinel_only=sentinel_only)
         unique = list({ws.id.lower(): ws for ws in chosen}.values())
         self._call.resolved(*unique)
-        return Targets(tuple(unique))
+        return Targets(tuple(unique), unreachable=tuple(unreachable))
 
     async def discovery(self, *, refresh: bool = False) -> Discovery:
         """Every reachable workspace, the tenants' short names and what discovery could not reach."""
         return await self._runtime.workspaces.discover(refresh=refresh)
+
+    def tenant_of(self, resource: str) -> str | None:
+        """The short name of the tenant owning an ARM id's subscription, as discovery knows it (``None`` when
+        it does not): to refuse, or show, a resource that is not in the named workspace's tenant."""
+        from .armid import ArmId
+
+        tenant_id = self._runtime.workspaces.tenant_of_subscription(ArmId.parse(resource).subscription_id)
+        return self._runtime.workspaces.tenant_name(tenant_id) if tenant_id else None
 
     async def workspace_details(self, ws: Workspace, *, fresh: bool = False) -> Workspace:
         """``ws`` with its customerId and location filled in (read from ARM when discovery lacks them).
@@ -181,14 +190,15 @@ class Kit:
         self._call.end("dry_run")
         return dry_run_result(would_change, next_step)
 
-    def report_outcome(self, outcome: Literal["partial", "failed"], detail: str | None = None) -> None:
+    def report_outcome(self, outcome: Literal["partial", "failed", "no_change"], detail: str | None = None) -> None:
         """Tell the audit log how a write that returned normally really went.
 
-        ``outcome`` is ``"partial"`` (some items failed) or ``"failed"`` (none applied); ``detail`` says
-        what failed. Without it, a write that returns is audited as ``applied``.
+        ``outcome`` is ``"partial"`` (some items failed), ``"failed"`` (none applied) or ``"no_change"``
+        (nothing needed changing after all); ``detail`` says what. Without it, a write that returns after
+        ``confirm_change`` is audited as ``applied`` (and one that returns before it as ``no_change``).
         """
-        if outcome not in ("partial", "failed"):
-            raise ValueError("outcome must be 'partial' or 'failed'")
+        if outcome not in ("partial", "failed", "no_change"):
+            raise ValueError("outcome must be 'partial', 'failed' or 'no_change'")
         self._call.end(outcome, detail)
 
     def secret(self, value: str | None) -> None:

@@ -23,10 +23,14 @@ def decode_cursor(cursor: str | None) -> int:
         return 0
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        return int(json.loads(base64.urlsafe_b64decode(padded.encode()))["o"])
+        offset = int(json.loads(base64.urlsafe_b64decode(padded.encode()))["o"])
     except (ValueError, KeyError, TypeError) as exc:
         raise KitError(f"cursor {cursor!r} is not valid: pass the next_cursor of the previous answer, "
                        "or omit it to start from the beginning") from exc
+    if offset < 0:
+        raise KitError(f"cursor {cursor!r} is not valid (it points before the first item): pass the next_cursor "
+                       "of the previous answer, or omit it to start from the beginning")
+    return offset
 
 
 def _get(item: dict[str, Any], field: str) -> Any:

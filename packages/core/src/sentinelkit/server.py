@@ -7,8 +7,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastmcp import FastMCP
-from fastmcp.exceptions import ToolError
-from fastmcp.server.middleware import Middleware
 
 from . import __version__
 from .packs import PackManager
@@ -20,22 +18,6 @@ sentinelkit manages Microsoft Sentinel across tenants and workspaces.
 Start with workspace_list to see the workspaces (and their aliases); pass an alias, a workspace name
 or a full ARM id as `workspace`. Writes accept dry_run=true; destructive tools ask for confirmation
 (or return a preview to repeat with confirm=true). Lists are paged: follow next_cursor."""
-
-
-class HiddenToolGuard(Middleware):
-    """Explains, instead of "unknown tool", why a write tool is not served in read-only mode."""
-
-    def __init__(self, hidden: dict[str, str]) -> None:
-        self.hidden = hidden
-
-    async def on_call_tool(self, context: Any, call_next: Any) -> Any:
-        name = getattr(context.message, "name", None)
-        if name in self.hidden:
-            raise ToolError(
-                f"{name} is not available: the server runs in read-only mode and {name} is "
-                f"{self.hidden[name]}. Restart without --read-only (and read_only = false) to use it."
-            )
-        return await call_next(context)
 
 
 def build_server(settings: Settings, manager: PackManager | None = None) -> FastMCP:
@@ -82,8 +64,9 @@ def build_server(settings: Settings, manager: PackManager | None = None) -> Fast
                 if spec.name in info.tools:
                     info.tools.remove(spec.name)
     schemas.save()
-    if hidden:
-        mcp.add_middleware(HiddenToolGuard(hidden))
+    from .guard import CallGuard
+
+    mcp.add_middleware(CallGuard(runtime, collected.tools, hidden))
     if collected.prompts:
         from fastmcp.prompts import Prompt
 

@@ -29,9 +29,10 @@ from .safety import Finished
 if TYPE_CHECKING:
     from .runtime import Runtime
 
-_DRY_RUN = Annotated[bool, Field(description="Show exactly what would change, and change nothing.")]
-_CONFIRM = Annotated[bool, Field(description="Apply after reviewing the preview, when the client cannot ask the user "
-                                             "(a client that can is always asked).")]
+# strict: only JSON true/false; "yes", "1" or 1 are refused rather than read as a confirmation
+_DRY_RUN = Annotated[bool, Field(strict=True, description="Show exactly what would change, and change nothing.")]
+_CONFIRM = Annotated[bool, Field(strict=True, description="Apply after reviewing the preview, when the client cannot "
+                                                          "ask the user (a client that can is always asked).")]
 
 
 def _hints(fn: Any) -> dict[str, Any]:

@@ -43,15 +43,12 @@ class Workspace:
 
     @classmethod
     def from_id(cls, arm_id: str, **kwargs: Any) -> Workspace:
-        """The workspace of a full ARM id (``KitError`` when ``arm_id`` is not one)."""
-        parts = arm_id.strip().strip("/").split("/")
-        if (len(parts) != 8 or parts[0].lower() != "subscriptions" or parts[2].lower() != "resourcegroups"
-                or parts[4].lower() != "providers" or parts[5].lower() != "microsoft.operationalinsights"
-                or parts[6].lower() != "workspaces" or not all(parts) or ".." in parts):
-            raise KitError(f"{arm_id!r} is not a Log Analytics workspace ARM id: expected /subscriptions/<id>/"
-                           "resourceGroups/<group>/providers/Microsoft.OperationalInsights/workspaces/<name>")
-        return cls(id="/" + "/".join(parts), name=parts[7], subscription_id=parts[1], resource_group=parts[3],
-                   **kwargs)
+        """The workspace of a full ARM id (``InvalidArmId``, a ``KitError``, when ``arm_id`` is not one)."""
+        from .armid import ArmId
+
+        arm = ArmId.parse(arm_id, expect="Microsoft.OperationalInsights/workspaces", what="workspace id")
+        return cls(id=arm.text, name=arm.name, subscription_id=arm.subscription_id,
+                   resource_group=arm.resource_group or "", **kwargs)
 
     @property
     def label(self) -> str:
@@ -79,11 +76,55 @@ class Workspace:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class Unreachable:
+    """Part of the estate discovery could not list (a credential, or a subscription): workspaces there are
+    missing from "all" (or stale), so every answer that would have included them says so."""
+
+    scope: str
+    """``credential woodgrove`` or ``subscription Fabrikam Production``."""
+    message: str
+    tenant: str | None = None
+    tenant_id: str | None = None
+    subscription_id: str | None = None
+
+    def in_tenant(self, tenant: str) -> bool:
+        t = tenant.strip().lower()
+        return t in ((self.tenant or "").lower(), (self.tenant_id or "").lower())
+
+
 @dataclass
 class Discovery:
+    """Every reachable workspace, the tenants' short names, and what could not be listed."""
+
     workspaces: list[Workspace] = field(default_factory=list)
-    errors: dict[str, str] = field(default_factory=dict)
+    unreachable: list[Unreachable] = field(default_factory=list)
+    """Gaps: what could not be listed and no other credential made up for (missing from "all")."""
+    problems: list[Unreachable] = field(default_factory=list)
+    """Every failure of discovery, gaps or not (a broken per-tenant credential whose workspaces Lighthouse
+    still reaches is not a gap, but still a problem to fix)."""
     tenants: dict[str, str] = field(default_factory=dict)  # tenant id → short name
+
+    @property
+    def errors(self) -> dict[str, str]:
+        """``{scope: message}`` of every discovery failure (``problems``)."""
+        return {u.scope: u.message for u in self.problems}
+
+
+@dataclass
+class _Scan:
+    """What one credential's discovery found, and when to look again."""
+
+    workspaces: list[Workspace]
+    unreachable: list[Unreachable]
+    tenant_names: dict[str, str]
+    at: float
+    listed: set[str] = field(default_factory=set)  # subscriptions (lower case) whose workspaces were listed
+    failures: int = 0  # consecutive failed scans (backoff: 1, 2, 4 ... seconds, at most the cache TTL)
+
+    def due(self, now: float, ttl: float) -> bool:
+        wait = min(2.0 ** (self.failures - 1), ttl) if self.unreachable else ttl
+        return now - self.at >= max(wait, 0.5)
 
 
 def _short(domain: str | None, display: str | None) -> str | None:
@@ -120,19 +161,33 @@ class WorkspaceRegistry:
     def __init__(self, runtime: Runtime) -> None:
         self.rt = runtime
         self._discovery: Discovery | None = None
-        self._at = 0.0
+        self._scans: dict[str, _Scan] = {}
         self._lock = asyncio.Lock()
         self._subscription_tenants: dict[str, str] = {}
         self._customer_tenants: dict[str, str] = {}
         self._tenant_names: dict[str, str] = {}
 
     async def discover(self, *, refresh: bool = False) -> Discovery:
+        """Every credential's workspaces, each credential's scan cached for the cache TTL; a scan that failed
+        somewhere is retried on a later call after a short backoff (1, 2, 4 ... s), never cached as "no
+        workspaces": what it knew before stays listed, and the failure is reported."""
         async with self._lock:
-            fresh = time.monotonic() - self._at < max(self.rt.settings.cache_ttl, 1)
-            if self._discovery is not None and fresh and not refresh:
+            now = time.monotonic()
+            ttl = max(self.rt.settings.cache_ttl, 1)
+            keys = self.rt.credentials.keys() if self.rt.settings.discover else []
+            due = [k for k in keys if refresh or k not in self._scans or self._scans[k].due(now, ttl)]
+            if self._discovery is not None and not due:
                 return self._discovery
-            self._discovery = await self._discover()
-            self._at = time.monotonic()
+            for key, scan in zip(due, await asyncio.gather(*(self._scan(k) for k in due)), strict=True):
+                previous = self._scans.get(key)
+                if scan.unreachable and previous is not None:
+                    known = {ws.id.lower() for ws in scan.workspaces}
+                    scan.workspaces += [ws for ws in previous.workspaces if ws.id.lower() not in known]
+                    scan.failures = previous.failures + 1
+                elif scan.unreachable:
+                    scan.failures = 1
+                self._scans[key] = scan
+            self._discovery = self._merge([self._scans[k] for k in keys])
             self._tenant_names.update(self._discovery.tenants)
             for ws in self._discovery.workspaces:
                 if ws.tenant_id:
@@ -164,68 +219,83 @@ class WorkspaceRegistry:
         self._subscription_tenants.setdefault(subscription_id.lower(), tenant_id)
 
     # -- discovery ----------------------------------------------------------------------------
-    async def _discover(self) -> Discovery:
+    async def _scan(self, key: str) -> _Scan:
+        """One credential: its tenants' names, subscriptions (Lighthouse-delegated ones included), their
+        workspaces and whether Sentinel is onboarded. A failure is recorded with the tenant it concerns."""
         from .azure import api_versions as v
 
-        settings = self.rt.settings
-        out = Discovery()
-        by_id: dict[str, Workspace] = {}
-        tenant_names: dict[str, str] = {}
-        for key, tenant in settings.tenants.items():
-            tenant_names.setdefault(tenant.tenant_id, key)
-        keys = self.rt.credentials.keys() if settings.discover else []
-
-        async def one_credential(key: str) -> list[Workspace]:
+        names: dict[str, str] = {}
+        unreachable: list[Unreachable] = []
+        listed: set[str] = set()
+        home = self.rt.credentials.tenant_id(key)
+        try:
             arm = self.rt.arm(key)
-            found: list[Workspace] = []
+        except KitError as exc:  # a credential that cannot be built (e.g. a missing certificate): this one only
+            tenant = None if key == "default" else key
+            return _Scan([], [Unreachable(f"credential {key}", str(exc), tenant, home)], names, time.monotonic())
+        try:
+            for t in await arm.list("/tenants", v.TENANTS, where=Where(operation="list tenants"), cache=False):
+                name = _short(t.get("defaultDomain"), t.get("displayName"))
+                if t.get("tenantId") and name:
+                    names.setdefault(t["tenantId"], name)
+        except KitError:
+            pass  # names are a nicety (and a failing token shows below)
+        try:
+            subs = await arm.list("/subscriptions", v.SUBSCRIPTIONS, cache=False,
+                                  where=Where(tenant=None if key == "default" else key, operation="list subscriptions"))
+        except KitError as exc:
+            tenant = None if key == "default" else key
+            return _Scan([], [Unreachable(f"credential {key}", str(exc), tenant, home)], names, time.monotonic())
+        for sub in subs:
+            if sub.get("tenantId"):
+                self.remember_subscription(sub["subscriptionId"], sub["tenantId"])
+
+        async def one_sub(sub: dict[str, Any]) -> list[Workspace]:
+            sub_id = sub["subscriptionId"]
+            owner = sub.get("tenantId")
+            tenant = names.get(owner, self._configured_name(owner)) if owner else None
+            label = sub.get("displayName", sub_id)
             try:
-                tenants = await arm.list("/tenants", v.TENANTS, where=Where(operation="list tenants"))
-                for t in tenants:
-                    name = _short(t.get("defaultDomain"), t.get("displayName"))
-                    if t.get("tenantId") and name:
-                        tenant_names.setdefault(t["tenantId"], name)
-            except AzureError:
-                pass  # names are a nicety
-            try:
-                subs = await arm.list("/subscriptions", v.SUBSCRIPTIONS, where=Where(operation="list subscriptions"))
+                items = await arm.list(
+                    f"/subscriptions/{sub_id}/providers/Microsoft.OperationalInsights/workspaces", v.WORKSPACES,
+                    cache=False, where=Where(tenant=tenant, operation="list workspaces", resource=f"subscription {label}"),
+                )
             except KitError as exc:
-                out.errors[f"credential {key}"] = str(exc)
-                return found
-            for sub in subs:
-                if sub.get("tenantId"):
-                    self.remember_subscription(sub["subscriptionId"], sub["tenantId"])
+                unreachable.append(Unreachable(f"subscription {label}", str(exc), tenant, owner, sub_id))
+                return []
+            listed.add(sub_id.lower())
+            delegated = bool(sub.get("managedByTenants")) and owner != home
+            result = [
+                Workspace.from_id(
+                    item["id"], tenant_id=owner, tenant=tenant, subscription=sub.get("displayName"),
+                    customer_id=(item.get("properties") or {}).get("customerId"), location=item.get("location"),
+                    delegated=delegated, via=key,
+                )
+                for item in items
+            ]
+            states = await asyncio.gather(*(self._onboarding(arm, ws) for ws in result))
+            return [replace(ws, sentinel=state) for ws, state in zip(result, states, strict=True)]
 
-            async def one_sub(sub: dict[str, Any]) -> list[Workspace]:
-                sub_id = sub["subscriptionId"]
-                owner = sub.get("tenantId")
-                tenant = tenant_names.get(owner, owner) if owner else None
-                try:
-                    items = await arm.list(
-                        f"/subscriptions/{sub_id}/providers/Microsoft.OperationalInsights/workspaces", v.WORKSPACES,
-                        where=Where(tenant=tenant, operation="list workspaces",
-                                    resource=f"subscription {sub.get('displayName', sub_id)}"),
-                    )
-                except KitError as exc:
-                    out.errors[f"subscription {sub.get('displayName', sub_id)}"] = str(exc)
-                    return []
-                delegated = bool(sub.get("managedByTenants")) and owner != self.rt.credentials.tenant_id(key)
-                result = [
-                    Workspace.from_id(
-                        item["id"], tenant_id=owner, tenant=tenant, subscription=sub.get("displayName"),
-                        customer_id=(item.get("properties") or {}).get("customerId"), location=item.get("location"),
-                        delegated=delegated, via=key,
-                    )
-                    for item in items
-                ]
-                states = await asyncio.gather(*(self._onboarding(arm, ws) for ws in result))
-                return [replace(ws, sentinel=state) for ws, state in zip(result, states, strict=True)]
+        found = [ws for chunk in await asyncio.gather(*(one_sub(s) for s in subs)) for ws in chunk]
+        return _Scan(found, unreachable, names, time.monotonic(), listed)
 
-            for chunk in await asyncio.gather(*(one_sub(s) for s in subs)):
-                found.extend(chunk)
-            return found
+    def _configured_name(self, tenant_id: str | None) -> str | None:
+        for key, tenant in self.rt.settings.tenants.items():
+            if tenant.tenant_id == tenant_id:
+                return key
+        return tenant_id
 
-        for found in await asyncio.gather(*(one_credential(k) for k in keys)):
-            for ws in found:
+    def _merge(self, scans: list[_Scan]) -> Discovery:
+        """The scans together (the first credential that reaches a workspace is the one used), with the
+        workspaces of sentinelkit.toml laid over them, every label unique."""
+        settings = self.rt.settings
+        tenant_names: dict[str, str] = {t.tenant_id: key for key, t in settings.tenants.items()}
+        for scan in scans:
+            for tid, name in scan.tenant_names.items():
+                tenant_names.setdefault(tid, name)
+        by_id: dict[str, Workspace] = {}
+        for scan in scans:
+            for ws in scan.workspaces:
                 by_id.setdefault(ws.id.lower(), ws)
         for cfg in settings.workspaces:
             known = by_id.get(cfg.id.lower()) or Workspace.from_id(cfg.id, customer_id=cfg.customer_id)
@@ -238,9 +308,18 @@ class WorkspaceRegistry:
             by_id[cfg.id.lower()] = replace(known, **changes)
         named = [replace(ws, tenant=tenant_names.get(ws.tenant_id, ws.tenant_id)) if ws.tenant_id else ws
                  for ws in by_id.values()]
-        out.workspaces = qualify(sorted(named, key=lambda w: ((w.tenant or "").lower(), w.name.lower())))
-        out.tenants = tenant_names
-        return out
+        # a failure another credential made up for (it listed that subscription, or that tenant) is not a gap
+        listed = {sub for scan in scans for sub in scan.listed}
+        listed_tenants = {ws.tenant_id for scan in scans for ws in scan.workspaces
+                          if ws.subscription_id.lower() in scan.listed}
+        problems: dict[str, Unreachable] = {}
+        for u in (u for scan in scans for u in scan.unreachable):
+            problems.setdefault(u.scope, replace(u, tenant=tenant_names.get(u.tenant_id, u.tenant)
+                                                 if u.tenant_id else u.tenant))
+        gaps = [u for u in problems.values() if not ((u.subscription_id or "").lower() in listed or (
+            u.subscription_id is None and u.tenant_id in listed_tenants))]
+        return Discovery(workspaces=qualify(sorted(named, key=lambda w: ((w.tenant or "").lower(), w.name.lower()))),
+                         unreachable=gaps, problems=list(problems.values()), tenants=tenant_names)
 
     async def _onboarding(self, arm: Any, ws: Workspace) -> bool | None:
         from .azure import api_versions as v
@@ -297,27 +376,33 @@ class WorkspaceRegistry:
         names = sorted({n for ws in workspaces for n in (ws.alias, ws.name) if n})
         close = difflib.get_close_matches(ref, names, n=3, cutoff=0.5) or difflib.get_close_matches(
             ref.lower(), [n.lower() for n in names], n=3, cutoff=0.4)
+        unreachable = self._discovery.unreachable if self._discovery else []
+        failed = (" It may be in a part discovery could not list (tried again on the next call): "
+                  + "; ".join(f"{u.scope}{f' (tenant {u.tenant})' if u.tenant else ''}: {u.message}" for u in unreachable)
+                  if unreachable else "")
         if not names:
-            errors = self._discovery.errors if self._discovery else {}
-            hint = f" Discovery reported: {'; '.join(errors.values())}" if errors else ""
             return (f"unknown workspace {ref!r}: no workspaces are known (none configured, none discovered)."
-                    f"{hint} Check credentials with `sentinelkit config check`.")
+                    f"{failed} Check credentials with `sentinelkit config check`.")
         suggestion = f" Closest known: {', '.join(close)}." if close else f" Known: {', '.join(names[:10])}."
-        return f"unknown workspace {ref!r}.{suggestion} Call workspace_list to see every workspace."
+        return f"unknown workspace {ref!r}.{suggestion} Call workspace_list to see every workspace.{failed}"
 
     async def select(self, workspaces: list[str] | str | None = None, tenant: str | None = None, *,
-                     sentinel_only: bool = True) -> list[Workspace]:
-        """Targets of a fan-out: names/aliases/ids, or ``"all"`` (Sentinel-enabled), filtered by tenant."""
+                     sentinel_only: bool = True) -> tuple[list[Workspace], list[Unreachable]]:
+        """Targets of a fan-out: names/aliases/ids, or ``"all"`` (Sentinel-enabled), filtered by tenant; and,
+        for "all", the parts of the estate discovery could not list that it would have included."""
+        unreachable: list[Unreachable] = []
         if workspaces in (None, "all", ["all"], []):
-            chosen = [w for w in await self.all() if w.sentinel or not sentinel_only]
+            discovery = await self.discover()
+            chosen = [w for w in discovery.workspaces if w.sentinel or not sentinel_only]
+            unreachable = [u for u in discovery.unreachable if not tenant or u.tenant is None or u.in_tenant(tenant)]
         else:
             refs = [workspaces] if isinstance(workspaces, str) else list(workspaces or [])
             chosen = [await self.resolve(r) for r in refs]
         if tenant:
             chosen = [w for w in chosen if w.in_tenant(tenant)]
-            if not chosen:
+            if not chosen and not unreachable:
                 raise WorkspaceNotFound(
                     f"no workspace matches tenant {tenant!r}; known tenants: "
                     + ", ".join(sorted({w.tenant_label for w in await self.all()}))
                 )
-        return chosen
+        return chosen, unreachable

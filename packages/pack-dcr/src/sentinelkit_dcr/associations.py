@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sentinelkit import ADDITIVE, DESTRUCTIVE, READ_ONLY, Kit, KitError, NotFoundError, Workspace, tool
+from sentinelkit import ADDITIVE, DESTRUCTIVE, READ_ONLY, ArmId, Kit, KitError, NotFoundError, Workspace, tool
 
 from . import api, locate
 from .errors import explained
@@ -13,11 +13,21 @@ from .shape import ASSOCIATION_FIELDS, association_row
 ENDPOINT_ASSOCIATION = "configurationAccessEndpoint"  # the only name Azure allows for an endpoint association
 
 
-def target_id(ws: Workspace, resource: str) -> str:
-    """An ARM id, or a virtual machine name in the workspace's resource group."""
+def target_id(kit: Kit, ws: Workspace, resource: str) -> str:
+    """An ARM id (parsed and checked: no ``..``, the workspace's tenant), or a virtual machine name in the
+    workspace's resource group."""
     resource = resource.strip().rstrip("/")
-    if resource.lower().startswith("/subscriptions/"):
-        return resource
+    if resource.startswith("/"):
+        arm = ArmId.parse(resource, what="resource")
+        owner = kit.tenant_of(arm.text)
+        if arm.subscription_id.lower() != ws.subscription_id.lower() and owner != ws.tenant:
+            raise KitError(f"{arm.text} is in subscription {arm.subscription_id}"
+                           f"{f' of tenant {owner}' if owner else ', which no reachable workspace belongs to'}, not in "
+                           f"tenant {ws.tenant_label} of workspace {ws.label}; nothing was done. Associate resources "
+                           "of the workspace's own tenant, naming a workspace of theirs.")
+        return arm.text
+    if "/" in resource or resource in (".", ".."):
+        raise KitError(f"resource {resource!r} is neither an ARM id nor a virtual machine name")
     return f"{api.rg_id(ws.subscription_id, ws.resource_group)}/providers/Microsoft.Compute/virtualMachines/{resource}"
 
 
@@ -45,7 +55,7 @@ async def dcr_association_list(kit: Kit, workspace: str, rule: str | None = None
         raise KitError("give exactly one of rule, endpoint or resource")
     ws = await kit.workspace(workspace)
     if resource is not None:
-        path, label = _collection(target_id(ws, resource)), api.short(resource)
+        path, label = _collection(target_id(kit, ws, resource)), api.short(resource)
     else:
         collection = api.RULES if rule is not None else api.ENDPOINTS
         arm_id = await locate.find(kit, ws, collection, rule or endpoint or "")
@@ -74,7 +84,7 @@ async def dcr_association_create(kit: Kit, workspace: str, resource: str, rule: 
     if (rule is None) == (endpoint is None):
         raise KitError("give exactly one of rule and endpoint")
     ws = await kit.workspace(workspace)
-    target = target_id(ws, resource)
+    target = target_id(kit, ws, resource)
     if rule is not None:
         ref_id = await locate.find(kit, ws, api.RULES, rule)
         name = name or f"{api.short(ref_id)}-association"
@@ -125,7 +135,7 @@ async def dcr_association_delete(kit: Kit, workspace: str, resource: str, name: 
     if (name is None) == (rule is None):
         raise KitError("give exactly one of name and rule")
     ws = await kit.workspace(workspace)
-    target = target_id(ws, resource)
+    target = target_id(kit, ws, resource)
     items = await kit.arm(ws).list(_collection(target), api.VERSION, cache=False,
                                    where=ws.where(resource=api.short(target), operation="list associations of"))
     rows = [association_row(a) for a in items]

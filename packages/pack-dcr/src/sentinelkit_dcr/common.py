@@ -60,7 +60,7 @@ def page_fan_out(kit: Kit, result: FanOut[list[dict[str, Any]]], *, key: str, de
     rows = sorted((row for _, rows in result.results for row in rows),
                   key=lambda r: (r["workspace"] or "", r["name"] or ""))
     extra: dict[str, Any] = {"workspaces": result.total}
-    if result.errors:
+    if result.failed:
         extra["errors"] = result.error_messages()
     return kit.page(rows, fields=fields, default_fields=default_fields, limit=limit, cursor=cursor, key=key,
                     extra=extra)

@@ -5,9 +5,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from sentinelkit import Kit, KitError, Workspace
+from sentinelkit import ArmId, Kit, KitError, Workspace
 
 from . import api
+
+
+def in_scope(kit: Kit, ws: Workspace, arm: ArmId) -> ArmId:
+    """``arm`` when it is in the named workspace's subscription; another tenant's resource is refused (a
+    rule id of northwind must not be deleted "in fabrikam"), another subscription of the same tenant too,
+    saying which workspace to name instead."""
+    if arm.subscription_id.lower() == ws.subscription_id.lower():
+        return arm
+    owner = kit.tenant_of(arm.text)
+    where = f"subscription {arm.subscription_id}" + (f" of tenant {owner}" if owner else "")
+    raise KitError(f"{arm.text} is in {where}, not in the subscription of workspace {ws.label} (tenant "
+                   f"{ws.tenant_label}); nothing was done. Name a workspace of that subscription as `workspace`.")
 
 
 def collection_label(collection: str) -> str:
@@ -41,8 +53,8 @@ async def find(kit: Kit, ws: Workspace, collection: str, ref: str) -> str:
     what = collection_label(collection)
     if not ref:
         raise KitError(f"no {what} given: pass its name or ARM id")
-    if ref.lower().startswith("/subscriptions/"):
-        return ref.rstrip("/")
+    if ref.startswith("/"):
+        return in_scope(kit, ws, ArmId.parse(ref, expect=f"{api.PROVIDER}/{collection}", what=what)).text
     items = await list_in_subscription(kit, ws, collection)
     named = [i for i in items if str(i.get("name", "")).lower() == ref.lower()]
     if len(named) > 1:

@@ -144,7 +144,7 @@ async def dcr_status(kit: Kit, workspace: str | None = None, workspaces: list[st
         "workspaces": per_ws,
         "summary": {**result.summary(), "rules": sum(r["rules"] for _, r in labelled), "problems": len(problems)},
     }
-    if result.errors:
+    if result.failed:
         out["errors"] = result.error_messages()
     return _within_budget(out)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
 
 from sentinelkit import READ_ONLY, Kit, KitError, Workspace, decode_cursor, tool
@@ -11,7 +12,10 @@ _COMMENT = re.compile(r"^\s*//.*$", re.MULTILINE)
 
 
 def strip_comments(kql: str) -> str:
-    return _COMMENT.sub("", kql).strip()
+    """The query without comments and without leading invisible characters (a byte-order mark or a zero-width
+    space before ``.drop`` must not hide a management command)."""
+    body = _COMMENT.sub("", kql)
+    return "".join(ch for ch in body if unicodedata.category(ch) != "Cf").strip()
 
 
 def refuse_management(kql: str) -> None:
@@ -119,7 +123,7 @@ async def logs_query(
         chosen = ["TenantId", "Workspace", *[f for f in fields if f not in ("TenantId", "Workspace")]]
         columns = [c for c in columns if c in chosen] if rows else chosen
     extra: dict[str, Any] = {"columns": columns, "workspaces": done.summary()}
-    if done.errors:
+    if done.failed:
         extra["errors"] = done.error_messages()
     if partial:
         extra["partial"] = partial

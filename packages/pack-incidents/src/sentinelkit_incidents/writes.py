@@ -6,12 +6,25 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sentinelkit import ADDITIVE, DESTRUCTIVE, BadRequestError, Kit, KitError, NotFoundError, Workspace, clip, tool
+from sentinelkit import (
+    ADDITIVE,
+    DESTRUCTIVE,
+    BadRequestError,
+    Kit,
+    KitError,
+    NotFoundError,
+    PreconditionFailedError,
+    Workspace,
+    clip,
+    tool,
+)
 
 from . import access
 from .changes import Change, before_after, owner_body
 from .model import DEFAULT_FIELDS, row
 
+#: the longest comment Sentinel accepts (characters)
+MAX_COMMENT = 30_000
 ROW_KEY = {"classificationReason": "classification_reason", "classificationComment": "classification_comment"}
 
 
@@ -137,6 +150,9 @@ async def incident_comment_add(kit: Kit, workspace: str, incident_id: str, messa
     """
     if not message or not message.strip():
         raise KitError("message is empty: give the comment's text")
+    if len(message) > MAX_COMMENT:
+        raise KitError(f"message has {len(message):,} characters; Sentinel keeps at most {MAX_COMMENT:,} per comment. "
+                       "Shorten it or split it into several comments; nothing was written")
     if comment_id is not None and not _is_guid(comment_id):
         raise KitError(f"comment_id {comment_id!r} is not a GUID; leave it out to derive one from the message")
     ws = await kit.workspace(workspace)
@@ -160,7 +176,12 @@ async def incident_comment_add(kit: Kit, workspace: str, incident_id: str, messa
                        "message; choose another comment_id or leave it out")
     await kit.confirm_change(f"add a comment to {access.label(incident)} in workspace {ws.label}",
                              clip({"comment_id": cid, "message": message}))
-    result = await arm.put(path, access.api(), {"properties": {"message": message}}, where=where)
+    try:
+        result = await arm.put(path, access.api(), {"properties": {"message": message}}, where=where, create_only=True)
+    except PreconditionFailedError:  # created meanwhile: a concurrent call with the same message, or our retry
+        kit.report_outcome("no_change", "the comment was already on the incident when it was written")
+        return {**about, "added": False, "message": "this comment is on the incident already (added by a concurrent "
+                                                    "or retried request); nothing more was written"}
     author = ((result or {}).get("properties") or {}).get("author") or {}
     return {**about, "added": True, "created": ((result or {}).get("properties") or {}).get("createdTimeUtc"),
             "author": author.get("userPrincipalName") or author.get("name")}

@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from ..call import current_call
-from ..errors import AzureError, Where
+from ..errors import AzureError, PreconditionFailedError, Where
 from .cache import TtlCache, cache_key
 from .transport import Transport, json_body
 
@@ -111,14 +111,32 @@ class ArmClient:
         return items
 
     async def _write(self, method: str, path: str, api_version: str, body: Any, *, etag: str | None,
-                     where: Where | None, params: dict[str, Any] | None = None, wait: bool = True) -> Any:
+                     where: Where | None, params: dict[str, Any] | None = None, wait: bool = True,
+                     create_only: bool = False) -> Any:
         w = self._where(where, path, method)
         call = current_call()
         if call is not None:
             call.check_write(method, path, workspace=w.workspace, tenant=w.tenant)
         url = self._url(path, api_version, params)
         headers = {"If-Match": etag} if etag else {}
-        response = await self._send(method, url, path, w, body=body, headers=headers)
+        if create_only:
+            headers["If-None-Match"] = "*"
+        try:
+            response = await self._send(method, url, path, w, body=body, headers=headers)
+        except PreconditionFailedError as refused:
+            if method not in ("PUT", "PATCH") or not isinstance(body, dict) or create_only or not refused.retried:
+                raise
+            # a write whose answer was lost and that was sent again meets its own new etag: if the resource
+            # already is what was asked, the change was made
+            self._cache.invalidate_write(url)
+            current = await self.get(path, api_version, params=params, where=where, cache=False)
+            if not satisfies(body, current):
+                raise
+            call = current_call()
+            if call is not None:
+                call.detail = ("a retried write was refused as stale (412) but the resource already is as asked: "
+                               "its first attempt took effect and its answer was lost")
+            return current
         self._cache.invalidate_write(url)
         if response.status_code == 202 and wait and (
             response.headers.get("Azure-AsyncOperation") or response.headers.get("Location")
@@ -153,8 +171,12 @@ class ArmClient:
         raise AzureError(f"{where.describe()}: the long-running operation did not finish; check it in the portal.")
 
     async def put(self, path: str, api_version: str, body: dict[str, Any], *, etag: str | None = None,
-                  where: Where | None = None, wait: bool = True) -> Any:
-        return await self._write("PUT", path, api_version, body, etag=etag, where=where, wait=wait)
+                  where: Where | None = None, wait: bool = True, create_only: bool = False) -> Any:
+        """Create or replace. ``etag``: only if unchanged since read (``If-Match``, else 412
+        ``PreconditionFailedError``; a write that already took effect — a retried request — is answered
+        with the resource). ``create_only``: only if it does not exist (``If-None-Match: *``, else 412)."""
+        return await self._write("PUT", path, api_version, body, etag=etag, where=where, wait=wait,
+                                 create_only=create_only)
 
     async def patch(self, path: str, api_version: str, body: dict[str, Any], *, etag: str | None = None,
                     where: Where | None = None, wait: bool = True) -> Any:
@@ -172,3 +194,15 @@ class ArmClient:
             response = await self._send("POST", url, path, self._where(where, path, "POST"), body=body)
             return json_body(response)
         return await self._write("POST", path, api_version, body, etag=None, where=where, params=params, wait=wait)
+
+
+def satisfies(wanted: Any, current: Any) -> bool:
+    """Whether ``current`` (what the service holds) already has every value ``wanted`` (a request body)
+    sets: dicts key by key (the service may add keys; ``etag`` is ignored), lists and scalars equal."""
+    if isinstance(wanted, dict):
+        return isinstance(current, dict) and all(
+            key == "etag" or (key in current and satisfies(value, current[key])) for key, value in wanted.items())
+    if isinstance(wanted, list):
+        return isinstance(current, list) and len(wanted) == len(current) and all(
+            satisfies(w, c) for w, c in zip(wanted, current, strict=True))
+    return bool(wanted == current)

@@ -30,6 +30,14 @@ class CappedRetryPolicy(AsyncRetryPolicy):  # type: ignore[type-arg]
         super().__init__(**kwargs)
         self.retry_after_cap = retry_after_cap
 
+    def increment(self, settings: dict[str, Any], response: Any = None, error: Exception | None = None) -> bool:
+        """Marks the request as sent again (``sentinelkit_retried``): a conditional write refused as stale
+        after a retry may be meeting its own first attempt (see ``ArmClient``)."""
+        request = getattr(response, "http_request", None)
+        if request is not None:
+            request.sentinelkit_retried = True
+        return bool(super().increment(settings, response=response, error=error))
+
     def get_retry_after(self, response: PipelineResponse[Any, Any]) -> float | None:
         value = super().get_retry_after(response)
         if value is None:
@@ -62,6 +70,16 @@ class CorrelationPolicy(SansIOHTTPPolicy[Any, Any]):
         )
 
 
+class SingleAttemptTransport(AioHttpTransport):  # type: ignore[misc]
+    """aiohttp, without its own silent resend of an idempotent request whose reused connection dropped:
+    every retry goes through the retry policy, which marks it (and backs off, and honours Retry-After)."""
+
+    async def open(self) -> None:
+        await super().open()
+        if self.session is not None:
+            self.session._retry_connection = False  # aiohttp has no public switch for it
+
+
 def build_client(base_url: str, credential: Any, scope: str, settings: Settings, *, service: str,
                  tenant: str) -> AsyncPipelineClient[Any, Any]:
     """One pipeline client per (service, credential): shared connection pool, token cache and retries."""
@@ -83,7 +101,7 @@ def build_client(base_url: str, credential: Any, scope: str, settings: Settings,
     transport_kwargs: dict[str, Any] = {}
     if settings.ca_bundle:
         transport_kwargs["connection_verify"] = str(settings.ca_bundle)
-    transport = AioHttpTransport(**transport_kwargs)
+    transport = SingleAttemptTransport(**transport_kwargs)
     return AsyncPipelineClient(base_url=base_url, policies=policies, transport=transport)
 
 

@@ -51,7 +51,9 @@ class Transport:
             except Exception as exc:
                 raise describe_azure_error(exc, where, retries=self.retries) from exc
         if response.status_code >= 400:
-            raise describe_azure_error(HttpResponseError(response=response), where, retries=self.retries) from None
+            failure = describe_azure_error(HttpResponseError(response=response), where, retries=self.retries)
+            failure.retried = bool(getattr(request, "sentinelkit_retried", False))
+            raise failure from None
         return response
 
 
