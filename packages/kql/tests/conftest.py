@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from kql_testkit import DATA, Registry
+
 from sentinelkit_kql import KqlValidator, Schema, Table, package
+
 
 @pytest.fixture(scope="session")
 def npm_tarball() -> Path:
@@ -65,7 +66,7 @@ def registry() -> Iterator[Registry]:
     state = Registry(url="", requests=[])
 
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's interface
+        def do_GET(self) -> None:
             state.requests.append(self.path)
             self.send_response(state.status)
             self.send_header("Content-Length", str(len(state.body)))

@@ -4,8 +4,8 @@ message and the exact position of the mistake."""
 from __future__ import annotations
 
 import pytest
-
 from kql_testkit import sentinel_queries
+
 from sentinelkit_kql import Diagnostic, KqlValidator, Schema
 
 BASE = next(q["query"] for q in sentinel_queries() if q["file"].endswith("/DoppelPaymerProcDump.kql"))
@@ -49,7 +49,7 @@ def test_unknown_column_where_a_string_is_needed_gets_both_of_microsofts_errors(
 def test_unknown_table(validator: KqlValidator, sentinel_schema: Schema) -> None:
     query = BASE.replace("\nDeviceProcessEvents\n", "\nDeviceProcessEvent\n")
     d = only_error(validator, query, sentinel_schema)
-    start, line, column = position(query, "DeviceProcessEvent")
+    start, _, _ = position(query, "DeviceProcessEvent")
     assert (d.code, d.start, d.length, d.line, d.column) == ("KS204", start, 18, 2, 1)
     assert d.message == "The name 'DeviceProcessEvent' does not refer to any known table, tabular variable or function."
 

@@ -79,6 +79,18 @@ def test_close_frees_v8_and_the_next_validation_loads_it_again(parser_cache: Pat
     v.close()
 
 
+def test_a_check_that_runs_too_long_falls_back_and_the_parser_recovers(parser_cache: Path) -> None:
+    v = KqlValidator(cache_dir=parser_cache, allow_download=False, timeout=0.0001)
+    slow = v.validate("T | where b == 1 | where c == 2", SCHEMA)
+    assert (slow.engine, slow.complete) == ("syntax-only", False)
+    assert slow.reason == ("Microsoft's KQL parser did not finish within 0.0001 s; only the syntax was checked, "
+                           "with duckdb-kql's ANTLR grammar")
+    v.timeout = 30
+    again = v.validate("T | where b == 1 | where c == 2", SCHEMA)
+    assert again.engine == "microsoft" and [d.code for d in again.diagnostics] == ["KS142"]
+    v.close()
+
+
 def test_many_schemas_in_turn(validator: KqlValidator) -> None:
     """More workspaces than the parser keeps declared at once: each still gets its own columns."""
     for i in range(40):

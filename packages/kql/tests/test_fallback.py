@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from kql_testkit import files_under, sentinel_queries
+
 from sentinelkit_kql import KqlValidator, PackageError, Schema
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from kql_testkit import Registry, files_under
+
 from sentinelkit_kql import PackageError, package
 
 

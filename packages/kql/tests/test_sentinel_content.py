@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from kql_testkit import sentinel_queries
+
 from sentinelkit_kql import KqlValidator, Schema
 
 QUERIES = sentinel_queries()

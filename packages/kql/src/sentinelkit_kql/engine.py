@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import fallback, package
-from .errors import PackageError
+from .errors import EngineError, KqlError, PackageError
 from .result import Engine, Result
 from .schema import Schema
 
@@ -72,7 +72,7 @@ class KqlValidator:
         try:
             self._parser = self._open()
             self._unavailable = None
-        except Exception as e:
+        except KqlError as e:
             if self.require_microsoft:
                 raise
             self._unavailable = str(e)
@@ -102,8 +102,8 @@ class KqlValidator:
             self._load()
             if self._parser is not None:
                 try:
-                    return self._parser.check(query, schema)
-                except Exception as e:
+                    return self._parser.check(query, schema, timeout=self.timeout)
+                except EngineError as e:
                     if self.require_microsoft:
                         raise
                     reason = f"{str(e).rstrip('.')}; only the syntax was checked, with {fallback.PARSER}"

@@ -14,7 +14,7 @@ from .result import Diagnostic, Positions, Result, diagnostic
 PARSER = "duckdb-kql's ANTLR grammar"
 CODE = "SYNTAX"
 
-_EXPECTING = re.compile(r"^(?P<head>.*?) expecting (?P<set>\{.*\}|\S.*)$", re.S)
+_EXPECTING = re.compile(r"^(?P<head>.*?) expecting (?P<set>\{.*\}|\S.*)$", re.DOTALL)
 _QUOTED = re.compile(r"'((?:[^']|'(?!\s|$))*)'")
 
 

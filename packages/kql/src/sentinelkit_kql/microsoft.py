@@ -127,12 +127,14 @@ class MicrosoftParser:
         self._declared: OrderedDict[str, None] = OrderedDict()
         self._context = _new_context()
         atexit.register(self.close)  # V8 must be torn down before the interpreter, or exit hangs
+        from py_mini_racer import JSEvalException
+
         try:
             self._context.eval("globalThis.global = globalThis;")
             for name in ("bridge.min.js", "Kusto.Language.Bridge.min.js"):
                 self._context.eval((directory / name).read_text(encoding="utf-8"))
             self._context.eval(_GLUE)
-        except Exception as e:
+        except (JSEvalException, OSError, UnicodeDecodeError) as e:
             self.close()
             raise EngineError(f"Microsoft's KQL parser did not load from {directory}: {str(e)[:300]}") from None
 
@@ -142,34 +144,35 @@ class MicrosoftParser:
         if context is not None:
             context.close()
 
-    def _call(self, function: str, *args: Any) -> Any:
-        from py_mini_racer import JSTimeoutException
+    def _call(self, function: str, *args: Any, timeout: float | None = None) -> Any:
+        from py_mini_racer import JSEvalException, JSTimeoutException
 
         if self._context is None:
             raise EngineError("the parser was closed")
+        limit = timeout or self.timeout
         try:
-            return self._context.call(f"sentinelkit.{function}", *args, timeout_sec=self.timeout)
+            return self._context.call(f"sentinelkit.{function}", *args, timeout_sec=limit)
         except JSTimeoutException:
-            raise EngineError(f"Microsoft's KQL parser did not finish within {self.timeout:g} s") from None
-        except Exception as e:
+            raise EngineError(f"Microsoft's KQL parser did not finish within {limit:g} s") from None
+        except JSEvalException as e:
             raise EngineError(f"Microsoft's KQL parser failed: {str(e)[:300]}") from None
 
-    def _key(self, schema: Schema) -> str:
+    def _key(self, schema: Schema, timeout: float | None) -> str:
         key = schema.key
         if key in self._declared:
             self._declared.move_to_end(key)
             return key
         tables, functions = _declaration(schema)
-        self._call("declare", key, schema.database, tables, functions)
+        self._call("declare", key, schema.database, tables, functions, timeout=timeout)
         self._declared[key] = None
         while len(self._declared) > self._schemas_kept:
             old, _ = self._declared.popitem(last=False)
             self._call("forget", old)
         return key
 
-    def check(self, query: str, schema: Schema | None) -> Result:
+    def check(self, query: str, schema: Schema | None, *, timeout: float | None = None) -> Result:
         """Syntax only when ``schema`` is None; syntax, names and types against it otherwise."""
-        raw = self._call("check", query, None if schema is None else self._key(schema))
+        raw = self._call("check", query, None if schema is None else self._key(schema, timeout), timeout=timeout)
         to_index = _utf16_to_index(query)
         positions = Positions(query)
         diagnostics: list[Diagnostic] = []

@@ -111,9 +111,9 @@ def download(url: str | None = None, *, timeout: float = 30.0) -> bytes:
     request = urllib.request.Request(url, headers={"Accept": "application/octet-stream",
                                                    "User-Agent": "sentinelkit-kql"})
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (an https URL we build)
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             declared = int(response.headers.get("Content-Length") or 0)
-            data = response.read(MAX_TARBALL_BYTES + 1)
+            data: bytes = response.read(MAX_TARBALL_BYTES + 1)
         if len(data) < declared:
             raise PackageError(f"Could not download {NAME} {VERSION} (Microsoft's KQL parser) from {url}: the "
                                f"connection closed after {len(data)} of {declared} bytes. {_offline_help()}")

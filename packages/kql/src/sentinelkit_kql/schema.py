@@ -38,8 +38,7 @@ _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 def kql_type(name: str) -> str:
     """The KQL scalar type for a type name in any common spelling (``String``, ``dateTime``, ``System.Int64``)."""
     key = name.strip().lower()
-    if key.startswith("system."):
-        key = key[len("system."):]
+    key = key.removeprefix("system.")
     key = _ALIASES.get(key, key)
     if key not in KQL_TYPES:
         raise ValueError(f"unknown KQL type {name!r}; use one of: {', '.join(KQL_TYPES)}")
@@ -121,7 +120,7 @@ def _split_top_level(text: str) -> list[str]:
 
 def _unquote(name: str) -> str:
     """``['a b']`` / ``["a b"]`` -> ``a b``; a plain identifier stays as it is."""
-    m = re.fullmatch(r"\[\s*(['\"])(.*)\1\s*\]", name.strip(), re.S)
+    m = re.fullmatch(r"\[\s*(['\"])(.*)\1\s*\]", name.strip(), re.DOTALL)
     if not m:
         return name.strip()
     return re.sub(r"\\(.)", lambda g: {"n": "\n", "r": "\r"}.get(g.group(1), g.group(1)), m.group(2))
