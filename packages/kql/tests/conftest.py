@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from kql_testkit import DATA, Registry
 
-from sentinelkit_kql import KqlValidator, Schema, Table, package
+from sentinelkit_kql import KqlValidator, PackageError, Schema, Table, package
 
 
 @pytest.fixture(scope="session")
@@ -24,7 +24,7 @@ def npm_tarball() -> Path:
     path = package.cache_root() / "kql" / package.TARBALL_NAME
     try:
         package.read_tarball(path)
-    except package.PackageError:
+    except PackageError:
         path.parent.mkdir(parents=True, exist_ok=True)
         data = package.download(package.tarball_url(package.DEFAULT_REGISTRY))
         partial = path.with_suffix(".part")

@@ -157,3 +157,11 @@ def test_bad_parameter_declarations() -> None:
     for kwargs, message in cases:
         with pytest.raises(ValueError, match=message):
             Parameter(**kwargs)
+
+
+def test_tables_as_a_plain_mapping(validator: KqlValidator) -> None:
+    """The emulator's catalog form, ``{table: {column: type}}``, is accepted as it is."""
+    result = validator.validate("SecurityEvent | where EventID == 4625 | project Computer, Acount",
+                                {"SecurityEvent": {"Computer": "string", "EventID": "int", "Account": "string"}})
+    assert [(d.code, d.message) for d in result] == [
+        ("KS142", "The name 'Acount' does not refer to any known column, table, variable or function.")]

@@ -9,7 +9,7 @@ fetched, the check is syntax-only (duckdb-kql's grammar) and the result says so
 Importing this package is cheap: nothing is loaded or downloaded before the first validation.
 """
 
-from .engine import KqlValidator, avalidate, shared_validator, validate
+from .engine import KqlValidator, SchemaLike, avalidate, shared_validator, validate
 from .errors import EngineError, KqlError, PackageError
 from .result import Diagnostic, Engine, Result, Scope, Severity
 from .schema import GET_WATCHLIST, KQL_TYPES, Function, Parameter, Schema, Table, kql_type
@@ -27,6 +27,7 @@ __all__ = [
     "Parameter",
     "Result",
     "Schema",
+    "SchemaLike",
     "Scope",
     "Severity",
     "Table",

@@ -10,8 +10,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeAlias
 
 from . import fallback, package
 from .errors import EngineError, KqlError, PackageError
@@ -22,6 +23,9 @@ if TYPE_CHECKING:
     from .microsoft import MicrosoftParser
 
 log = logging.getLogger("sentinelkit_kql")
+
+#: A :class:`Schema`, or just tables as ``{table: {column: type}}`` (the emulator's catalog form).
+SchemaLike: TypeAlias = Schema | Mapping[str, Mapping[str, str]]
 
 #: After Microsoft's parser could not be loaded, how long to use the fallback before trying again.
 RETRY_AFTER = 300.0
@@ -91,13 +95,15 @@ class KqlValidator:
                                    timeout=self.timeout)
         return MicrosoftParser(directory, timeout=self.timeout)
 
-    def validate(self, query: str, schema: Schema | None = None) -> Result:
+    def validate(self, query: str, schema: SchemaLike | None = None) -> Result:
         """Check ``query``: its syntax, and with a ``schema`` its tables, columns, functions and types.
 
         Never raises because of the query; the result's diagnostics say what is wrong with it.
         """
         if not isinstance(query, str):
             raise TypeError(f"query must be a str, got {type(query).__name__}")
+        if schema is not None and not isinstance(schema, Schema):
+            schema = Schema(schema)
         with self._lock:
             self._load()
             if self._parser is not None:
@@ -111,7 +117,7 @@ class KqlValidator:
             reason = f"{(self._unavailable or '').rstrip('.')}. Only the syntax was checked, with {fallback.PARSER}"
             return fallback.check_syntax(query, reason)
 
-    async def avalidate(self, query: str, schema: Schema | None = None) -> Result:
+    async def avalidate(self, query: str, schema: SchemaLike | None = None) -> Result:
         """:meth:`validate` on a worker thread, so the event loop keeps running meanwhile."""
         import asyncio
 
@@ -138,11 +144,11 @@ def shared_validator() -> KqlValidator:
         return _shared
 
 
-def validate(query: str, schema: Schema | None = None) -> Result:
+def validate(query: str, schema: SchemaLike | None = None) -> Result:
     """Validate with the shared validator: syntax only without ``schema``, names and types with it."""
     return shared_validator().validate(query, schema)
 
 
-async def avalidate(query: str, schema: Schema | None = None) -> Result:
+async def avalidate(query: str, schema: SchemaLike | None = None) -> Result:
     """:func:`validate` without blocking the event loop."""
     return await shared_validator().avalidate(query, schema)

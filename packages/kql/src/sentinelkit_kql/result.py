@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -67,6 +68,10 @@ class Result:
     @property
     def ok(self) -> bool:
         return not self.errors
+
+    def __iter__(self) -> Iterator[Diagnostic]:
+        """The diagnostics (``for d in validate(query, schema)``)."""
+        return iter(self.diagnostics)
 
     @property
     def errors(self) -> tuple[Diagnostic, ...]:
