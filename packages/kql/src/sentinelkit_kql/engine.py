@@ -88,7 +88,7 @@ class KqlValidator:
             import py_mini_racer  # noqa: F401 - only to say clearly when it is missing
         except ImportError:
             raise PackageError("mini-racer is not installed, so Microsoft's KQL parser cannot run "
-                                       "(pip install 'sentinelkit-kql[microsoft]')") from None
+                               "(pip install 'sentinelkit-kql[microsoft]')") from None
         from .microsoft import MicrosoftParser
 
         directory = package.ensure(self.cache_dir, tarball=self.tarball, allow_download=self.allow_download,
@@ -124,7 +124,7 @@ class KqlValidator:
         return await asyncio.to_thread(self.validate, query, schema)
 
     def close(self) -> None:
-        """Free V8 (about 170 MB); a later validation loads it again."""
+        """Free V8 (about 150 MB); a later validation loads it again."""
         with self._lock:
             parser, self._parser = self._parser, None
             if parser is not None:

@@ -1,6 +1,6 @@
 """Microsoft's KQL parser (Kusto.Language, its JavaScript build) running in V8 through mini-racer.
 
-One :class:`MicrosoftParser` holds one V8 isolate with the parser loaded (~0.8 s, ~170 MB). It is not
+One :class:`MicrosoftParser` holds one V8 isolate with the parser loaded (~0.3-0.9 s, ~150 MB). It is not
 thread-safe: :class:`sentinelkit_kql.KqlValidator` serialises calls. Declared schemas are kept in V8
 by fingerprint (a few, least recently used dropped first), so checking many queries against one
 workspace declares its tables once.
