@@ -601,7 +601,8 @@ def _operator_mentioning(query: str, name: str, after_table: bool = False) -> st
     return ""
 
 
-def _judged(query: str, schemas: Mapping[str, Schema], exc: Exception) -> QueryApiError:
+def _judged(query: str, schemas: Mapping[str, Schema], exc: Exception,
+            functions: tuple[Function, ...] = ()) -> QueryApiError:
     """The error for a query duckdb-kql could not translate: Microsoft's parser decides when installed."""
     import duckdb_kql
 
@@ -615,7 +616,7 @@ def _judged(query: str, schemas: Mapping[str, Schema], exc: Exception) -> QueryA
         own = _unknown_table(query, schemas) or translate_schema_error(query, exc)
     else:
         own = semantic_error(str(exc), code="SEM0001")
-    errors = microsoft_errors(query, schemas)
+    errors = microsoft_errors(query, schemas, functions)
     if errors is None:
         return own
     if not errors:  # valid KQL for the service: the emulator's limit, whatever duckdb-kql said
@@ -897,7 +898,7 @@ class LogsEngine:
                 translated = _translate(_resolve_reorders(query, db, schema_key, now, snap.functions), schema_key,
                                         snap.functions)
         except duckdb_kql.KqlError as exc:
-            raise _judged(query, db.schemas, exc) from exc
+            raise _judged(query, db.schemas, exc, snap.functions) from exc
         sql = str(translated)
         referenced = referenced_tables(sql, db.schemas)
         for name in referenced:

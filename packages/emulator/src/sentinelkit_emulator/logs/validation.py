@@ -13,7 +13,7 @@ Without it, the engine's own classification stands (duckdb-kql's grammar and bin
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,29 +29,38 @@ class Diagnostic:
 
 
 @functools.cache
-def _validator() -> Callable[..., Any] | None:
+def _library() -> Any | None:
     try:
-        from sentinelkit_kql import validate  # type: ignore[import-not-found,unused-ignore]
+        import sentinelkit_kql  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
         return None
-    return validate  # type: ignore[no-any-return]
+    return sentinelkit_kql
 
 
 def available() -> bool:
-    return _validator() is not None
+    return _library() is not None
 
 
-def microsoft_errors(query: str, schemas: Mapping[str, Mapping[str, str]]) -> Sequence[Diagnostic] | None:
-    """The errors Microsoft's parser finds in ``query`` (empty: valid KQL), or None without the parser."""
-    validate = _validator()
-    if validate is None:
+def microsoft_errors(query: str, schemas: Mapping[str, Mapping[str, str]],
+                     functions: Sequence[Any] = ()) -> Sequence[Diagnostic] | None:
+    """The errors Microsoft's parser finds in ``query`` against the workspace's tables and functions
+    (``_GetWatchlist``, saved functions, ASIM parsers) — empty: valid KQL — or None when Microsoft's
+    parser is not there (the library's syntax-only fallback is no verdict on what the service accepts)."""
+    kql = _library()
+    if kql is None:
         return None
-    found = []
-    for item in validate(query, {name: dict(columns) for name, columns in schemas.items()}) or ():
-        get = item.get if isinstance(item, Mapping) else lambda key, d=None, o=item: getattr(o, key, d)
-        severity = str(get("severity", "Error") or "Error")
-        if severity.lower() != "error":
+    declared = [kql.GET_WATCHLIST]
+    for function in functions:
+        if str(getattr(function, "name", "")).lower() == "_getwatchlist":
+            continue  # declared above, with the open result Sentinel gives it
+        text = str(getattr(function, "definition", "")).strip()
+        text = text[len("function "):] if text.startswith("function ") else text
+        try:
+            declared.append(kql.Function.parse(text))
+        except Exception:  # a saved function the parser cannot read is left out, as the engine does
             continue
-        found.append(Diagnostic(str(get("code", "") or ""), str(get("message", "") or ""),
-                                int(get("start", 0) or 0), int(get("length", 0) or 0)))
-    return found
+    schema = kql.Schema({name: dict(columns) for name, columns in schemas.items()}, functions=declared)
+    result = kql.validate(query, schema)
+    if result.engine != "microsoft" or not result.complete:
+        return None
+    return [Diagnostic(d.code, d.message, d.start, d.length) for d in result.diagnostics if d.severity == "error"]
