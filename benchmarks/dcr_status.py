@@ -25,6 +25,7 @@ from typing import Any
 
 async def timed(tool: str, args: dict[str, Any]) -> tuple[float, dict[str, Any]]:
     from fastmcp import Client
+
     from sentinelkit.server import build_server
     from sentinelkit.settings import load_settings
 

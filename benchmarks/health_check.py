@@ -44,6 +44,7 @@ class Admin:
 
 async def timed_check(args: dict[str, Any], *, repeat: bool, latency_ms: int) -> tuple[float, float | None, int]:
     from fastmcp import Client
+
     from sentinelkit.server import build_server
     from sentinelkit.settings import load_settings
 
@@ -72,6 +73,7 @@ async def timed_check(args: dict[str, Any], *, repeat: bool, latency_ms: int) ->
 async def warm_emulator() -> None:
     """One unmeasured check, so that the emulator's per-workspace KQL databases are loaded."""
     from fastmcp import Client
+
     from sentinelkit.server import build_server
     from sentinelkit.settings import load_settings
 

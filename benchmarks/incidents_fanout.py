@@ -24,6 +24,7 @@ from pathlib import Path
 
 async def measure(runs: int, latency_ms: int) -> None:
     from fastmcp import Client
+
     from sentinelkit.emulator import emulator_environment
     from sentinelkit.packs import PackManager
     from sentinelkit.server import build_server

@@ -55,7 +55,8 @@ class AuditLog:
             tool=call.tool, pack=call.pack, safety=call.spec.safety.value, caller=call.caller, tenant=tenant,
             workspace=workspace, arguments=call.arguments, dry_run=call.dry_run, outcome=call.final_outcome(),
             confirmed_by=call.confirmed_by, error=redact_text(call.detail) if call.detail else None,
-            correlation_ids=call.correlation_ids,
+            correlation_ids=call.correlation_ids, **({"refused": call.refusals} if call.refusals else {}),
+            **({"notes": call.notes} if call.notes else {}),
         )
 
     def write(self, **entry: Any) -> dict[str, Any]:

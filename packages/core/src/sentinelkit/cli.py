@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+#: the shortest bearer token the HTTP transport accepts (characters)
+MIN_TOKEN = 32
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -98,6 +100,11 @@ def http_auth(settings: Any, host: str) -> Any:
     else:
         env = http.auth_token_env
         token = os.environ.get(env) if env else None
+        if token and len(token) < MIN_TOKEN:
+            raise SystemExit(
+                f"sentinelkit: the HTTP bearer token in ${env} has {len(token)} characters; use at least {MIN_TOKEN} "
+                "random ones (e.g. `python3 -c \"import secrets; print(secrets.token_urlsafe(32))\"`): a short token "
+                "can be guessed")
         if token:
             from .httpauth import SharedTokenVerifier
             from .log import add_secret

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
+    from .call import ToolCall
     from .registrars import (
         BridgeRegistrar,
         ContentKindRegistrar,
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
         ToolRegistrar,
     )
     from .settings import Settings, TenantConfig
+    from .workspaces import Workspace
 
 PROJECT = "sentinelkit"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -71,6 +73,16 @@ def register_bridges(register: BridgeRegistrar) -> None:
 @hookspec
 def register_content_kinds(register: ContentKindRegistrar) -> None:
     """Declare the kinds of content the pack owns: ``register(MyRuleKind())`` for each ``ContentKind``."""
+
+
+@hookspec
+def check_call(call: ToolCall, workspace: Workspace | None, tenant_id: str | None, settings: Settings) -> str | None:
+    """Refuse a call by returning the reason (a sentence naming the policy and what to do), or ``None``.
+
+    Asked before the tool runs (``workspace`` and ``tenant_id`` None), for each workspace a write tool
+    targets (``workspace``), and for each write request (``tenant_id``: the tenant owning the resource).
+    ``call`` is read-only here: its ``tool``, ``spec.safety``, ``arguments``, ``caller``, ``dry_run``.
+    """
 
 
 @hookspec(firstresult=True)

@@ -7,8 +7,9 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 from urllib.parse import urlencode
 
-from ..call import current_call
+from ..call import ToolCall, current_call
 from ..errors import AzureError, PreconditionFailedError, Where
+from ..policy import PolicyRefused
 from .cache import TtlCache, cache_key
 from .transport import Transport, json_body
 
@@ -28,13 +29,15 @@ class ArmClient:
     """
 
     def __init__(self, transport: Transport, *, cache: TtlCache, tenant_of: TenantOfPath,
-                 tenant_name: TenantName, home_tenant: str) -> None:
+                 tenant_name: TenantName, home_tenant: str,
+                 refusal: Callable[[ToolCall, str | None], str | None] = lambda call, tenant: None) -> None:
         self._transport = transport
         self.tenant = transport.credential
         self._cache = cache
         self._tenant_of = tenant_of
         self._tenant_name = tenant_name
         self._home = home_tenant
+        self._refusal = refusal
 
     async def close(self) -> None:
         await self._transport.close()
@@ -117,6 +120,10 @@ class ArmClient:
         call = current_call()
         if call is not None:
             call.check_write(method, path, workspace=w.workspace, tenant=w.tenant)
+            reason = self._refusal(call, self._tenant_of(path))
+            if reason:
+                call.refusals[w.workspace or w.tenant or path] = reason
+                raise PolicyRefused(reason)
         url = self._url(path, api_version, params)
         headers = {"If-Match": etag} if etag else {}
         if create_only:

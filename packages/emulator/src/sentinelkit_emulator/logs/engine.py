@@ -624,6 +624,8 @@ def _judged(query: str, schemas: Mapping[str, Schema], exc: Exception,
             return own
         construct = str(getattr(exc, "construct", "") or "") or _token_at(query, 1, 0)
         return unsupported_error(f"'{construct}'")
+    if not _is_unsupported(own):
+        return own  # both say the query is wrong: the engine's answer has Log Analytics' shape and position
     first = errors[0]
     line = query.count("\n", 0, first.start) + 1
     column = first.start - (query.rfind("\n", 0, first.start) + 1)
