@@ -11,7 +11,8 @@ from starlette.requests import Request
 
 if TYPE_CHECKING:
     from .faults import FaultBook
-    from .store import Persister, Store
+    from .statefile import StateFile
+    from .store import Store
     from .tokens import TokenIssuer
     from .traffic import TrafficStats
 
@@ -27,16 +28,17 @@ class Runtime:
     data_dir: Path
     #: rebuilds the scenario's initial store (used by POST /_emulator/reset)
     build_store: Callable[[], Store]
-    persister: Persister | None = None
+    #: the open state file (``--state-file``), if any
+    state_file: StateFile | None = None
     #: requests and peak concurrency per target tenant (``GET /_emulator/traffic``)
     traffic: TrafficStats = field(default_factory=lambda: _traffic_stats())
     #: per-runtime caches owned by subsystems (e.g. the KQL engine), keyed by subsystem name
     caches: dict[str, Any] = field(default_factory=dict)
 
     def changed(self) -> None:
-        """Call after any state change so that the state file catches up."""
-        if self.persister is not None:
-            self.persister.mark_dirty()
+        """Call after any state change, before answering: commits it to the state file (if any)."""
+        if self.state_file is not None:
+            self.state_file.commit(self.store)
 
 
 def _traffic_stats() -> TrafficStats:
