@@ -80,21 +80,21 @@ class StateFile:
         os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
         db = sqlite3.connect(path, timeout=LOCK_WAIT_SECONDS, isolation_level=None, check_same_thread=False)
         try:
-            db.execute("PRAGMA locking_mode = EXCLUSIVE")  # held until close: one emulator per file
-            db.execute("PRAGMA journal_mode = WAL")
-            db.execute("PRAGMA synchronous = NORMAL")  # a committed change survives the process being killed
-            db.execute("BEGIN EXCLUSIVE")
+            db.execute("PRAGMA locking_mode = EXCLUSIVE")  # the lock is held until close: one emulator per file
+            db.execute("BEGIN EXCLUSIVE")  # waits (up to the timeout) for another emulator to let go
             try:
-                self._check_or_create(db)
+                self._check_or_create(db)  # before anything is written: a foreign file stays as it is
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
             db.execute("COMMIT")
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = NORMAL")  # a committed change survives the process being killed
         except sqlite3.OperationalError as exc:
             db.close()
             if "locked" in str(exc) or "busy" in str(exc):
                 raise StateFileError(
-                    f"state file {path} is in use by another running emulator (waited {LOCK_WAIT_SECONDS:.0f} s); "
+                    f"state file {path} is in use by another running emulator (waited {LOCK_WAIT_SECONDS:g} s); "
                     "stop that one or pass another state file") from exc
             raise StateFileError(f"state file {path} cannot be opened: {exc}") from exc
         except sqlite3.DatabaseError as exc:
