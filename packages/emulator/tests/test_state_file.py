@@ -264,6 +264,19 @@ def test_a_file_that_is_no_state_is_refused_and_left_alone(tmp_path: Path, conte
     assert sorted(p.name for p in tmp_path.iterdir()) == ["state"]  # no -files folder, no SQLite side files
 
 
+def test_a_folder_beside_the_state_file_that_is_not_the_emulators_is_left_alone(tmp_path: Path) -> None:
+    state = tmp_path / "notes"
+    theirs = tmp_path / "notes-files"
+    theirs.mkdir()
+    (theirs / "todo.txt").write_text("keep me")
+    with pytest.raises(SystemExit, match="is not the emulator's folder"):
+        Emulator(state_file=state).start()
+    assert (theirs / "todo.txt").read_text() == "keep me"
+    with Emulator(state_file=tmp_path / "other") as emu:  # and what the emulator made, it empties and removes
+        assert emu.data_dir == tmp_path / "other-files"
+    assert not (tmp_path / "other-files").exists()
+
+
 def test_the_temp_folder_of_a_killed_emulator_goes_at_the_next_start(tmp_path: Path, processes: list[Any]) -> None:
     env = _env(tmp_path)
     temp = tmp_path / "tmp"

@@ -181,7 +181,10 @@ class Emulator:
         if self._given_dir is not None:
             self._workdir = WorkDir.given(self._given_dir)
         elif self.state_file is not None:
-            self._workdir = WorkDir.beside(self.state_file)  # we hold the state file: nobody else uses it
+            try:
+                self._workdir = WorkDir.beside(self.state_file)  # we hold the state file: nobody else uses it
+            except FileExistsError as exc:
+                raise SystemExit(str(exc)) from None
         else:
             self._workdir = WorkDir.temporary()
         tls = make_tls(self.data_dir)

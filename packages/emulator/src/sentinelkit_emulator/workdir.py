@@ -24,6 +24,8 @@ except ImportError:  # Windows: no sweeping of folders left by killed emulators
 
 TEMP_PREFIX = "sentinelkit-emulator-"
 OWNER_LOCK = ".owner.lock"
+#: Marks a folder beside a state file as the emulator's, to be emptied by the next start.
+MARKER = ".sentinelkit-emulator"
 
 
 class WorkDir:
@@ -41,10 +43,18 @@ class WorkDir:
 
     @classmethod
     def beside(cls, state_file: Path) -> WorkDir:
-        """``<state file>-files``: call only while holding the state file (its lock keeps other emulators out)."""
+        """``<state file>-files``: call only while holding the state file (its lock keeps other emulators out).
+
+        Raises ``FileExistsError`` if a folder of that name exists that an emulator did not make.
+        """
         path = state_file.with_name(state_file.name + "-files")
-        shutil.rmtree(path, ignore_errors=True)  # a killed predecessor's
+        if path.exists():  # a killed predecessor's, or someone else's
+            if not (path / MARKER).exists() and (not path.is_dir() or any(path.iterdir())):
+                raise FileExistsError(f"{path} exists and is not the emulator's folder of {state_file.name}; move it "
+                                      "away (the emulator keeps its keys there while it runs)")
+            shutil.rmtree(path)
         path.mkdir(mode=0o700, parents=True)
+        (path / MARKER).touch()
         return cls(path, owned=True)
 
     @classmethod
