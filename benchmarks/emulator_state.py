@@ -1,15 +1,18 @@
-"""Emulator state file benchmark: the way Claude Desktop runs ``sentinelkit serve --emulator --emulator-state``.
+"""Emulator state file benchmark: ``sentinelkit serve --emulator --emulator-state FILE`` run the way Claude Desktop runs it.
 
-Each session spawns the server through the mcp SDK's ``stdio_client``, times the start-up (spawn to
+Sessions: each spawns the server through the mcp SDK's ``stdio_client``, times the start-up (spawn to
 the ``initialize`` answer), checks that the comment the previous session added is there, adds one,
 closes (the SDK closes stdin, waits 2 s, then SIGTERMs and SIGKILLs what is left) and times how long
-the server took to go. Prints per-session figures, the state file's size (with SQLite's side files)
-and what the sessions left in their temporary directory.
+the server took to go. Prints per-session figures, the state file's size (with any side files) and
+what the sessions left in their temporary directory.
 
-    python benchmarks/emulator_state.py [--sessions 5]
+Start-up (``--startup-runs N``): spawn to the ``tools/list`` answer, wall and CPU time of the server
+process, with a state file that this version's standalone emulator wrote. With ``--before DIR`` (the
+``packages/*/src`` of another version, e.g. ``git archive <commit> packages/core/src
+packages/emulator/src | tar -x -C DIR``) the runs alternate between that version and this one, each with
+a state file of its own version, so that machine noise hits both alike.
 
-A state file is made first by the standalone emulator (``sentinelkit-emulator --state-file``,
-stopped with SIGTERM), so that the first session already starts from one.
+    python benchmarks/emulator_state.py [--sessions 5] [--startup-runs 7] [--before DIR]
 """
 
 from __future__ import annotations
@@ -29,14 +32,23 @@ from typing import Any
 
 WORKSPACE = "law-fabrikam-prod"
 INCIDENT = "1"
+LIST_TOOLS = [
+    {"jsonrpc": "2.0", "id": 1, "method": "initialize",
+     "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "state-bench", "version": "1"}}},
+    {"jsonrpc": "2.0", "method": "notifications/initialized"},
+    {"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {}},
+]
 
 
-def _env(root: Path) -> dict[str, str]:
+def _env(root: Path, source: Path | None = None) -> dict[str, str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("AZURE_", "SENTINELKIT_"))}
     tmp = root / "tmp"
     tmp.mkdir(exist_ok=True)
-    return {**clean, "HOME": str(root), "TMPDIR": str(tmp), "SENTINELKIT_AUDIT_LOG": str(root / "audit.jsonl"),
-            "FASTMCP_CHECK_FOR_UPDATES": "off", "FASTMCP_SHOW_SERVER_BANNER": "false"}
+    env = {**clean, "HOME": str(root), "TMPDIR": str(tmp), "SENTINELKIT_AUDIT_LOG": str(root / "audit.jsonl"),
+           "FASTMCP_CHECK_FOR_UPDATES": "off", "FASTMCP_SHOW_SERVER_BANNER": "false"}
+    if source is not None:
+        env["PYTHONPATH"] = os.pathsep.join(str(source / "packages" / p / "src") for p in ("core", "emulator"))
+    return env
 
 
 def _size(state: Path) -> int:
@@ -85,7 +97,7 @@ async def session(state: Path, env: dict[str, str], n: int) -> dict[str, Any]:
                     started = time.perf_counter() - start
                     listed = _text(await client.call_tool(
                         "incident_comment_list", {"workspace": WORKSPACE, "incident_id": INCIDENT, "limit": 100}))
-                    messages = {c.get("message") for c in listed.get("comments", listed.get("items", []))}
+                    messages = {c.get("message") for c in listed.get("comments", [])}
                     seen_previous = n == 0 or f"benchmark session {n - 1}" in messages
                     added = await client.call_tool("incident_comment_add", {
                         "workspace": WORKSPACE, "incident_id": INCIDENT, "message": f"benchmark session {n}"})
@@ -93,17 +105,62 @@ async def session(state: Path, env: dict[str, str], n: int) -> dict[str, Any]:
                 closing = time.perf_counter()
     finally:
         stdio._create_platform_compatible_process = create  # type: ignore[assignment]
-    proc = spawned[0]
-    return {"startup_s": started, "close_s": time.perf_counter() - closing, "returncode": proc.returncode,
+    return {"startup_s": started, "close_s": time.perf_counter() - closing, "returncode": spawned[0].returncode,
             "saw_previous_change": seen_previous, "state_bytes": _size(state)}
 
 
+def time_to_tools_list(state: Path, env: dict[str, str]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of the server) from spawn to the ``tools/list`` answer."""
+    proc = subprocess.Popen([sys.executable, "-m", "sentinelkit.cli", "serve", "--emulator", "--emulator-state",
+                             str(state)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            env=env)
+    assert proc.stdin and proc.stdout
+    start = time.perf_counter()
+    proc.stdin.write("".join(json.dumps(m) + "\n" for m in LIST_TOOLS).encode())
+    proc.stdin.flush()
+    for line in proc.stdout:
+        if json.loads(line).get("id") == 2:
+            break
+    wall = time.perf_counter() - start
+    proc.send_signal(signal.SIGKILL)  # what happens at exit is not start-up (and an old version saves at exit)
+    _, _, usage = os.wait4(proc.pid, 0)
+    proc.returncode = -signal.SIGKILL
+    return wall, usage.ru_utime + usage.ru_stime
+
+
+def startup(root: Path, runs: int, before: Path | None) -> None:
+    versions = {"this version": None, **({f"before ({before})": before} if before else {})}
+    states, envs = {}, {}
+    for i, (name, source) in enumerate(versions.items()):
+        home = root / f"startup-{i}"
+        home.mkdir()
+        envs[name] = _env(home, source)
+        states[name] = home / "state"
+        make_state_with_standalone_emulator(states[name], envs[name])
+        print(f"{name}: state file after a start and a stop: {_size(states[name]) / 1e6:.2f} MB")
+    results: dict[str, list[tuple[float, float]]] = {name: [] for name in versions}
+    names = list(versions)
+    for run in range(runs):
+        for name in names if run % 2 == 0 else reversed(names):
+            results[name].append(time_to_tools_list(states[name], envs[name]))
+    for name, rows in results.items():
+        wall, cpu = [w for w, _ in rows], [c for _, c in rows]
+        print(f"{name}: start-up to tools/list with a state file: wall median {statistics.median(wall):.2f} s "
+              f"(min {min(wall):.2f}), CPU median {statistics.median(cpu):.2f} s (min {min(cpu):.2f}), {runs} runs")
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sessions", type=int, default=5)
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--sessions", type=int, default=5, help="Claude Desktop-like sessions (0: none)")
+    parser.add_argument("--startup-runs", type=int, default=0, help="start-up timings per version")
+    parser.add_argument("--before", type=Path, help="another version's source tree (packages/*/src) to compare with")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="emulator-state-bench-") as folder:
         root = Path(folder)
+        if args.startup_runs:
+            startup(root, args.startup_runs, args.before)
+        if not args.sessions:
+            return
         env = _env(root)
         state = root / "state" / "emulator-state"
         state.parent.mkdir()
@@ -115,13 +172,12 @@ def main() -> None:
             rows.append(row)
             print(json.dumps({"session": n, **{k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()}}))
         startups = [r["startup_s"] for r in rows]
-        print(f"start-up with a state file: median {statistics.median(startups):.2f} s "
-              f"(min {min(startups):.2f}, max {max(startups):.2f}); "
-              f"close: median {statistics.median(r['close_s'] for r in rows):.2f} s; "
-              f"sessions that saw the previous change: {sum(r['saw_previous_change'] for r in rows)}/{len(rows)}; "
+        print(f"sessions: start-up median {statistics.median(startups):.2f} s (min {min(startups):.2f}, "
+              f"max {max(startups):.2f}); close: median {statistics.median(r['close_s'] for r in rows):.2f} s; "
+              f"saw the previous change: {sum(r['saw_previous_change'] for r in rows)}/{len(rows)}; "
               f"state file {_size(state) / 1e6:.3f} MB")
         left = sorted(str(p.relative_to(root)) for p in (root / "tmp").rglob("*"))
-        left += sorted(str(p.relative_to(root)) for p in state.parent.glob("*.tmp"))
+        left += sorted(str(p.relative_to(root)) for p in state.parent.glob("*") if p != state)
         print(f"left behind: {len(left)} paths" + (f": {left[:10]}" if left else ""))
 
 

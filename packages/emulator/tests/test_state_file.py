@@ -24,6 +24,7 @@ from azure.identity import ClientSecretCredential
 
 from sentinelkit_emulator import Emulator, statefile
 from sentinelkit_emulator.retime import SQUEEZE, Retime
+from sentinelkit_emulator.scenario import build_store
 
 SENTINEL_API = {"api-version": "2025-09-01"}
 TABLES_API = {"api-version": "2025-07-01"}
@@ -317,3 +318,18 @@ def test_retime_keeps_order_moves_seeded_times_with_the_scenario_and_nothing_int
     assert retime.moved(later) - later == now - clock
     assert retime.value({"a": ["2026-11-01T12:00:00+00:00", "not a time", 5], "b": "2026-13-01T00:00:00Z"}) == {
         "a": ["2026-11-10T12:00:01+00:00", "not a time", 5], "b": "2026-13-01T00:00:00Z"}
+
+
+def test_log_rows_made_at_their_first_read_are_the_scenarios() -> None:
+    """A start defers the scenario's log rows (most of its work); once read, they are exactly the ones an
+    eager build makes, followed by the rows appended before the first read."""
+    eager = build_store("mssp")
+    lazy = build_store("mssp", now=eager.now, world=eager.world, lazy_logs=True)
+    cid = next(r for r in lazy.all() if r["type"] == "Microsoft.OperationalInsights/workspaces")["properties"]["customerId"]
+    incident = next(r for r in lazy.all() if r["type"].lower() == "microsoft.securityinsights/incidents")
+    changed = {**incident, "properties": {**incident["properties"], "title": "changed before the logs were read"}}
+    lazy.put(changed)  # the rows describe the scenario as seeded, not as changed since
+    lazy.append_logs(cid, "SecurityIncident", [{"TimeGenerated": "2026-12-01T00:00:00Z", "Title": "appended early"}])
+    expected = json.loads(json.dumps(eager.logs))
+    expected[cid.lower()]["SecurityIncident"].append({"TimeGenerated": "2026-12-01T00:00:00Z", "Title": "appended early"})
+    assert json.loads(json.dumps(lazy.logs)) == expected

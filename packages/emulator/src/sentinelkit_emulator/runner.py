@@ -201,13 +201,13 @@ class Emulator:
         scenario = self.scenario
 
         def build(now: datetime | None, world: World | None) -> Store:
-            return build_store(scenario, now=now, world=world)
+            return build_store(scenario, now=now, world=world, lazy_logs=True)
 
         store = self._state.load(build) if self._state is not None else build(None, None)
         world = store.world
 
         def rebuild() -> Store:
-            return build_store(scenario, world=world)
+            return build(None, world)
 
         rt = Runtime(
             store=store,

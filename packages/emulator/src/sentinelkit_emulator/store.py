@@ -8,7 +8,7 @@ what each change touched, and the state file commits exactly that (see statefile
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -17,6 +17,8 @@ from .model import World
 
 Resource = dict[str, Any]
 LogRow = dict[str, Any]
+#: customerId (lower) -> table name -> rows (dicts keyed by column name)
+Logs = dict[str, dict[str, list[LogRow]]]
 
 
 def key_of(resource_id: str) -> str:
@@ -57,8 +59,11 @@ class Store:
         self.now = now
         self._resources: dict[str, Resource] = {}
         self._collections: dict[str, dict[str, None]] = {}
-        #: customerId (lower) -> table name -> rows (dicts keyed by column name)
-        self.logs: dict[str, dict[str, list[LogRow]]] = {}
+        self._logs: Logs = {}
+        #: makes the scenario's log rows at their first use (see defer_logs)
+        self._log_seed: Callable[[], Logs] | None = None
+        #: rows appended before the scenario's were made: they follow them
+        self._appended_early: list[tuple[str, str, list[LogRow]]] = []
         #: async operation id -> {"status": ..., "resource_id": ..., "polls_left": int, ...}
         self.operations: dict[str, dict[str, Any]] = {}
         #: per-collection counters, e.g. incident numbers per workspace
@@ -121,8 +126,26 @@ class Store:
         return value
 
     # -- logs -----------------------------------------------------------------------------------
+    def defer_logs(self, seed: Callable[[], Logs]) -> None:
+        """Make the scenario's log rows with ``seed()`` when they are first read, not now: they are most
+        of a start's work, and a session that only reads and writes ARM never needs them."""
+        self._log_seed = seed
+
+    @property
+    def logs(self) -> Logs:
+        if self._log_seed is not None:
+            seed, self._log_seed = self._log_seed, None
+            logs = seed()
+            for cid, table, rows in self._appended_early:
+                logs.setdefault(cid, {}).setdefault(table, []).extend(rows)
+            self._logs, self._appended_early = logs, []
+        return self._logs
+
     def append_logs(self, customer_id: str, table: str, rows: list[LogRow]) -> None:
-        self.logs.setdefault(customer_id.lower(), {}).setdefault(table, []).extend(rows)
+        if self._log_seed is not None:  # appending needs no reading: the scenario's rows can still wait
+            self._appended_early.append((customer_id.lower(), table, list(rows)))
+        else:
+            self._logs.setdefault(customer_id.lower(), {}).setdefault(table, []).extend(rows)
         self.logs_version += 1
         if self.changes is not None:
             self.changes.logs.append((customer_id.lower(), table, list(rows)))
