@@ -22,8 +22,8 @@ import uvicorn
 
 from .app import build_app
 from .faults import FaultBook
-from .runtime import Runtime
 from .model import World
+from .runtime import Runtime
 from .scenario import build_store
 from .scenario.plan import SCENARIOS
 from .statefile import StateFile, StateFileError
@@ -172,21 +172,23 @@ class Emulator:
             self.stop()
             raise
 
+    def _make_workdir(self) -> WorkDir:
+        if self._given_dir is not None:
+            return WorkDir.given(self._given_dir)
+        if self.state_file is not None:
+            try:
+                return WorkDir.beside(self.state_file)  # we hold the state file: no other emulator uses it
+            except FileExistsError as exc:
+                raise SystemExit(str(exc)) from None
+        return WorkDir.temporary()
+
     def _prepare(self) -> uvicorn.Server:
         if self.state_file is not None:
             try:
                 self._state = StateFile(self.state_file, self.scenario)
             except StateFileError as exc:
                 raise SystemExit(str(exc)) from None
-        if self._given_dir is not None:
-            self._workdir = WorkDir.given(self._given_dir)
-        elif self.state_file is not None:
-            try:
-                self._workdir = WorkDir.beside(self.state_file)  # we hold the state file: nobody else uses it
-            except FileExistsError as exc:
-                raise SystemExit(str(exc)) from None
-        else:
-            self._workdir = WorkDir.temporary()
+        self._workdir = self._make_workdir()
         tls = make_tls(self.data_dir)
         sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET, socket.SOCK_STREAM)
         self._sock = sock
