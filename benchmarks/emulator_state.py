@@ -84,7 +84,7 @@ async def session(state: Path, env: dict[str, str], n: int) -> dict[str, Any]:
         spawned.append(await create(*args, **kwargs))
         return spawned[-1]
 
-    stdio._create_platform_compatible_process = recording_create  # type: ignore[assignment]
+    stdio._create_platform_compatible_process = recording_create
     params = StdioServerParameters(command=sys.executable,
                                    args=["-m", "sentinelkit.cli", "serve", "--emulator", "--emulator-state", str(state)],
                                    env=env)
@@ -104,7 +104,7 @@ async def session(state: Path, env: dict[str, str], n: int) -> dict[str, Any]:
                     assert not added.is_error, added
                 closing = time.perf_counter()
     finally:
-        stdio._create_platform_compatible_process = create  # type: ignore[assignment]
+        stdio._create_platform_compatible_process = create
     return {"startup_s": started, "close_s": time.perf_counter() - closing, "returncode": spawned[0].returncode,
             "saw_previous_change": seen_previous, "state_bytes": _size(state)}
 
