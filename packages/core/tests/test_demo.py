@@ -31,4 +31,4 @@ def test_demo_tours_the_emulator_and_prints_a_claude_desktop_config(tmp_path) ->
     config = json.loads(out[out.index("{\n"):])
     server = config["mcpServers"]["sentinel"]
     assert server["args"][-4:] == ["serve", "--emulator", "--emulator-state",
-                                   str(tmp_path / "state" / "sentinelkit" / "demo-emulator.json")]
+                                   str(tmp_path / "state" / "sentinelkit" / "demo-emulator.sqlite")]

@@ -128,12 +128,45 @@ def http_auth(settings: Any, host: str) -> Any:
     return verifier
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
-    emu = None
-    if args.emulator:
-        from .emulator import start_emulator
+class _Terminated(SystemExit):
+    """SIGTERM or SIGHUP: unwinds like Ctrl-C does, through ``finally`` blocks (the embedded emulator
+    removes its files), where the default action would end the process on the spot."""
 
-        emu = start_emulator(state_file=args.emulator_state)
+
+def _stop_on_sigterm() -> None:
+    import signal
+
+    def stop(signum: int, frame: Any) -> None:
+        signal.signal(signum, signal.SIG_IGN)  # a second signal must not interrupt the clean-up
+        raise _Terminated(0)
+
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), stop)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    _stop_on_sigterm()
+    emu = None
+    try:
+        try:
+            if args.emulator:
+                from .emulator import start_emulator
+
+                emu = start_emulator(state_file=args.emulator_state)
+            return _serve(args)
+        finally:
+            if emu is not None:
+                emu.stop()
+    except _Terminated:
+        # cleaned up; the stdio transport's reader thread may still block on a stdin the client keeps
+        # open, and the interpreter would wait for it forever
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
+
+
+def _serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     from .log import configure
 
@@ -161,24 +194,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
         for warning in warnings:
             logger().warning("pack_warning", pack=name, warning=warning,
                              hint="`sentinelkit packs` shows every pack and its status")
-    try:
-        if args.http is not None:
-            host, port = parse_hostport(args.http) if args.http else (settings.http.host, settings.http.port)
-            auth = http_auth(settings, host)
-            if auth is not None:
-                mcp.auth = auth
-            from starlette.middleware import Middleware
+    if args.http is not None:
+        host, port = parse_hostport(args.http) if args.http else (settings.http.host, settings.http.port)
+        auth = http_auth(settings, host)
+        if auth is not None:
+            mcp.auth = auth
+        from starlette.middleware import Middleware
 
-            from .httpauth import HostOriginGuard, allowed_authorities
+        from .httpauth import HostOriginGuard, allowed_authorities
 
-            # DNS rebinding: refuse Host/Origin headers that do not name this server (MCP spec).
-            guard = Middleware(HostOriginGuard, allowed=allowed_authorities(host, port, settings.http.allowed_hosts))
-            mcp.run(transport="http", host=host, port=port, show_banner=False, middleware=[guard])
-        else:
-            mcp.run(transport="stdio", show_banner=False)
-    finally:
-        if emu is not None:
-            emu.stop()
+        # DNS rebinding: refuse Host/Origin headers that do not name this server (MCP spec).
+        guard = Middleware(HostOriginGuard, allowed=allowed_authorities(host, port, settings.http.allowed_hosts))
+        mcp.run(transport="http", host=host, port=port, show_banner=False, middleware=[guard])
+    else:
+        mcp.run(transport="stdio", show_banner=False)
     return 0
 
 

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-STATE_FILE = Path(os.environ.get("XDG_STATE_HOME", Path.home() / ".local" / "state")) / "sentinelkit" / "demo-emulator.json"
+STATE_FILE = Path(os.environ.get("XDG_STATE_HOME", Path.home() / ".local" / "state")) / "sentinelkit" / "demo-emulator.sqlite"
 
 
 class Printer:
@@ -199,12 +199,11 @@ def run_demo(color: bool = False) -> int:
     p = Printer(color)
     print("sentinelkit demo: an offline Azure emulator (an MSSP and four customers), the sentinelkit MCP server")
     print("over stdio, and a real MCP client. Nothing here touches your Azure tenants.")
-    STATE_FILE.parent.mkdir(parents=True, exist_ok=True)
-    # every tour starts from the scenario as of now (a state saved days ago would have aged: "the last 24 hours"
-    # would hold no data); Claude Desktop then serves the state this tour leaves behind
-    STATE_FILE.unlink(missing_ok=True)
     emu = start_emulator(write_config=False, state_file=STATE_FILE)
     try:
+        # every tour starts from the scenario (the changes of earlier tours are dropped, once the emulator
+        # runs); Claude Desktop then serves the state this tour leaves behind
+        emu.reset()
         workdir = Path(emu.info["ca_path"]).parent
         env = {**os.environ, **emulator_environment(emu.info, workdir)}
         code = asyncio.run(tour(env, p))

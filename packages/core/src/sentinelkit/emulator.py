@@ -21,12 +21,16 @@ def start_emulator(*, write_config: bool = True, state_file: str | Path | None =
             f"(or install sentinelkit[emulator]); import failed: {exc}"
         ) from exc
     emu = Emulator(state_file=state_file).start()
-    info = emu.info
-    os.environ.update({k: str(v) for k, v in info["env"].items()})
-    if write_config and not os.environ.get("SENTINELKIT_CONFIG"):
-        path = Path(info["ca_path"]).parent / "sentinelkit.toml"
-        path.write_text(emulator_config(info), encoding="utf-8")
-        os.environ["SENTINELKIT_CONFIG"] = str(path)
+    try:
+        info = emu.info
+        os.environ.update({k: str(v) for k, v in info["env"].items()})
+        if write_config and not os.environ.get("SENTINELKIT_CONFIG"):
+            path = Path(info["ca_path"]).parent / "sentinelkit.toml"  # the emulator's folder: removed with it
+            path.write_text(emulator_config(info), encoding="utf-8")
+            os.environ["SENTINELKIT_CONFIG"] = str(path)
+    except BaseException:
+        emu.stop()
+        raise
     return emu
 
 

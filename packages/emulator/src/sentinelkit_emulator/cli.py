@@ -21,10 +21,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     parser.add_argument("--port", type=int, default=0, help="port to bind; 0 picks a free one (default: 0)")
     parser.add_argument("--scenario", default="mssp", choices=sorted(SCENARIOS), help="initial state (default: mssp)")
-    parser.add_argument("--state-file", type=Path, help="load state from this JSON file if it exists, and save "
-                        "every change to it (atomically)")
-    parser.add_argument("--data-dir", type=Path, help="where the CA, server certificate and client certificates "
-                        "are written (default: a temporary directory removed at exit)")
+    parser.add_argument("--state-file", type=Path, help="keep changes in this file (SQLite; created if missing): "
+                        "each change is saved as it is made, and the next start serves the scenario as of then "
+                        "with the changes on top")
+    parser.add_argument("--data-dir", type=Path, help="where the CA and client certificates are written (default: "
+                        "FILE-files beside the state file, else a temporary directory; either is removed at exit)")
     return parser.parse_args(argv)
 
 

@@ -25,6 +25,7 @@ SEEDERS = (
     "sentinelkit_emulator.scenario.logs:seed_logs",
 )
 SEED = 20261125
+LOG_SEEDER = SEEDERS[-1]
 
 
 def _load(path: str) -> Seeder:
@@ -37,10 +38,15 @@ def build_store(
     now: datetime | None = None,
     seeders: tuple[str, ...] = SEEDERS,
     world: World | None = None,
+    *,
+    lazy_logs: bool = False,
 ) -> Store:
     """A fresh store for scenario ``name`` anchored at ``now`` (default: the current time).
 
     ``world`` reuses existing identities (a reset keeps the secrets clients already hold).
+    ``lazy_logs``: the log rows are made when first read (``Store.defer_logs``), from a store of their
+    own seeded the same way, since the log seeder describes the ARM state as seeded, which may have
+    changed by then.
     """
     try:
         plan = SCENARIOS[name]
@@ -49,6 +55,10 @@ def build_store(
     store = Store(world or build_world(plan), now or datetime.now(timezone.utc))
     seed_topology(store, plan)
     for path in seeders:
+        if lazy_logs and path == LOG_SEEDER:
+            anchor, identities = store.now, store.world
+            store.defer_logs(lambda: build_store(name, anchor, seeders, identities).logs)
+            continue
         # one generator per seeder, so a change in one seeder does not shift the others' data
         _load(path)(store, plan, random.Random(f"{SEED}:{path}"))
     return store
