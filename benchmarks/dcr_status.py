@@ -73,7 +73,8 @@ if __name__ == "__main__":
     options = parser.parse_args()
     LATENCY_MS = options.latency_ms
 
-    from sentinelkit.emulator import emulator_environment
+    from sentinelkit_devkit.emulator import emulator_environment
+
     from sentinelkit_emulator import Emulator
 
     with Emulator() as EMU:

@@ -109,8 +109,8 @@ async def lost_answers(client: Any, emu: Any, writes: int) -> dict[str, Any]:
 
 async def measure(calls: int, writes: int) -> None:
     from fastmcp import Client
+    from sentinelkit_devkit.emulator import emulator_environment
 
-    from sentinelkit.emulator import emulator_environment
     from sentinelkit.server import build_server
     from sentinelkit.settings import load_settings
     from sentinelkit_emulator import Emulator

@@ -136,7 +136,7 @@ if __name__ == "__main__":
     options = parser.parse_args()
     LATENCY_MS = options.latency_ms
 
-    from sentinelkit.emulator import emulator_environment
+    from sentinelkit_devkit.emulator import emulator_environment
 
     # the emulator in a process of its own: Azure's compute is not on this machine's event loop either
     proc = subprocess.Popen(

@@ -15,8 +15,7 @@ from typing import Any
 import pytest
 from mcp import ClientSession, StdioServerParameters
 from mcp.client import stdio
-
-from sentinelkit.testing.process import child_env
+from sentinelkit_devkit.process import child_env
 
 pytest.importorskip("sentinelkit_emulator")
 pytest.importorskip("sentinelkit_incidents")

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 from fastmcp import Client
+from sentinelkit_devkit.process import run_cli
 
 from sentinelkit import READ_ONLY, Kit, ToolRegistrar, hookimpl, tool
-from sentinelkit.testing.process import run_cli
 
 
 def ok(result: Any) -> dict[str, Any]:

@@ -13,8 +13,7 @@ from typing import Any
 import pytest
 from fastmcp import Client
 from fastmcp.client.elicitation import ElicitResult
-
-from sentinelkit.testing.process import run_cli
+from sentinelkit_devkit.process import run_cli
 
 
 def ok(result: Any) -> dict[str, Any]:

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 from fastmcp import Client
+from sentinelkit_devkit.process import cli_json, run_cli
 
 from sentinelkit import ADDITIVE, READ_ONLY, hookimpl, tool
 from sentinelkit.azure import api_versions as v
-from sentinelkit.testing.process import cli_json, run_cli
 
 DCR_API = "2024-03-11"
 

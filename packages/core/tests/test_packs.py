@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 from fastmcp import Client
+from sentinelkit_devkit.process import cli_json, run_cli
 
 from sentinelkit import READ_ONLY, hookimpl, tool
 from sentinelkit.packs import DuplicateToolError, PackManager
-from sentinelkit.testing.process import cli_json, run_cli
 
 
 def _pack(name: str, *tool_names: str, fail: bool = False) -> types.SimpleNamespace:

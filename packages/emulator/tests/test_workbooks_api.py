@@ -10,9 +10,9 @@ from collections.abc import Callable
 import httpx
 import pytest
 from azure.identity import ClientSecretCredential
+from spec_conformance import requires_specs, validate_response
 
 from sentinelkit_emulator import Emulator
-from spec_conformance import requires_specs, validate_response
 
 SPEC = "applicationinsights/stable/2023-06-01/workbooks_API.json"
 API = {"api-version": "2023-06-01"}

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from fastmcp import Client
-from sentinelkit.testing.contract import PackContract
+from sentinelkit_devkit.contract import PackContract
 
 from .conftest import SENTINEL_MANAGER
 from .test_discovery import DCR_FUNCTIONS, SEED_FUNCTIONS
@@ -236,7 +236,7 @@ async def test_missing_script_is_a_start_up_warning_and_the_server_keeps_working
 
 
 def test_sentinelkit_packs_command_shows_a_missing_script(powershell_env, tmp_path) -> None:
-    from sentinelkit.testing.process import cli_json, run_cli
+    from sentinelkit_devkit.process import cli_json, run_cli
 
     env = {"POWERSHELL_SCRIPT_PATH": str(tmp_path / "Gone.ps1")}
     packs = {p["name"]: p for p in cli_json("packs", "--json", env=env)["packs"]}
@@ -248,7 +248,7 @@ def test_sentinelkit_packs_command_shows_a_missing_script(powershell_env, tmp_pa
 
 
 def test_sentinelkit_packs_command_shows_a_missing_pwsh(powershell_env, monkeypatch) -> None:
-    from sentinelkit.testing.process import cli_json
+    from sentinelkit_devkit.process import cli_json
 
     monkeypatch.delenv("SENTINELKIT_POWERSHELL_HOST_COMMAND")
     packs = {p["name"]: p for p in cli_json("packs", "--json",

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from .call import ToolCall
     from .registrars import (
         BridgeRegistrar,
+        CommandRegistrar,
         ContentKindRegistrar,
         HookspecRegistrar,
         PromptRegistrar,
@@ -37,6 +38,12 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 def register_settings(register: SettingsRegistrar) -> None:
     """Declare the model of the pack's ``[packs.<name>]`` settings: ``register(MySettings)`` (a subclass of
     ``sentinelkit.PackSettings``). Called before the other ``register_*`` hooks."""
+
+
+@hookspec
+def register_commands(register: CommandRegistrar) -> None:
+    """Add ``sentinelkit`` commands (``register(name, run, help=..., arguments=...)``) and options of existing
+    commands (``register.option("--flag", commands=("serve",), around=...)``), as llm plugins do."""
 
 
 @hookspec

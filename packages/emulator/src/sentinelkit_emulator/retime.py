@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 #: At most this much time lies between the re-derived scenario's anchor and the current time.
@@ -69,7 +69,7 @@ class Retime:
         except ValueError:  # e.g. month 13: not a date-time after all
             return value
         if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=timezone.utc)
+            parsed = parsed.replace(tzinfo=UTC)
         parsed += timedelta(microseconds=int((fraction + "000000")[:6]))
         moved = self.moved(parsed).astimezone(parsed.tzinfo)
         out = moved.strftime("%Y-%m-%dT%H:%M:%S")

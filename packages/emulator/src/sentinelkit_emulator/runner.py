@@ -23,6 +23,7 @@ import uvicorn
 from .app import build_app
 from .faults import FaultBook
 from .model import World
+from .clientconfig import sentinelkit_config
 from .runtime import Runtime
 from .scenario import build_store
 from .scenario.plan import SCENARIOS
@@ -221,6 +222,10 @@ class Emulator:
             state_file=self._state,
         )
         self.info = _info(rt, self.scenario, tls.ca_path)
+        config_path = Path(tls.ca_path).parent / "sentinelkit.toml"  # the data folder: removed with it
+        config_path.write_text(sentinelkit_config(self.info), encoding="utf-8")
+        config_path.chmod(0o600)  # it holds the tenants' client secrets
+        self.info["env"]["SENTINELKIT_CONFIG"] = str(config_path)
         self.runtime = rt
         config = uvicorn.Config(
             build_app(rt, self.info),

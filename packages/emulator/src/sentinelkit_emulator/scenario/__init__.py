@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 import random
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from ..model import World
 from ..store import Store
@@ -52,12 +52,12 @@ def build_store(
         plan = SCENARIOS[name]
     except KeyError:
         raise ValueError(f"unknown scenario {name!r}; known: {', '.join(sorted(SCENARIOS))}") from None
-    store = Store(world or build_world(plan), now or datetime.now(timezone.utc))
+    store = Store(world or build_world(plan), now or datetime.now(UTC))
     seed_topology(store, plan)
     for path in seeders:
         if lazy_logs and path == LOG_SEEDER:
-            anchor, identities = store.now, store.world
-            store.defer_logs(lambda: build_store(name, anchor, seeders, identities).logs)
+            store.defer_logs(lambda anchor=store.now, identities=store.world:
+                             build_store(name, anchor, seeders, identities).logs)
             continue
         # one generator per seeder, so a change in one seeder does not shift the others' data
         _load(path)(store, plan, random.Random(f"{SEED}:{path}"))

@@ -431,7 +431,7 @@ class _WorkspaceSeeder:
             watchlist = self._put({"id": f"{self.si}/watchlists/{alias}", "name": alias, "type": WATCHLIST_TYPE,
                                    "properties": props}, created)
             for row in rows:
-                values = dict(zip(columns, row))
+                values = dict(zip(columns, row, strict=True))
                 if key == "UserPrincipalName":
                     values[key] = f"{values[key]}@{self.domain}"
                 item_id = stable_id("watchlistItem", self.wp.name, alias, row[0])

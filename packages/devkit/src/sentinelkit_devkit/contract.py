@@ -1,6 +1,6 @@
 """Contract tests every pack's test-suite reuses::
 
-    from sentinelkit.testing.contract import PackContract
+    from sentinelkit_devkit.contract import PackContract
 
     class TestIncidentsContract(PackContract):
         pack = "incidents"

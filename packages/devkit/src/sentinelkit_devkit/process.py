@@ -18,7 +18,7 @@ def child_env(extra: dict[str, str] | None = None, *, base: dict[str, str] | Non
     import importlib
 
     roots = []
-    for name in ("sentinelkit", "sentinelkit_emulator"):
+    for name in ("sentinelkit", "sentinelkit_emulator", "sentinelkit_devkit"):
         try:
             module = importlib.import_module(name)
         except ImportError:

@@ -9,7 +9,7 @@ import signal
 import subprocess
 from pathlib import Path
 
-from sentinelkit.testing.process import SENTINELKIT, child_env
+from sentinelkit_devkit.process import SENTINELKIT, child_env
 
 HANDSHAKE = [
     {"jsonrpc": "2.0", "id": 1, "method": "initialize",

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from sentinelkit.emulator import emulator_environment
+from sentinelkit_devkit.emulator import emulator_environment
 
 AZURE_ENV = ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_CLIENT_CERTIFICATE_PATH",
              "AZURE_AUTHORITY_HOST", "AZURE_USERNAME", "AZURE_PASSWORD", "AZURE_FEDERATED_TOKEN_FILE")
