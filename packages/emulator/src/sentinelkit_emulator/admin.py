@@ -72,6 +72,20 @@ async def reset(request: Request) -> Response:
     return Response(status_code=204)
 
 
+async def append_logs(request: Request) -> Response:
+    """Rows into a table of a workspace, as if ingested: ``{"workspace", "table", "rows": [...]}``."""
+    from .logs.append import AppendError, append_rows
+
+    data = await _json(request)
+    if isinstance(data, JSONResponse):
+        return data
+    try:
+        done = append_rows(runtime(request), data.get("workspace"), data.get("table"), data.get("rows"))
+    except AppendError as exc:
+        return _error(400, str(exc))
+    return JSONResponse(done, status_code=201)
+
+
 async def traffic(request: Request) -> Response:
     """Requests and peak concurrency per ``service:tenant`` since the start or the last reset."""
     return JSONResponse(runtime(request).traffic.to_json())
@@ -116,4 +130,5 @@ def routes() -> list[Route]:
         Route("/_emulator/traffic", traffic, methods=["GET"]),
         Route("/_emulator/traffic", reset_traffic, methods=["DELETE"]),
         Route("/_emulator/token", issue_token, methods=["POST"]),
+        Route("/_emulator/logs", append_logs, methods=["POST"]),
     ]

@@ -295,6 +295,15 @@ class Emulator:
     def reset_traffic(self) -> None:
         self.admin.delete("/traffic").raise_for_status()
 
+    def append_logs(self, workspace: str, table: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
+        """Append rows to a table of a workspace (name, customerId or ARM id), as if ingested; the table must
+        exist and have every column the rows name. Answers ``{"appended", "rows"}`` (rows now in the table)."""
+        response = self.admin.post("/logs", json={"workspace": workspace, "table": table, "rows": rows})
+        if response.status_code == 400:
+            raise ValueError(response.json()["error"]["message"])
+        response.raise_for_status()
+        return dict(response.json())
+
     def reset(self) -> None:
         """Back to the scenario's initial state; faults cleared."""
         self.admin.post("/reset").raise_for_status()
