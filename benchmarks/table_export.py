@@ -19,6 +19,7 @@ import asyncio
 import datetime as dt
 import json
 import os
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -88,7 +89,8 @@ async def main(options: argparse.Namespace, info: dict[str, Any], env: dict[str,
     from mcp.client.stdio import stdio_client
     from sentinelkit.testing.process import child_env
 
-    admin = httpx.Client(base_url=info["admin_url"], verify=info["ca_path"], timeout=300)
+    admin = httpx.Client(base_url=info["admin_url"], verify=ssl.create_default_context(cafile=info["ca_path"]),
+                         timeout=300)
     params = StdioServerParameters(command=sys.executable, args=["-m", "sentinelkit.cli", "serve"],
                                    env=child_env(env))
     async with stdio_client(params) as (read, write), ClientSession(read, write) as session:

@@ -116,3 +116,15 @@ def logs(emulator: Any) -> Iterator[Callable[[str, str, str | None], list[dict[s
 
     yield query
     client.close()
+
+
+@pytest.fixture(scope="session")
+def arm(emulator: Any) -> Iterator[Any]:
+    """An httpx client for raw ARM requests as the MSSP (what no SDK lets a test do: send a long-running write
+    and not poll it)."""
+    import httpx
+
+    token = _credential(emulator, "contoso-mssp").get_token("https://management.azure.com/.default").token
+    with httpx.Client(base_url=emulator.info["arm_url"], verify=emulator.ssl_context(),
+                      headers={"Authorization": f"Bearer {token}"}, timeout=30) as client:
+        yield client
