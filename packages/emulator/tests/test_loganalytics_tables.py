@@ -11,7 +11,7 @@ import pytest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.mgmt.loganalytics import LogAnalyticsManagementClient
 from azure.mgmt.loganalytics.models import Column, Schema, Table
-from azure.monitor.query import LogsQueryClient
+from azure.monitor.query import LogsQueryClient, LogsQueryStatus
 
 from sentinelkit_emulator import Emulator
 from spec_conformance import requires_specs, validate_response
@@ -224,6 +224,11 @@ def test_rows_appended_through_the_admin_api_are_queried(emulator: Emulator,
         result = logs_client.query_workspace(ws["customer_id"], "AppAudit_CL | where Action startswith 'admin-' "
                                              "| sort by TimeGenerated asc | project Action", timespan=None)
         assert [r[0] for r in result.tables[0].rows] == [f"admin-{i}" for i in range(5)]
+        emulator.set_query_limits(max_rows=3)  # the service's 500,000-row limit, lowered: a partial answer
+        cut = logs_client.query_workspace(ws["customer_id"], "AppAudit_CL | where Action startswith 'admin-'",
+                                          timespan=None)
+        assert cut.status == LogsQueryStatus.PARTIAL and len(cut.partial_data[0].rows) == 3
+        assert "exceed the set limit of 3 records" in str(cut.partial_error)
         with pytest.raises(ValueError, match="'Nope'.*its columns: .*Action"):
             emulator.append_logs("law-fabrikam-prod", "AppAudit_CL", [{"Nope": 1}])
         with pytest.raises(ValueError, match="no table 'Missing_CL'.*create a custom table"):

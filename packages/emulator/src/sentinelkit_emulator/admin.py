@@ -86,6 +86,22 @@ async def append_logs(request: Request) -> Response:
     return JSONResponse(done, status_code=201)
 
 
+async def set_query_limits(request: Request) -> Response:
+    """Lower the query API's answer limits (``{"max_rows", "max_bytes"}``) until the next reset, so that a test
+    meets a partial result without a table of 500,000 rows."""
+    from .logs.api import LIMITS_KEY
+    from .logs.engine import MAX_RESULT_BYTES, MAX_RESULT_ROWS
+
+    data = await _json(request)
+    if isinstance(data, JSONResponse):
+        return data
+    limits = {"max_rows": data.pop("max_rows", MAX_RESULT_ROWS), "max_bytes": data.pop("max_bytes", MAX_RESULT_BYTES)}
+    if data or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in limits.values()):
+        return _error(400, "give max_rows and/or max_bytes, positive integers (nothing else)")
+    runtime(request).caches[LIMITS_KEY] = limits
+    return JSONResponse(limits)
+
+
 async def traffic(request: Request) -> Response:
     """Requests and peak concurrency per ``service:tenant`` since the start or the last reset."""
     return JSONResponse(runtime(request).traffic.to_json())
@@ -131,4 +147,5 @@ def routes() -> list[Route]:
         Route("/_emulator/traffic", reset_traffic, methods=["DELETE"]),
         Route("/_emulator/token", issue_token, methods=["POST"]),
         Route("/_emulator/logs", append_logs, methods=["POST"]),
+        Route("/_emulator/query-limits", set_query_limits, methods=["PUT"]),
     ]

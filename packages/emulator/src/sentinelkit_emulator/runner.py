@@ -304,6 +304,14 @@ class Emulator:
         response.raise_for_status()
         return dict(response.json())
 
+    def set_query_limits(self, *, max_rows: int | None = None, max_bytes: int | None = None) -> dict[str, int]:
+        """Lower the query API's answer limits (500,000 rows, 64 MB) until the next reset: answers beyond them are
+        cut and carry a PartialError, as Azure's are."""
+        given = {k: v for k, v in (("max_rows", max_rows), ("max_bytes", max_bytes)) if v is not None}
+        response = self.admin.put("/query-limits", json=given)
+        response.raise_for_status()
+        return dict(response.json())
+
     def reset(self) -> None:
         """Back to the scenario's initial state; faults cleared."""
         self.admin.post("/reset").raise_for_status()

@@ -92,7 +92,7 @@ async def table_export(kit: Kit, workspace: str, start: str, table: str | None =
     if not 1 <= limit <= QUERY_MAX_ROWS:
         raise KitError(f"max_rows_per_slice must be between 1 and {QUERY_MAX_ROWS} (the query API's row limit)")
     begin, stop = window(start, end, dt.datetime.now(dt.UTC))
-    folder = path.strip().strip("/") if path else _default_folder(ws, source, begin, stop)
+    folder = path.strip().rstrip("/") if path else _default_folder(ws, source, begin, stop)
     kit.export_path(folder)  # refuses .., absolute paths and symlinks out before anything is read
     existing = mf.load(kit, folder)
     resumed = existing is not None and not overwrite
