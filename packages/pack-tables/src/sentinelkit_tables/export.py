@@ -166,6 +166,8 @@ async def _run(kit: Kit, ws: Workspace, folder: str, job: Manifest, kql: str, *,
         if written(part):
             index += 1
             continue
+        for stale in kit.export_path(folder).glob(f".{part.file_name(extension)}.*.part"):
+            stale.unlink(missing_ok=True)  # left by a writer that was killed (a crash, not a cancellation)
         try:
             rows = await kit.query(ws, f"{_sliced(kql, part.start, part.end)}\n| sort by TimeGenerated asc",
                                    timespan=_timespan(part.start, part.end))
