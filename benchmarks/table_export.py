@@ -87,6 +87,7 @@ async def main(options: argparse.Namespace, info: dict[str, Any], env: dict[str,
     import httpx
     from mcp import ClientSession, StdioServerParameters
     from mcp.client.stdio import stdio_client
+
     from sentinelkit.testing.process import child_env
 
     admin = httpx.Client(base_url=info["admin_url"], verify=ssl.create_default_context(cafile=info["ca_path"]),

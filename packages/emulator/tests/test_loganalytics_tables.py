@@ -12,9 +12,9 @@ from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.mgmt.loganalytics import LogAnalyticsManagementClient
 from azure.mgmt.loganalytics.models import Column, Schema, Table
 from azure.monitor.query import LogsQueryClient, LogsQueryStatus
+from spec_conformance import requires_specs, validate_response
 
 from sentinelkit_emulator import Emulator
-from spec_conformance import requires_specs, validate_response
 
 SPEC = "operationalinsights/stable/2026-03-01/Tables.json"
 API = {"api-version": "2025-07-01"}

@@ -19,6 +19,7 @@ from typing import Any
 import mcp.types as t
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
+
 from sentinelkit.testing.process import child_env
 
 WRITES = {"table_create", "table_update_schema", "table_set_plan", "table_set_retention", "table_lower_retention",
