@@ -49,21 +49,6 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def server_pid() -> int:
-    """The ``sentinelkit serve`` child of this process (the mcp SDK's stdio client started it)."""
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
-        except (OSError, IndexError, ValueError):
-            continue
-        if ppid == os.getpid() and b"sentinelkit.cli serve" in cmdline:
-            return int(entry.name)
-    raise RuntimeError("the sentinelkit serve process was not found")
-
-
 def fill(admin: Any, rows: int) -> float:
     """``rows`` rows into the benchmark table, in chunks of 50,000; seconds taken."""
     started = time.perf_counter()
@@ -78,33 +63,23 @@ def fill(admin: Any, rows: int) -> float:
     return time.perf_counter() - started
 
 
-def data(result: Any) -> dict[str, Any]:
-    assert not result.is_error, result.content
-    return dict(result.structured_content or json.loads(result.content[0].text))
-
-
 async def main(options: argparse.Namespace, info: dict[str, Any], env: dict[str, str]) -> None:
     import httpx
-    from mcp import ClientSession, StdioServerParameters
-    from mcp.client.stdio import stdio_client
 
-    from sentinelkit.testing.process import child_env
+    from sentinelkit.testing.process import result_json, serve_pids, stdio_session
 
     admin = httpx.Client(base_url=info["admin_url"], verify=ssl.create_default_context(cafile=info["ca_path"]),
                          timeout=300)
-    params = StdioServerParameters(command=sys.executable, args=["-m", "sentinelkit.cli", "serve"],
-                                   env=child_env(env))
-    async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
-        await session.initialize()
-        pid = server_pid()
-        created = data(await session.call_tool("table_create", {
+    async with stdio_session(env) as session:
+        pid = serve_pids()[0]
+        created = result_json(await session.call_tool("table_create", {
             "workspace": WORKSPACE, "name": TABLE,
             "columns": ["Seq:long", "Computer:string", "Message:string", "Severity:int", "Details:dynamic"]}))
         assert created["created"], created
         seconds = fill(admin, options.rows)
         print(f"{options.rows:,} rows appended to {TABLE} in {seconds:.1f} s (emulator admin API)")
         # warm-up: the emulator loads the table into its query engine, the server imports what an export uses
-        warm = data(await session.call_tool("table_export", {
+        warm = result_json(await session.call_tool("table_export", {
             "workspace": WORKSPACE, "table": TABLE, "start": START.isoformat(),
             "end": (START + dt.timedelta(minutes=1)).isoformat(), "path": "warm-up"}))
         assert warm["complete"], warm
@@ -124,7 +99,7 @@ async def main(options: argparse.Namespace, info: dict[str, Any], env: dict[str,
         elapsed = time.perf_counter() - started
         after = status(pid)
         cpu = cpu_seconds(pid) - cpu_before
-        answer = data(result)
+        answer = result_json(result)
     admin.close()
     assert answer["complete"] and answer["rows"] == options.rows, answer
     size = sum(f.stat().st_size for f in Path(answer["directory"]).iterdir())

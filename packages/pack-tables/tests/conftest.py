@@ -5,7 +5,7 @@ emulator after tests that change it."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,17 +24,11 @@ def restore(emulator: Any) -> Iterator[Any]:
 
 
 @pytest.fixture
-async def client(make_server: Callable[..., Any]) -> AsyncIterator[Client]:
-    async with Client(make_server()) as c:
-        yield c
-
-
-@pytest.fixture
-def tool(client: Client) -> Callable[..., Any]:
+def tool(mcp_client: Client) -> Callable[..., Any]:
     """``await tool("table_get", workspace=..., table=...)`` → the answer's JSON (a tool error fails the test)."""
 
     async def run(name: str, /, **args: Any) -> dict[str, Any]:
-        result = await client.call_tool(name, args, raise_on_error=False)
+        result = await mcp_client.call_tool(name, args, raise_on_error=False)
         assert not result.is_error, result.content[0].text
         return dict(result.structured_content or json.loads(result.content[0].text))
 
@@ -42,11 +36,11 @@ def tool(client: Client) -> Callable[..., Any]:
 
 
 @pytest.fixture
-def refused(client: Client) -> Callable[..., Any]:
+def refused(mcp_client: Client) -> Callable[..., Any]:
     """``await refused("table_create", ...)`` → the error text of a call that must fail."""
 
     async def run(name: str, /, **args: Any) -> str:
-        result = await client.call_tool(name, args, raise_on_error=False)
+        result = await mcp_client.call_tool(name, args, raise_on_error=False)
         assert result.is_error, f"expected {name} to fail, got {result.structured_content}"
         return str(result.content[0].text)
 
@@ -56,15 +50,6 @@ def refused(client: Client) -> Callable[..., Any]:
 @pytest.fixture
 def export_dir(sentinelkit_env: dict[str, str]) -> Path:
     return Path(sentinelkit_env["SENTINELKIT_EXPORT_DIR"])
-
-
-@pytest.fixture
-def audit(sentinelkit_env: dict[str, str]) -> Callable[[], list[dict[str, Any]]]:
-    def read() -> list[dict[str, Any]]:
-        path = Path(sentinelkit_env["SENTINELKIT_AUDIT_LOG"])
-        return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
-
-    return read
 
 
 def _credential(emulator: Any, tenant: str) -> Any:

@@ -69,13 +69,13 @@ def same_rows(exported: list[dict[str, Any]], expected: list[dict[str, Any]]) ->
                 assert got[column] == value, (column, got, want)
 
 
-async def test_an_export_of_many_slices_matches_one_query_row_for_row(client, tool, logs, probe, export_dir) -> None:
+async def test_an_export_of_many_slices_matches_one_query_row_for_row(mcp_client, tool, logs, probe, export_dir) -> None:
     seen: list[tuple[float, float | None, str | None]] = []
 
     async def progress(done: float, total: float | None, message: str | None) -> None:
         seen.append((done, total, message))
 
-    result = await client.call_tool("table_export", {"workspace": WS, "table": TABLE, **window(probe),
+    result = await mcp_client.call_tool("table_export", {"workspace": WS, "table": TABLE, **window(probe),
                                                      "max_rows_per_slice": 400}, progress_handler=progress)
     out = result.structured_content
     assert out["complete"] is True and out["rows"] == probe["rows"] and out["slices"]["total"] >= 8
@@ -97,7 +97,7 @@ async def test_an_export_of_many_slices_matches_one_query_row_for_row(client, to
     assert "were already written" in again["resumed"] and again["rows"] == probe["rows"]
 
 
-async def test_a_cancelled_export_resumes_without_writing_a_row_twice(client, tool, logs, probe, emulator_faults,
+async def test_a_cancelled_export_resumes_without_writing_a_row_twice(mcp_client, tool, logs, probe, emulator_faults,
                                                                       export_dir) -> None:
     emulator_faults.add_fault(match={"service": "logs"}, latency_ms=150)  # slices long enough to cancel in between
     written = asyncio.Event()
@@ -107,7 +107,7 @@ async def test_a_cancelled_export_resumes_without_writing_a_row_twice(client, to
             written.set()
 
     args = {"workspace": WS, "table": TABLE, **window(probe), "max_rows_per_slice": 300, "path": "cancelled"}
-    call = asyncio.create_task(client.call_tool("table_export", args, progress_handler=progress))
+    call = asyncio.create_task(mcp_client.call_tool("table_export", args, progress_handler=progress))
     await asyncio.wait_for(written.wait(), timeout=120)
     call.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -124,7 +124,7 @@ async def test_a_cancelled_export_resumes_without_writing_a_row_twice(client, to
     same_rows(read_jsonl(export_dir / "cancelled"), one_query(logs, probe))
 
 
-async def test_failed_slices_are_listed_and_fetched_again_by_the_next_call(client, tool, logs, probe, emulator_faults,
+async def test_failed_slices_are_listed_and_fetched_again_by_the_next_call(mcp_client, tool, logs, probe, emulator_faults,
                                                                            export_dir) -> None:
     faults: list[str] = []
 
@@ -134,7 +134,7 @@ async def test_failed_slices_are_listed_and_fetched_again_by_the_next_call(clien
 
     args = {"workspace": WS, "table": TABLE, **window(probe), "max_rows_per_slice": 300, "path": "failing"}
     emulator_faults.add_fault(match={"service": "logs"}, latency_ms=100)
-    first = (await client.call_tool("table_export", args, progress_handler=progress)).structured_content
+    first = (await mcp_client.call_tool("table_export", args, progress_handler=progress)).structured_content
     assert first["complete"] is False and first["slices"]["failed"] >= 1
     assert first["failed"][0]["error"] and "call again with the same arguments" in first["next"]
     assert first["rows"] == sum(f["rows"] for f in first["files"]) < probe["rows"]

@@ -10,60 +10,26 @@ import datetime as dt
 import json
 import os
 import signal
-import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import mcp.types as t
-from mcp import ClientSession, StdioServerParameters
-from mcp.client.stdio import stdio_client
 
-from sentinelkit.testing.process import child_env
+from sentinelkit.testing.process import result_json, serve_pids, stdio_session
 
 WRITES = {"table_create", "table_update_schema", "table_set_plan", "table_set_retention", "table_lower_retention",
           "table_delete"}
 
 
-@asynccontextmanager
-async def serve(env: dict[str, str], *args: str, elicit: Any = None) -> AsyncIterator[ClientSession]:
-    params = StdioServerParameters(command=sys.executable, args=["-m", "sentinelkit.cli", "serve", *args],
-                                   env=child_env(env))
-    async with stdio_client(params) as (read, write), ClientSession(read, write, elicitation_callback=elicit) as session:
-        await session.initialize()
-        yield session
-
-
-def _json(result: t.CallToolResult) -> Any:
-    assert not result.is_error, result.content
-    return result.structured_content if result.structured_content is not None else json.loads(result.content[0].text)
-
-
-def _server_pids() -> list[int]:
-    """``sentinelkit serve`` processes started by this test process."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-                cmdline = (entry / "cmdline").read_bytes()
-            except (OSError, IndexError, ValueError):
-                continue
-            if ppid == os.getpid() and b"sentinelkit.cli\0serve" in cmdline:
-                found.append(int(entry.name))
-    return found
-
-
 async def test_serve_lists_the_pack_and_read_only_hides_its_writes(sentinelkit_env) -> None:
-    async with serve(sentinelkit_env) as session:
+    async with stdio_session(sentinelkit_env) as session:
         tools = {tool.name: tool for tool in (await session.list_tools()).tools}
-        listed = _json(await session.call_tool("table_list", {"workspace": "law-tailspin", "type": "custom"}))
+        listed = result_json(await session.call_tool("table_list", {"workspace": "law-tailspin", "type": "custom"}))
     assert WRITES <= set(tools) and {"table_list", "table_get", "table_export", "table_retention_report"} <= set(tools)
     assert tools["table_lower_retention"].annotations.destructive_hint is True
     assert tools["table_set_retention"].annotations.destructive_hint is False
     assert [r["name"] for r in listed["tables"]] == ["CheckoutEvents_CL"]
-    async with serve(sentinelkit_env, "--read-only") as session:
+    async with stdio_session(sentinelkit_env, "--read-only") as session:
         names = {tool.name for tool in (await session.list_tools()).tools}
     assert not names & WRITES and "table_export" in names
 
@@ -80,12 +46,12 @@ async def test_a_lowering_is_applied_only_once_the_user_confirms(sentinelkit_env
         return t.ElicitResult(action="accept", content={"value": True})
 
     args = {"workspace": "law-woodgrove", "table": "SigninLogs", "total_retention_days": 400}
-    async with serve(sentinelkit_env, elicit=decline) as session:
-        declined = _json(await session.call_tool("table_lower_retention", args))
+    async with stdio_session(sentinelkit_env, elicit=decline) as session:
+        declined = result_json(await session.call_tool("table_lower_retention", args))
     tables, rg, name = la("law-woodgrove")
     assert declined["cancelled"] is True and tables.get(rg, name, "SigninLogs").total_retention_in_days == 730
-    async with serve(sentinelkit_env, elicit=accept) as session:
-        done = _json(await session.call_tool("table_lower_retention", args))
+    async with stdio_session(sentinelkit_env, elicit=accept) as session:
+        done = result_json(await session.call_tool("table_lower_retention", args))
     assert done["total_retention_days"] == 400 and tables.get(rg, name, "SigninLogs").total_retention_in_days == 400
     assert len(asked) == 2 and "730 to 400 days" in asked[1] and "330 days of data" in asked[1]
 
@@ -111,13 +77,13 @@ async def test_an_export_whose_server_is_killed_resumes_in_a_new_server(sentinel
 
     emulator.add_fault(match={"service": "logs"}, latency_ms=300)
     try:
-        async with serve(sentinelkit_env) as session:
+        async with stdio_session(sentinelkit_env) as session:
             call = asyncio.create_task(session.call_tool("table_export", args))
             for _ in range(600):
                 if written() >= 3:
                     break
                 await asyncio.sleep(0.05)
-            for pid in _server_pids():
+            for pid in serve_pids():
                 os.kill(pid, signal.SIGKILL)
             try:
                 await asyncio.wait_for(call, timeout=30)
@@ -131,8 +97,8 @@ async def test_an_export_whose_server_is_killed_resumes_in_a_new_server(sentinel
     done_before = sum(p["status"] == "done" for p in parts)
     assert 3 <= done_before < len(parts) and len(parts) >= 10, "the export was not cut short"
 
-    async with serve(sentinelkit_env) as session:
-        out = _json(await session.call_tool("table_export", args))
+    async with stdio_session(sentinelkit_env) as session:
+        out = result_json(await session.call_tool("table_export", args))
     assert out["complete"] is True and out["slices"]["already_written"] == done_before
     assert out["slices"]["written_now"] == len(parts) - done_before
     assert not list(manifest.parent.glob(".*.part"))  # the killed writer's temporary file is gone too

@@ -20,7 +20,7 @@ def sdk_get(la: Any, workspace: str, table: str) -> Any:
     return tables.get(rg, name, table)
 
 
-async def test_create_previews_the_exact_schema_then_creates_it(tool, refused, la, audit, restore) -> None:
+async def test_create_previews_the_exact_schema_then_creates_it(tool, refused, la, audit_records, restore) -> None:
     preview = await tool("table_create", **ORDERS, dry_run=True)
     changes = preview["would_change"]["changes"]
     assert preview["dry_run"] is True and changes["plan"] == "Analytics"
@@ -31,7 +31,7 @@ async def test_create_previews_the_exact_schema_then_creates_it(tool, refused, l
     assert changes["body"]["properties"]["retentionInDays"] == 60 and "TimeGenerated was added" in changes["note"]
     with pytest.raises(ResourceNotFoundError):
         sdk_get(la, "law-tailspin", "Orders_CL")
-    assert audit()[-1]["outcome"] == "dry_run"
+    assert audit_records()[-1]["outcome"] == "dry_run"
 
     out = await tool("table_create", **ORDERS)
     assert out["created"] is True and out["provisioning_state"] == "Succeeded"
@@ -40,7 +40,7 @@ async def test_create_previews_the_exact_schema_then_creates_it(tool, refused, l
                                                               ("Amount", "real"), ("Paid", "boolean")]
     assert (sdk.retention_in_days, sdk.total_retention_in_days, sdk.plan) == (60, 400, "Analytics")
     assert sdk.schema.description == "Web shop orders" and sdk.schema.columns[2].description == "in EUR"
-    assert audit()[-1]["outcome"] == "applied" and audit()[-1]["tenant"] == "tailspin"
+    assert audit_records()[-1]["outcome"] == "applied" and audit_records()[-1]["tenant"] == "tailspin"
     text = await refused("table_create", **ORDERS)
     assert "already exists" in text and "table_update_schema" in text and "nothing was changed" in text
 
@@ -136,8 +136,8 @@ async def test_plans_a_table_cannot_have_are_refused(refused, la, workspace: str
     assert sdk_get(la, workspace, table).plan == "Analytics"
 
 
-async def test_raising_retention_applies_without_asking_and_a_lowering_is_refused_there(tool, refused, la, audit,
-                                                                                       restore) -> None:
+async def test_raising_retention_applies_without_asking_and_a_lowering_is_refused_there(
+        tool, refused, la, audit_records, restore) -> None:
     preview = await tool("table_set_retention", workspace="law-northwind", table="SecurityEvent", retention_days=90,
                          total_retention_days=365, dry_run=True)
     assert preview["would_change"]["changes"]["before"]["total_retention_days"] == 30
@@ -147,7 +147,7 @@ async def test_raising_retention_applies_without_asking_and_a_lowering_is_refuse
     assert "confirmation_required" not in out and out["updated"] is True
     sdk = sdk_get(la, "law-northwind", "SecurityEvent")
     assert (sdk.retention_in_days, sdk.total_retention_in_days, sdk.archive_retention_in_days) == (90, 365, 275)
-    assert audit()[-1]["outcome"] == "applied"
+    assert audit_records()[-1]["outcome"] == "applied"
     text = await refused("table_set_retention", workspace="law-northwind", table="SecurityEvent",
                          total_retention_days=180)
     assert "total retention falls from 365 to 180 days" in text and "185 days of data" in text
@@ -222,13 +222,13 @@ async def test_a_table_still_updating_is_reported_not_overwritten(tool, refused,
     assert (out["provisioning_state"], out["total_retention_days"]) == ("Succeeded", 400)  # not overwritten
 
 
-async def test_a_write_reports_progress_and_answers_with_the_final_state(client, restore) -> None:
+async def test_a_write_reports_progress_and_answers_with_the_final_state(mcp_client, restore) -> None:
     seen: list[tuple[float, float | None, str | None]] = []
 
     async def progress(done: float, total: float | None, message: str | None) -> None:
         seen.append((done, total, message))
 
-    result = await client.call_tool("table_set_retention", {"workspace": "law-tailspin", "table": "CheckoutEvents_CL",
+    result = await mcp_client.call_tool("table_set_retention", {"workspace": "law-tailspin", "table": "CheckoutEvents_CL",
                                                             "total_retention_days": 200}, progress_handler=progress)
     assert result.structured_content["provisioning_state"] == "Succeeded"
     assert result.structured_content["total_retention_days"] == 200
