@@ -183,6 +183,9 @@ async def test_paths_stay_in_the_export_directory_and_nothing_is_overwritten_una
     os.symlink(outside, export_dir / "link")
     text = await refused("table_export", workspace=WS, table=TABLE, **window(probe), path="link/x")
     assert "symbolic link" in text and not list(outside.iterdir())
+    (export_dir / "afile").write_text("x")
+    text = await refused("table_export", workspace=WS, table=TABLE, **window(probe), path="afile")
+    assert "is a file; give a folder" in text
 
     first = await tool("table_export", workspace=WS, table=TABLE, **window(probe), path="kept")
     later = {"start": (probe["start"] + dt.timedelta(hours=1)).isoformat(), "end": probe["end"].isoformat()}

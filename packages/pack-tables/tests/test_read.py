@@ -25,11 +25,12 @@ async def test_one_workspace_lists_every_table_as_the_sdk_sees_it_with_usage_vol
         assert row["retention_default"] is bool(t.retention_in_days_as_default)
         assert row["total_default"] is bool(t.total_retention_in_days_as_default)
         assert row["type"] == TYPES[t.schema.table_type] and row["long_term_days"] == t.archive_retention_in_days
-    usage = {r["DataType"]: r["MB"] for r in logs("law-fabrikam-prod", "Usage | where TimeGenerated > ago(30d) "
-                                                  "| summarize MB = sum(Quantity) by DataType", None)}
+    usage = {r["DataType"]: r for r in logs("law-fabrikam-prod", "Usage | where TimeGenerated > ago(30d) | summarize "
+                                            "MB = sum(Quantity), Billed = sumif(Quantity, IsBillable) by DataType", None)}
     by_name = {r["name"]: r for r in out["tables"]}
-    assert usage and all(by_name[name]["volume_30d_gb"] == round(mb / 1000, 3) for name, mb in usage.items()
-                         if name in by_name)
+    assert usage and all((by_name[name]["volume_30d_gb"], by_name[name]["billable_30d_gb"]) == (
+        round(u["MB"] / 1000, 3), round(u["Billed"] / 1000, 3)) for name, u in usage.items() if name in by_name)
+    assert by_name["SecurityAlert"]["volume_30d_gb"] > 0 == by_name["SecurityAlert"]["billable_30d_gb"]  # free
     volumes = [r["volume_30d_gb"] for r in out["tables"]]
     assert volumes == sorted(volumes, reverse=True)  # the largest tables first
     assert by_name["AppAudit_CL"]["type"] == "custom" and by_name["AppAudit_CL"]["plan"] == "Basic"

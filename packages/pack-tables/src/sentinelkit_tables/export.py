@@ -93,7 +93,8 @@ async def table_export(kit: Kit, workspace: str, start: str, table: str | None =
         raise KitError(f"max_rows_per_slice must be between 1 and {QUERY_MAX_ROWS} (the query API's row limit)")
     begin, stop = window(start, end, dt.datetime.now(dt.UTC))
     folder = path.strip().rstrip("/") if path else _default_folder(ws, source, begin, stop)
-    kit.export_path(folder)  # refuses .., absolute paths and symlinks out before anything is read
+    if kit.export_path(folder).is_file():  # also refuses .., absolute paths and symlinks out
+        raise KitError(f"{kit.export_path(folder)} is a file; give a folder for the export's files (path)")
     existing = mf.load(kit, folder)
     resumed = existing is not None and not overwrite
     if existing is not None and not overwrite:

@@ -11,7 +11,7 @@ from .tables import PLANS, TYPE_NAMES, columns_of, list_tables, read_table, row
 from .volumes import volumes
 
 DEFAULT_FIELDS = ["workspace", "name", "type", "plan", "retention_days", "retention_default", "total_retention_days",
-                  "total_default", "volume_30d_gb"]
+                  "total_default", "volume_30d_gb", "billable_30d_gb"]
 
 
 def _choice(value: str | None, allowed: tuple[str, ...], what: str) -> str | None:
@@ -30,8 +30,8 @@ async def table_list(kit: Kit, workspace: str | None = None, workspaces: list[st
                      with_data: bool = False, fields: list[str] | None = None, limit: int = 50,
                      cursor: str | None = None) -> dict[str, Any]:
     """List the tables of one workspace or many (across tenants): plan, interactive and total retention (and
-    whether each follows the workspace default), type, and the GB ingested in the last 30 days (Usage), so that
-    you see what a plan or retention change is worth. Largest tables first in each workspace.
+    whether each follows the workspace default), type, and the GB ingested in the last 30 days and how much of it
+    is billed (Usage), so that you see what a plan or retention change is worth. Largest tables first in each workspace.
 
     Args:
         workspace: One workspace (alias, name or ARM id); omit to cover `workspaces`/`tenant`.
@@ -43,7 +43,7 @@ async def table_list(kit: Kit, workspace: str | None = None, workspaces: list[st
         retention_below: Only tables whose interactive retention is below this many days.
         total_retention_below: Only tables whose total retention (interactive + long-term) is below this many days.
         with_data: Only tables that ingested data in the last 30 days.
-        fields: Fields per table (default: workspace, name, type, plan, retention_days, retention_default, total_retention_days, total_default, volume_30d_gb); more: long_term_days, sub_type, provisioning_state, last_plan_change, description, columns; ["*"] for all.
+        fields: Fields per table (default: workspace, name, type, plan, retention_days, retention_default, total_retention_days, total_default, volume_30d_gb, billable_30d_gb); more: long_term_days, sub_type, provisioning_state, last_plan_change, description, columns; ["*"] for all.
         limit: Tables per page.
         cursor: next_cursor of the previous page.
     """
@@ -56,7 +56,7 @@ async def table_list(kit: Kit, workspace: str | None = None, workspaces: list[st
         usage = await volumes(kit, ws)
         rows = []
         for t in tables:
-            r = row(t, ws, usage.of(str(t.get("name"))))
+            r = row(t, ws, usage.of(str(t.get("name"))), usage.billable(str(t.get("name"))))
             if ((wanted_plan and r["plan"] != wanted_plan) or (wanted_type and r["type"] != wanted_type)
                     or (name and not fnmatch.fnmatch(str(r["name"]).lower(), name.lower()))
                     or (retention_below is not None and r["retention_days"] >= retention_below)
@@ -92,7 +92,7 @@ async def table_get(kit: Kit, workspace: str, table: str) -> dict[str, Any]:
     ws = await kit.workspace(workspace)
     data = await read_table(kit, ws, table)
     usage = await volumes(kit, ws)
-    out = row(data, ws, usage.of(table))
+    out = row(data, ws, usage.of(table), usage.billable(table))
     p = data.get("properties") or {}
     out["columns"] = columns_of(data)
     for key, label in (("searchResults", "search_job"), ("restoredLogs", "restore"),

@@ -77,12 +77,14 @@ def columns_of(table: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def row(table: dict[str, Any], ws: Workspace, volume_gb: float | None) -> dict[str, Any]:
-    """A table as one compact listing row."""
+def row(table: dict[str, Any], ws: Workspace, volume_gb: float | None, billable_gb: float | None) -> dict[str, Any]:
+    """A table as one compact listing row (volumes: GB ingested in the last 30 days, and how much of it is billed:
+    what a plan change can save)."""
     p = table.get("properties") or {}
     schema = p.get("schema") or {}
     out: dict[str, Any] = {"workspace": ws.label, "name": table.get("name"), "type": kind_of(table),
                            **Retention.of(table).to_json(), "volume_30d_gb": volume_gb,
+                           "billable_30d_gb": billable_gb,
                            "sub_type": sub_type(table), "provisioning_state": state_of(table),
                            "last_plan_change": p.get("lastPlanModifiedDate"),
                            "description": schema.get("description") or None,

@@ -25,6 +25,11 @@ class Volumes:
             return None
         return self.total_gb.get(table, 0.0)
 
+    def billable(self, table: str) -> float | None:
+        if self.error is not None:
+            return None
+        return self.billable_gb.get(table, 0.0)
+
     def has_data(self, table: str) -> bool:
         return self.total_gb.get(table, 0.0) > 0
 
