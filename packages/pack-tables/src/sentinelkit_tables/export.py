@@ -20,7 +20,7 @@ from sentinelkit import READ_ONLY, AzureError, BadRequestError, Kit, KitError, W
 from . import manifest as mf
 from .manifest import Manifest, Part
 from .settings import QUERY_MAX_ROWS, TablesSettings
-from .slices import iso, kql_time, parse_duration, parse_instant, plan, window
+from .slices import Slice, iso, kql_time, parse_duration, parse_instant, plan, window
 
 FORMATS = {"jsonl": "jsonl", "json": "jsonl", "ndjson": "jsonl", "csv": "csv"}
 _TABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -96,24 +96,22 @@ async def table_export(kit: Kit, workspace: str, start: str, table: str | None =
     if kit.export_path(folder).is_file():  # also refuses .., absolute paths and symlinks out
         raise KitError(f"{kit.export_path(folder)} is a file; give a folder for the export's files (path)")
     existing = mf.load(kit, folder)
-    resumed = existing is not None and not overwrite
     if existing is not None and not overwrite:
         if not existing.same_export(ws.id, source, file_format) or not _same_window(existing, start, end):
             raise KitError(f"{kit.export_path(folder)} already holds {existing.describe()}; nothing was written. "
                            "Choose another path, or pass overwrite=true to replace it (or repeat that export's "
                            "arguments to resume it).")
-        job = existing  # resume: a relative range is the one the interrupted call resolved
-    else:
-        if existing is not None:
-            _remove_files(kit, folder, existing)
-        job = await _plan(kit, ws, source, kql, begin, stop, file_format, limit)
-        taken = [name for p in job.parts if kit.export_path(f"{folder}/{(name := p.file_name(file_format))}").exists()]
-        if taken and not overwrite:
-            raise KitError(f"{kit.export_path(folder)} already has {len(taken)} file(s) this export would write (e.g. "
-                           f"{taken[0]}) but no manifest of theirs; nothing was written. Choose another path, or pass "
-                           "overwrite=true.")
-        mf.save(kit, folder, job)
-    return await _run(kit, ws, folder, job, kql, resumed=resumed)
+        return await _run(kit, ws, folder, existing, kql, resumed=True)  # its range, even when given relatively
+    if existing is not None:
+        _remove_files(kit, folder, existing)
+    job = await _plan(kit, ws, source, kql, begin, stop, file_format, limit)
+    taken = [name for p in job.parts if kit.export_path(f"{folder}/{(name := p.file_name(file_format))}").exists()]
+    if taken and not overwrite:
+        raise KitError(f"{kit.export_path(folder)} already has {len(taken)} file(s) this export would write (e.g. "
+                       f"{taken[0]}) but no manifest of theirs; nothing was written. Choose another path, or pass "
+                       "overwrite=true.")
+    mf.save(kit, folder, job)
+    return await _run(kit, ws, folder, job, kql, resumed=False)
 
 
 def _same_window(job: Manifest, start: str, end: str | None) -> bool:
@@ -155,7 +153,8 @@ async def _plan(kit: Kit, ws: Workspace, source: dict[str, str], kql: str, start
 
 
 async def _run(kit: Kit, ws: Workspace, folder: str, job: Manifest, kql: str, *, resumed: bool) -> dict[str, Any]:
-    extension = job.format
+    """Fetch and write every slice not written yet, recording each in the manifest as it ends."""
+
     def written(p: Part) -> bool:
         return p.status == "done" and (p.file is None or kit.export_path(f"{folder}/{p.file}").exists())
 
@@ -167,39 +166,42 @@ async def _run(kit: Kit, ws: Workspace, folder: str, job: Manifest, kql: str, *,
         if written(part):
             index += 1
             continue
-        for stale in kit.export_path(folder).glob(f".{part.file_name(extension)}.*.part"):
-            stale.unlink(missing_ok=True)  # left by a writer that was killed (a crash, not a cancellation)
-        try:
-            rows = await kit.query(ws, f"{_sliced(kql, part.start, part.end)}\n| sort by TimeGenerated asc",
-                                   timespan=_timespan(part.start, part.end))
-        except AzureError as exc:
-            part.status, part.error = "failed", str(_explained(exc, job.source))
-            mf.save(kit, folder, job)
+        outcome = await _fetch(kit, ws, folder, job, part, kql)
+        if isinstance(outcome, tuple):  # answered partially: fetch its two halves instead
+            job.parts[index:index + 1] = [Part.of(half) for half in outcome]
+        else:
+            part.status, part.error = ("failed", outcome) if isinstance(outcome, str) else ("done", None)
+            written_now += part.status == "done"
             index += 1
-            continue
-        if rows.partial_error:
-            if part.slice.divisible:
-                first, second = part.slice.halves()
-                job.parts[index:index + 1] = [Part.of(first), Part.of(second)]
-                mf.save(kit, folder, job)
-                continue
-            part.status, part.error = "failed", rows.partial_error
-            mf.save(kit, folder, job)
-            index += 1
-            continue
-        if rows:
-            part.file = part.file_name(extension)
-            with kit.export_writer(f"{folder}/{part.file}", overwrite=True) as out:  # this export's own slice file
-                _write(out, rows, extension)
-        part.status, part.rows, part.error = "done", len(rows), None
-        del rows
         mf.save(kit, folder, job)
-        written_now += 1
-        index += 1
-        done = sum(1 for p in job.parts if p.status == "done")
-        await kit.progress(done, len(job.parts), f"slice {done}/{len(job.parts)}: {part.rows} rows "
-                                                 f"({iso(part.start)} to {iso(part.end)})")
+        if not isinstance(outcome, tuple):
+            done = sum(1 for p in job.parts if p.status == "done")
+            await kit.progress(done, len(job.parts), f"slice {index}/{len(job.parts)} ({iso(part.start)} to "
+                                                     f"{iso(part.end)}): " + (f"{part.rows} rows" if part.error is None
+                                                                             else f"failed: {part.error}"))
     return _answer(kit, ws, folder, job, already=already, written_now=written_now, resumed=resumed)
+
+
+async def _fetch(kit: Kit, ws: Workspace, folder: str, job: Manifest, part: Part,
+                 kql: str) -> int | str | tuple[Slice, Slice]:
+    """One slice's query, written to its file: the rows written, the error that stopped it, or its halves when
+    the answer came back cut (nothing partial is written)."""
+    extension = job.format
+    for stale in kit.export_path(folder).glob(f".{part.file_name(extension)}.*.part"):
+        stale.unlink(missing_ok=True)  # left by a writer that was killed (a crash, not a cancellation)
+    try:
+        rows = await kit.query(ws, f"{_sliced(kql, part.start, part.end)}\n| sort by TimeGenerated asc",
+                               timespan=_timespan(part.start, part.end))
+    except AzureError as exc:
+        return str(_explained(exc, job.source))
+    if rows.partial_error:
+        return part.slice.halves() if part.slice.divisible else rows.partial_error
+    part.rows, part.file = len(rows), None
+    if rows:
+        part.file = part.file_name(extension)
+        with kit.export_writer(f"{folder}/{part.file}", overwrite=True) as out:  # this export's own slice file
+            _write(out, rows, extension)
+    return part.rows
 
 
 def _write(out: IO[Any], rows: list[dict[str, Any]], extension: str) -> None:
