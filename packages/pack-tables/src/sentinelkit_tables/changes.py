@@ -139,10 +139,9 @@ def plan_change(table: dict[str, Any], plan: str, workspace_days: int, now: dt.d
     return Change({"plan": wanted}, before, after)
 
 
-def plan_notes(before: str, after: str, volume_gb: float | None) -> list[str]:
+def plan_notes(before: str, after: str) -> list[str]:
     """What a person should know about a switch (Microsoft's "Configure a table plan" considerations)."""
-    volume = f" ({volume_gb} GB ingested in the last 30 days)" if volume_gb is not None else ""
-    notes = [f"the plan can be switched back only after a week{volume}"]
+    notes = ["the plan can be switched back only after a week"]
     if after == "Basic":
         notes += ["queries of the table are billed per GB scanned",
                   f"interactive retention becomes {LOW_COST_INTERACTIVE_DAYS} days; older data is kept as long-term "

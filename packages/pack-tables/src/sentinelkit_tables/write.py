@@ -169,7 +169,7 @@ async def table_set_plan(kit: Kit, workspace: str, table: str, plan: str) -> dic
     refuse_if_busy(current, ws)
     usage = await volumes(kit, ws)
     changes = {"table": table, "workspace": ws.label, **change.preview(), "volume_30d_gb": usage.of(table),
-               "notes": plan_notes(change.before.plan, change.after.plan, usage.of(table))}
+               "billable_30d_gb": usage.billable(table), "notes": plan_notes(change.before.plan, change.after.plan)}
     saved = await save(kit, ws, table, "PATCH", {"properties": change.properties}, changes=changes,
                        summary=f"switch table {table} in {ws.label} from {change.before.plan} to {change.after.plan}")
     return {"updated": True, **final(saved, ws), "before": change.before.to_json()}
