@@ -20,6 +20,9 @@ READS: list[tuple[str, dict[str, Any]]] = [
     ("dce_list", {"workspaces": "all"}),
     ("dcr_association_list", {"workspace": "law-tailspin", "rule": "dcr-tailspin-syslog"}),
     ("dcr_status", {"workspaces": "all"}),
+    ("table_list", {"workspaces": "all"}),
+    ("table_get", {"workspace": "law-northwind", "table": "SecurityEvent"}),
+    ("table_retention_report", {"workspaces": "all"}),
 ]
 
 
@@ -36,5 +39,6 @@ async def test_every_resource_type_is_called_at_one_api_version(make_server, emu
     assert ours, f"no request of sentinelkit recorded (clients: {sorted(seen)})"
     types = next(iter(ours.values()))
     assert "Microsoft.Insights/dataCollectionRules" in types and "Microsoft.SecurityInsights/incidents" in types
+    assert "Microsoft.OperationalInsights/workspaces/tables" in types
     twice = {t: v for t, v in types.items() if len(v) > 1}
     assert not twice, f"resource types called at more than one api-version: {twice}"

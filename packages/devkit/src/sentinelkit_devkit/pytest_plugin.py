@@ -8,6 +8,7 @@ They need the emulator's fixtures (``pip install sentinelkit-emulator``):
 - ``make_server``: ``make_server(read_only=True, plugins={"name": module})`` → a fresh FastMCP server
 - ``sentinelkit_server``: ``make_server()``
 - ``mcp_client``: a connected ``fastmcp.Client`` (in-process, protocol 2026-07-28)
+- ``audit_records``: ``audit_records()`` → the records of the test's audit log so far
 """
 
 from __future__ import annotations
@@ -43,6 +44,18 @@ def sentinelkit_env(emulator: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
         monkeypatch.setenv(key, value)
     monkeypatch.chdir(tmp_path)
     return env
+
+
+@pytest.fixture
+def audit_records(sentinelkit_env: dict[str, str]) -> Callable[[], list[dict[str, Any]]]:
+    """``audit_records()`` → the records the server audited so far in this test (the per-test audit log)."""
+    import json
+
+    def read() -> list[dict[str, Any]]:
+        path = Path(sentinelkit_env["SENTINELKIT_AUDIT_LOG"])
+        return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+    return read
 
 
 @pytest.fixture

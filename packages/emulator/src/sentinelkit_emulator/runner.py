@@ -337,6 +337,23 @@ class Emulator:
     def reset_traffic(self) -> None:
         self.admin.delete("/traffic").raise_for_status()
 
+    def append_logs(self, workspace: str, table: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
+        """Append rows to a table of a workspace (name, customerId or ARM id), as if ingested; the table must
+        exist and have every column the rows name. Answers ``{"appended", "rows"}`` (rows now in the table)."""
+        response = self.admin.post("/logs", json={"workspace": workspace, "table": table, "rows": rows})
+        if response.status_code == 400:
+            raise ValueError(response.json()["error"]["message"])
+        response.raise_for_status()
+        return dict(response.json())
+
+    def set_query_limits(self, *, max_rows: int | None = None, max_bytes: int | None = None) -> dict[str, int]:
+        """Lower the query API's answer limits (500,000 rows, 64 MB) until the next reset: answers beyond them are
+        cut and carry a PartialError, as Azure's are."""
+        given = {k: v for k, v in (("max_rows", max_rows), ("max_bytes", max_bytes)) if v is not None}
+        response = self.admin.put("/query-limits", json=given)
+        response.raise_for_status()
+        return dict(response.json())
+
     def reset(self) -> None:
         """Back to the scenario's initial state; faults cleared."""
         self.admin.post("/reset").raise_for_status()
