@@ -65,7 +65,8 @@ def _writes(ws: Workspace, alias: str, key: str, table: csvdata.Table, existing:
             else:
                 writes.append(store.ItemWrite("put", value, store.item_name(ws, alias, value), row))
             continue
-        merged = {**store.values_of(current), **row} if mode == "update" else row
+        # the item keeps its key as stored (keys match whatever their case)
+        merged = {**store.values_of(current), **row, key: store.key_of(current, key)} if mode == "update" else row
         if merged == store.values_of(current) or (mode == "add" and _same(current, row)):
             results.append({"key": value, "result": "unchanged"})
         elif mode == "add":
@@ -93,8 +94,8 @@ async def _bulk(kit: Kit, workspace: str, alias: str, csv_text: str | None, rows
     writes, results = _writes(ws, alias, key, table, existing, mode)
     head = {"watchlist": alias, "workspace": ws.label, "search_key": key}
     if not writes:
-        return {**head, "written": 0, "results": results[:200],
-                "message": "nothing to write: every item already is so" if mode == "add" else "nothing to write"}
+        return {**_finish(kit, head, results, 0), "message": "nothing to write: every item already is so"
+                if mode == "add" else "nothing to write"}
     verb = "add" if mode == "add" else "update"
     await kit.confirm_change(f"{verb} {len(writes)} item(s) of watchlist {alias} in workspace {ws.label}",
                              clip({"items": [{"key": w.key, "values": w.values} for w in writes[:20]],
@@ -113,7 +114,8 @@ def _finish(kit: Kit, head: dict[str, Any], results: list[dict[str, Any]], attem
     if failed:
         kit.report_outcome("partial" if len(failed) < attempted else "failed",
                            f"{len(failed)} of {attempted} item writes failed")
-    shown = sorted(results, key=lambda r: (r["result"] != "failed", r["key"].lower()))[:200]
+    rank = {"failed": 0, "exists_with_other_values": 1, "not_found": 1}
+    shown = sorted(results, key=lambda r: (rank.get(r["result"], 2), r["key"].lower()))[:200]
     out = {**head, "written": attempted - len(failed), "counts": counts, "results": shown}
     if len(results) > len(shown):
         out["results_truncated"] = f"{len(results) - len(shown)} more results; counts has them all"
