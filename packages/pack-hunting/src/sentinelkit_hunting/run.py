@@ -16,6 +16,8 @@ from .hunting import _matches
 
 MAX_RUNS = 500
 ROW_VALUE_CHARS = 200
+#: columns shown per first row (empty values and the workspace id are left out first)
+ROW_COLUMNS = 12
 
 
 @dataclass
@@ -127,7 +129,7 @@ async def hunting_run(kit: Kit, query: str | None = None, tactic: str | None = N
             try:
                 rows = await kit.query(ws, kql.fill_placeholders(row["query"] or "", start, end), timespan=timespan)
                 hunt.hits[key] = {"rows": len(rows),
-                                  "first_rows": [clip(dict(r), ROW_VALUE_CHARS) for r in rows[:rows_per_workspace]]}
+                                  "first_rows": [_compact(r) for r in rows[:rows_per_workspace]]}
                 if rows.partial_error:
                     hunt.hits[key]["partial"] = rows.partial_error
             except (AzureError, KitError) as exc:
@@ -137,6 +139,15 @@ async def hunting_run(kit: Kit, query: str | None = None, tactic: str | None = N
 
     await asyncio.gather(*(run_one(ws, row) for ws, row in runs))
     return _answer(hunts, plan, listing_errors, _selection(query, tactic, technique, text), timespan)
+
+
+def _compact(row: dict[str, Any]) -> dict[str, Any]:
+    """A first row as an analyst reads it: no empty values, no TenantId, at most ROW_COLUMNS columns."""
+    kept = {k: v for k, v in row.items() if v not in (None, "", "[]", "{}") and k != "TenantId"}
+    out: dict[str, Any] = clip(dict(list(kept.items())[:ROW_COLUMNS]), ROW_VALUE_CHARS)
+    if len(kept) > ROW_COLUMNS:
+        out["…"] = f"{len(kept) - ROW_COLUMNS} more columns; project the ones you need"
+    return out
 
 
 def _selection(query: str | None, tactic: str | None, technique: str | None, text: str | None) -> str:
