@@ -132,8 +132,13 @@ async def hunting_query_create(kit: Kit, workspace: str, display_name: str | Non
         if searches.writable(current) == {k: v for k, v in properties.items() if v not in (None, "", [])}:
             return {"created": False, "name": current["name"], "workspace": ws.label,
                     "message": "this hunting query is already there as given; nothing was written"}
-        raise KitError(f"workspace {ws.label} already has a hunting query {display!r} (name {current['name']}); use "
-                       "hunting_query_update to change it")
+        theirs = searches.props(current).get("displayName")
+        if str(theirs).lower() == display.lower():
+            raise KitError(f"workspace {ws.label} already has a hunting query {display!r} (name {current['name']}); "
+                           "use hunting_query_update to change it. Nothing was written.")
+        raise KitError(f"the name {target} is already used in workspace {ws.label} by the hunting query {theirs!r}, "
+                       f"so {display!r} was not created (nothing was overwritten). Two contents share that id: pass "
+                       "another name (a GUID) to create it beside the other.")
     verdict = await kql.check(kit, ws, kql_text, what=f"hunting query {display!r}")
     await kit.confirm_change(f"create hunting query {display!r} in workspace {ws.label}",
                              clip({"name": target, **properties}, 2000))

@@ -50,7 +50,7 @@ def _reason(exc: Exception) -> str:
     kind = ("syntax error" if code.startswith("SYN") else "cannot run here (missing table, column or function, or a "
             "construct the workspace's engine lacks)" if code.startswith("SEM") or code.startswith("EMULATOR")
             else type(exc).__name__)
-    return f"{kind}: {str(exc)[:400]}"
+    return f"{kind}: {str(exc)[:1000]}"
 
 
 @tool(READ_ONLY, title="Run hunting queries across workspaces")
