@@ -30,6 +30,7 @@ async def call(client: Any, tool: str, args: dict[str, Any]) -> tuple[float, dic
 
 async def main(runs: int) -> None:
     from fastmcp import Client
+
     from sentinelkit.server import build_server
     from sentinelkit.settings import load_settings
 

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 from fastmcp import Client
-
 from hunting_testkit import WORKSPACES
 
 

@@ -4,7 +4,6 @@ KQL through azure-monitor-query (parameters, defaults, a function calling anothe
 from __future__ import annotations
 
 import pytest
-
 from hunting_testkit import data, error
 
 pytestmark = pytest.mark.usefixtures("restore")

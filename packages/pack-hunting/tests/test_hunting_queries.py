@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from hunting_testkit import data, error
 
 pytestmark = pytest.mark.usefixtures("restore")

@@ -4,7 +4,6 @@ removals that report what was absent; cross-checked with azure-mgmt-securityinsi
 from __future__ import annotations
 
 import pytest
-
 from hunting_testkit import data, error
 
 pytestmark = pytest.mark.usefixtures("restore")

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from fastmcp import Client
 
-from sentinelkit import ContentKind, KitError, READ_ONLY, ADDITIVE, Kit, hookimpl, tool
+from sentinelkit import ADDITIVE, READ_ONLY, ContentKind, Kit, KitError, hookimpl, tool
 
 pytestmark = pytest.mark.usefixtures("restore")
 RESULT: dict[str, Any] = {}

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from hunting_testkit import data
 
 pytestmark = pytest.mark.usefixtures("restore")

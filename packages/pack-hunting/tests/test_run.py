@@ -3,10 +3,7 @@ tenant, hits per workspace, failures and why, the customers summary, and progres
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-
 from hunting_testkit import WORKSPACES, data, error
 
 pytestmark = pytest.mark.usefixtures("restore")

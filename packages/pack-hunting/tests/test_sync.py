@@ -4,7 +4,6 @@ confirmed once, and checked afterwards with azure-mgmt-securityinsight in each w
 from __future__ import annotations
 
 import pytest
-
 from hunting_testkit import WORKSPACES, data, error
 
 pytestmark = pytest.mark.usefixtures("restore")

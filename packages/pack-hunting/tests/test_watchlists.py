@@ -8,7 +8,6 @@ import csv
 import io
 
 import pytest
-
 from hunting_testkit import data, error
 
 pytestmark = pytest.mark.usefixtures("restore")

@@ -172,9 +172,7 @@ async def hunting_query_update(kit: Kit, workspace: str, query_name: str, displa
     ws = await kit.workspace(workspace)
     current = searches.find(await searches.list_searches(kit, ws, fresh=True), query_name, ws,
                             what="hunting query", category=api.HUNTING_CATEGORY)
-    if etag and etag != current.get("etag"):
-        raise KitError(f"hunting query {query_name!r} in {ws.label} changed since you read it (etag {etag} → "
-                       f"{current.get('etag')}); read it again with hunting_query_get. Nothing was written.")
+    searches.expect_etag(current, etag, f"hunting query {query_name!r}", ws, undone="written")
     old = searches.hunting_row(current, ws)
     new = searches.writable(current)
     if display_name is not None:
@@ -184,21 +182,9 @@ async def hunting_query_update(kit: Kit, workspace: str, query_name: str, displa
     new["tags"] = searches.make_tags(description if description is not None else old["description"],
                                      tactics if tactics is not None else old["tactics"],
                                      techniques if techniques is not None else old["techniques"], old["tags"])
-    changes = {k: {"from": searches.writable(current).get(k), "to": v} for k, v in new.items()
-               if searches.writable(current).get(k) != v}
-    if not changes:
-        return {"changed": False, "name": current["name"], "message": "the hunting query already is so; nothing was "
-                                                                      "written"}
-    verdict = await kql.check(kit, ws, new["query"], what=f"hunting query {new['displayName']!r}") if query else None
-    await kit.confirm_change(f"update hunting query {old['display_name']!r} in workspace {ws.label}",
-                             clip(changes, 2000))
-    stored = await searches.put(kit, ws, str(current["name"]), new, etag=current.get("etag"),
-                                action="update hunting query")
-    out = {"changed": True, "changes": sorted(changes),
-           **{k: v for k, v in searches.hunting_row(stored, ws).items() if k != "query"}}
-    if verdict and verdict.note:
-        out["note"] = verdict.note
-    return out
+    return await searches.update(
+        kit, ws, current, new, what=f"hunting query {old['display_name']!r}", row=searches.hunting_row, hidden="query",
+        check=(lambda: kql.check(kit, ws, new["query"], what=f"hunting query {new['displayName']!r}")) if query else None)
 
 
 @tool(DESTRUCTIVE, title="Delete a hunting query")
@@ -213,9 +199,7 @@ async def hunting_query_delete(kit: Kit, workspace: str, query: str, etag: str |
     ws = await kit.workspace(workspace)
     current = searches.find(await searches.list_searches(kit, ws, fresh=True), query, ws, what="hunting query",
                             category=api.HUNTING_CATEGORY)
-    if etag and etag != current.get("etag"):
-        raise KitError(f"hunting query {query!r} in {ws.label} changed since you read it; read it again. Nothing was "
-                       "deleted.")
+    searches.expect_etag(current, etag, f"hunting query {query!r}", ws, undone="deleted")
     row = searches.hunting_row(current, ws)
     await kit.confirm_change(f"delete hunting query {row['display_name']!r} from workspace {ws.label}",
                              {k: row[k] for k in ("name", "display_name", "tactics", "techniques")})

@@ -165,9 +165,7 @@ async def function_update(kit: Kit, workspace: str, alias: str, body: str | None
     ws = await kit.workspace(workspace)
     found = await searches.list_searches(kit, ws, fresh=True)
     current = _find_function(found, alias, ws)
-    if etag and etag != current.get("etag"):
-        raise KitError(f"function {alias!r} in {ws.label} changed since you read it; read it again with function_get. "
-                       "Nothing was written.")
+    searches.expect_etag(current, etag, f"function {alias!r}", ws, undone="written")
     new = searches.writable(current)
     for key, value in (("query", body), ("displayName", display_name), ("functionAlias", new_alias)):
         if value is not None:
@@ -176,23 +174,13 @@ async def function_update(kit: Kit, workspace: str, alias: str, body: str | None
         new.pop("functionParameters", None)
         if parameters:
             new["functionParameters"] = parameters
-    old = searches.writable(current)
-    changes = {k: {"from": old.get(k), "to": new.get(k)} for k in set(old) | set(new) if old.get(k) != new.get(k)}
-    if not changes:
-        return {"changed": False, "alias": alias, "message": "the function already is so; nothing was written"}
     if new_alias and new_alias.lower() != alias.lower():
         await _check_alias(kit, ws, new_alias, found, own=str(current["name"]))
-    verdict = None
-    if body is not None or parameters is not None:
-        verdict = await kql.check(kit, ws, new["query"], what=f"function {new['functionAlias']!r}",
-                                  parameters=new.get("functionParameters"), function=True)
-    await kit.confirm_change(f"update function {alias} in workspace {ws.label}", clip(changes, 2000))
-    stored = await searches.put(kit, ws, str(current["name"]), new, etag=current.get("etag"), action="update function")
-    out = {"changed": True, "changes": sorted(changes),
-           **{k: v for k, v in function_row(stored, ws).items() if k != "body"}}
-    if verdict and verdict.note:
-        out["note"] = verdict.note
-    return out
+    relinted = body is not None or parameters is not None
+    return await searches.update(
+        kit, ws, current, new, what=f"function {alias}", row=function_row, hidden="body",
+        check=(lambda: kql.check(kit, ws, new["query"], what=f"function {new['functionAlias']!r}",
+                                 parameters=new.get("functionParameters"), function=True)) if relinted else None)
 
 
 @tool(DESTRUCTIVE, title="Delete a saved function")
@@ -207,9 +195,7 @@ async def function_delete(kit: Kit, workspace: str, alias: str, etag: str | None
     ws = await kit.workspace(workspace)
     found = await searches.list_searches(kit, ws, fresh=True)
     current = _find_function(found, alias, ws)
-    if etag and etag != current.get("etag"):
-        raise KitError(f"function {alias!r} in {ws.label} changed since you read it; read it again. Nothing was "
-                       "deleted.")
+    searches.expect_etag(current, etag, f"function {alias!r}", ws, undone="deleted")
     callers = [str(searches.props(s).get("displayName")) for s in found if s is not current
                and re.search(rf"\b{re.escape(alias)}\b", str(searches.props(s).get("query", "")))]
     await kit.confirm_change(f"delete function {alias} from workspace {ws.label}",

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sentinelkit import Kit, KitError, NotFoundError, Workspace
+from sentinelkit import Kit, KitError, NotFoundError, Workspace, clip
 
 from . import api
 
@@ -133,3 +134,29 @@ WRITABLE = ("category", "displayName", "query", "functionAlias", "functionParame
 def writable(search: dict[str, Any]) -> dict[str, Any]:
     p = props(search)
     return {k: p[k] for k in WRITABLE if p.get(k) not in (None, "")}
+
+
+def expect_etag(current: dict[str, Any], etag: str | None, what: str, ws: Workspace, *, undone: str) -> None:
+    """Refuse when the caller read another version (``etag``) than the one there now."""
+    if etag and etag != current.get("etag"):
+        raise KitError(f"{what} in {ws.label} changed since you read it (etag {etag} → {current.get('etag')}); read "
+                       f"it again. Nothing was {undone}.")
+
+
+async def update(kit: Kit, ws: Workspace, current: dict[str, Any], new: dict[str, Any], *, what: str,
+                 row: Callable[[dict[str, Any], Workspace], dict[str, Any]], hidden: str,
+                 check: Callable[[], Awaitable[Any]] | None = None) -> dict[str, Any]:
+    """Write ``new`` properties over ``current`` (with its etag) after confirmation; nothing when equal.
+    ``check`` (KQL) runs only when something changes; its note joins the answer."""
+    old = writable(current)
+    changes = {k: {"from": old.get(k), "to": new.get(k)} for k in set(old) | set(new) if old.get(k) != new.get(k)}
+    if not changes:
+        return {"changed": False, "name": current["name"], "message": f"the {what} already is so; nothing was written"}
+    verdict = await check() if check else None
+    await kit.confirm_change(f"update {what} in workspace {ws.label}", clip(changes, 2000))
+    stored = await put(kit, ws, str(current["name"]), new, etag=current.get("etag"), action=f"update {what}")
+    out = {"changed": True, "changes": sorted(changes), **{k: v for k, v in row(stored, ws).items() if k != hidden}}
+    note = getattr(verdict, "note", None)
+    if note:
+        out["note"] = note
+    return out

@@ -22,7 +22,6 @@ from starlette.responses import Response
 
 from ...store import Resource, Store, new_etag
 from ..kinds import Ctx, register
-from .sentinel_incidents import workspace_of
 from .sentinel_common import (
     PROVIDER,
     SentinelKind,
@@ -36,6 +35,7 @@ from .sentinel_common import (
     req_int,
     req_str,
 )
+from .sentinel_incidents import workspace_of
 
 WATCHLIST_TYPE = f"{PROVIDER}/Watchlists"
 ITEM_TYPE = f"{PROVIDER}/Watchlists/WatchlistItems"
