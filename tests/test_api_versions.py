@@ -20,6 +20,10 @@ READS: list[tuple[str, dict[str, Any]]] = [
     ("dce_list", {"workspaces": "all"}),
     ("dcr_association_list", {"workspace": "law-tailspin", "rule": "dcr-tailspin-syslog"}),
     ("dcr_status", {"workspaces": "all"}),
+    ("hunting_query_list", {"workspaces": "all"}),
+    ("function_get", {"workspace": "law-northwind", "alias": "FailedSignins"}),
+    ("watchlist_list", {"workspaces": "all"}),
+    ("watchlist_get", {"workspace": "law-tailspin", "alias": "VIPUsers"}),
 ]
 
 

@@ -87,7 +87,7 @@ async def test_bad_csvs_are_refused_with_what_is_wrong_and_nothing_is_written(sm
     assert "line 2 has no value in the search-key column" in empty_key
     ragged = error(await call("watchlist_create", workspace=WS, alias="Ragged", display_name="x",
                               search_key="Indicator", csv_text="Indicator,Note\n1.2.3.4,a,extra\n"))
-    assert "line 2 has 3 cells but the header names 2 columns" in ragged
+    assert "line 2 has 3 cells but the header names 2 columns" in ragged and "must be quoted" in ragged
     exists = error(await call("watchlist_create", workspace=WS, alias="VIPUsers", display_name="x",
                               search_key="Indicator", csv_text=IOC_CSV))
     assert "already has a watchlist 'VIPUsers'" in exists or "already has a watchlist" in exists

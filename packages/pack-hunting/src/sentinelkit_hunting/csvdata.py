@@ -99,9 +99,13 @@ def check_rows(rows: list[dict[str, str]], search_key: str, problems: list[str],
             seen[key.lower()] = label(row)
     if problems:
         more = f" (and {len(problems) - MAX_PROBLEMS} more)" if len(problems) > MAX_PROBLEMS else ""
-        raise KitError(f"{source} cannot become a watchlist: {'; '.join(problems[:MAX_PROBLEMS])}{more}. Items are "
-                       f"found by their search key ({search_key!r}), so each needs its own value. Fix these rows; "
-                       "nothing was written.")
+        why = []
+        if any("search-key" in p for p in problems):
+            why.append(f"items are found by their search key ({search_key!r}), so each needs its own value")
+        if any("cells but the header" in p for p in problems):
+            why.append("a cell that holds a comma must be quoted (\"a, b\")")
+        raise KitError(f"{source} cannot become a watchlist: {'; '.join(problems[:MAX_PROBLEMS])}{more}. "
+                       f"{'; '.join(why).capitalize()}. Fix these rows; nothing was written.")
 
 
 def to_csv(columns: Sequence[str], rows: Iterable[Mapping[str, Any]], *, neutralize: bool = False) -> str:
