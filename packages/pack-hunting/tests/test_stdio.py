@@ -52,7 +52,7 @@ async def test_stdio_watchlist_lifecycle_and_a_hunt(sentinelkit_env, si) -> None
     assert tools["watchlist_delete"].annotations.destructive_hint is True
     assert tools["hunting_run"].annotations.read_only_hint is True
     assert made["items"] == 2 and added["counts"] == {"added": 1}
-    assert hunt["queries"][0]["results"][WS]["rows"] >= 0
+    assert hunt["queries"][0]["results"][WS]["rows"] > 0 and len(hunt["queries"][0]["results"][WS]["first_rows"]) == 1
     assert removed == {"deleted": "TorExits", "items": 3, "workspace": WS}
     assert len(asked) == 1 and "delete watchlist TorExits and its 3 items" in asked[0]
     client, rg, ws = si(WS)
