@@ -8,7 +8,7 @@ from typing import Any
 
 from sentinelkit import ADDITIVE, DESTRUCTIVE, READ_ONLY, Kit, KitError, clip, tool
 
-from . import api, huntyaml, kql, searches
+from . import api, huntyaml, kql, reach, searches
 
 DEFAULT_FIELDS = ["name", "display_name", "tactics", "techniques", "workspace"]
 
@@ -53,9 +53,9 @@ async def hunting_query_list(kit: Kit, workspaces: list[str] | str | None = None
     done = await kit.fan_out(chosen, one)
     rows = [r for _, found in done.results for r in found if _matches(r, tactic, technique, text)]
     rows.sort(key=lambda r: (str(r["workspace"]), str(r["display_name"]).lower()))
-    extra = {"errors": done.error_messages()} if done.errors else None
+    problems = await reach.errors(kit, chosen, done)
     return kit.page([clip(r, 500) for r in rows], fields=fields, default_fields=DEFAULT_FIELDS, limit=limit,
-                    cursor=cursor, key="hunting_queries", extra=extra)
+                    cursor=cursor, key="hunting_queries", extra={"errors": problems} if problems else None)
 
 
 @tool(READ_ONLY, title="Show a hunting query")

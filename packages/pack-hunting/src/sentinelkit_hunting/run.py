@@ -11,7 +11,7 @@ from typing import Any
 
 from sentinelkit import DEFAULT_BUDGET, READ_ONLY, AzureError, Kit, KitError, Workspace, clip, tool
 
-from . import kql, searches
+from . import kql, reach, searches
 from .hunting import _matches
 
 MAX_RUNS = 500
@@ -108,6 +108,7 @@ async def hunting_run(kit: Kit, query: str | None = None, tactic: str | None = N
         listed = await kit.fan_out(chosen, lambda ws: searches.list_searches(kit, ws, fresh=True), label="listings")
         plan = {ws.id: (ws, select(found, ws)) for ws, found in listed.results}
         listing_errors = listed.error_messages()
+    listing_errors.update(await reach.errors(kit, chosen))
     names = {r["display_name"] for _, rows in plan.values() for r in rows}
     if len(names) > max_queries:
         raise KitError(f"{len(names)} hunting queries match {_selection(query, tactic, technique, text)}; at most "
@@ -165,7 +166,8 @@ def _answer(hunts: dict[str, Hunt], plan: dict[str, tuple[Workspace, list[dict[s
     out: dict[str, Any] = {
         "summary": f"{label}: hits in {len(tenants_hit)} of {len(tenants_all)} customers"
                    f" ({sum(1 for h in hunts.values() for v in h.hits.values() if v['rows'])} query runs with hits, "
-                   f"{sum(len(h.failures) for h in hunts.values())} failed, over {timespan})",
+                   f"{sum(len(h.failures) for h in hunts.values())} failed, over {timespan})"
+                   + (f"; not reached: {', '.join(sorted(listing_errors))}" if listing_errors else ""),
         "queries": [],
     }
     for hunt in sorted(hunts.values(), key=lambda h: h.display_name.lower()):

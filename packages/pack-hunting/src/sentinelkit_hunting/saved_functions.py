@@ -8,7 +8,7 @@ from typing import Any
 
 from sentinelkit import ADDITIVE, DESTRUCTIVE, READ_ONLY, Kit, KitError, Workspace, clip, tool
 
-from . import api, kql, searches
+from . import api, kql, reach, searches
 
 DEFAULT_FIELDS = ["alias", "display_name", "parameters", "category", "workspace"]
 _ALIAS = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -75,9 +75,9 @@ async def function_list(kit: Kit, workspaces: list[str] | str | None = None, wor
     rows = [r for _, found in done.results for r in found
             if not text or text.lower() in f"{r['alias']} {r['display_name']}".lower()]
     rows.sort(key=lambda r: (str(r["workspace"]), str(r["alias"]).lower()))
-    extra = {"errors": done.error_messages()} if done.errors else None
+    problems = await reach.errors(kit, chosen, done)
     return kit.page([clip(r, 500) for r in rows], fields=fields, default_fields=DEFAULT_FIELDS, limit=limit,
-                    cursor=cursor, key="functions", extra=extra)
+                    cursor=cursor, key="functions", extra={"errors": problems} if problems else None)
 
 
 @tool(READ_ONLY, title="Show a saved function")

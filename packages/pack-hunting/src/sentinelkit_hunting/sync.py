@@ -9,7 +9,7 @@ from typing import Any
 
 from sentinelkit import DESTRUCTIVE, Kit, KitError, Workspace, clip, tool
 
-from . import api, csvdata
+from . import api, csvdata, reach
 from . import watchlist_store as store
 from .settings import HuntingSettings
 from .watchlists import load_table
@@ -113,8 +113,8 @@ async def watchlist_sync(kit: Kit, alias: str, from_workspace: str | None = None
                          **({"description": description} if description else {})}
     if display_name:
         created_props["displayName"] = display_name
-    chosen = [ws for ws in await kit.targets(workspaces=workspaces, tenant=tenant)
-              if source_ws is None or ws.id.lower() != source_ws.id.lower()]
+    targets = await kit.targets(workspaces=workspaces, tenant=tenant)
+    chosen = [ws for ws in targets if source_ws is None or ws.id.lower() != source_ws.id.lower()]
     if not chosen:
         raise KitError("no target workspace (the source workspace is not a target of its own sync)")
 
@@ -125,7 +125,7 @@ async def watchlist_sync(kit: Kit, alias: str, from_workspace: str | None = None
 
     planned = await kit.fan_out(chosen, plan_one, label="previews")
     plans = [p for _, p in planned.results]
-    errors = planned.error_messages()
+    errors = await reach.errors(kit, targets, planned)
     todo = [p for p in plans if p.create or p.writes]
     head: dict[str, Any] = {"watchlist": alias, "items_in_source": len(table.rows),
                             "already_the_same": sorted(p.ws.label for p in plans if not (p.create or p.writes))}

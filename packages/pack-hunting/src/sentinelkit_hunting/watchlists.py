@@ -9,7 +9,7 @@ from typing import Any
 
 from sentinelkit import ADDITIVE, DESTRUCTIVE, READ_ONLY, Kit, KitError, Workspace, clip, tool
 
-from . import api, csvdata
+from . import api, csvdata, reach
 from . import watchlist_store as store
 from .settings import HuntingSettings
 
@@ -57,9 +57,9 @@ async def watchlist_list(kit: Kit, workspaces: list[str] | str | None = None, wo
 
     done = await kit.fan_out(chosen, one)
     rows = sorted((r for _, found in done.results for r in found), key=lambda r: (r["workspace"], r["alias"].lower()))
-    extra = {"errors": done.error_messages()} if done.errors else None
+    problems = await reach.errors(kit, chosen, done)
     return kit.page([clip(r, 300) for r in rows], fields=fields, default_fields=DEFAULT_FIELDS, limit=limit,
-                    cursor=cursor, key="watchlists", extra=extra)
+                    cursor=cursor, key="watchlists", extra={"errors": problems} if problems else None)
 
 
 @tool(READ_ONLY, title="Show a watchlist")
