@@ -52,9 +52,17 @@ def _credential(emulator: Any, tenant: str) -> Any:
                                   disable_instance_discovery=True)
 
 
-def _arm_kwargs(emulator: Any) -> dict[str, Any]:
-    return {"base_url": emulator.info["arm_url"], "credential_scopes": ["https://management.azure.com/.default"],
-            "connection_verify": emulator.info["ca_path"]}
+def _sdk(emulator: Any, client_class: Any) -> Callable[[str], tuple[Any, str, str]]:
+    """``make(workspace)`` -> (a Microsoft SDK client for that workspace's subscription, resource group, name)."""
+
+    def make(workspace: str) -> tuple[Any, str, str]:
+        tenant, rg = WORKSPACES[workspace]
+        client = client_class(_credential(emulator, tenant), emulator.tenant(tenant)["subscriptions"][0]["id"],
+                              base_url=emulator.info["arm_url"], connection_verify=emulator.info["ca_path"],
+                              credential_scopes=["https://management.azure.com/.default"])
+        return client, rg, workspace
+
+    return make
 
 
 @pytest.fixture(scope="session")
@@ -62,12 +70,7 @@ def si(emulator: Any) -> Callable[[str], tuple[Any, str, str]]:
     """``si(workspace)`` -> (azure-mgmt-securityinsight client, resource group, workspace name)."""
     from azure.mgmt.securityinsight import SecurityInsightsMgmtClient
 
-    def make(workspace: str) -> tuple[Any, str, str]:
-        tenant, rg = WORKSPACES[workspace]
-        sub = emulator.tenant(tenant)["subscriptions"][0]["id"]
-        return SecurityInsightsMgmtClient(_credential(emulator, tenant), sub, **_arm_kwargs(emulator)), rg, workspace
-
-    return make
+    return _sdk(emulator, SecurityInsightsMgmtClient)
 
 
 @pytest.fixture(scope="session")
@@ -75,12 +78,7 @@ def la(emulator: Any) -> Callable[[str], tuple[Any, str, str]]:
     """``la(workspace)`` -> (azure-mgmt-loganalytics client, resource group, workspace name)."""
     from azure.mgmt.loganalytics import LogAnalyticsManagementClient
 
-    def make(workspace: str) -> tuple[Any, str, str]:
-        tenant, rg = WORKSPACES[workspace]
-        sub = emulator.tenant(tenant)["subscriptions"][0]["id"]
-        return LogAnalyticsManagementClient(_credential(emulator, tenant), sub, **_arm_kwargs(emulator)), rg, workspace
-
-    return make
+    return _sdk(emulator, LogAnalyticsManagementClient)
 
 
 @pytest.fixture(scope="session")

@@ -50,12 +50,9 @@ async def hunting_query_list(kit: Kit, workspaces: list[str] | str | None = None
         return [searches.hunting_row(s, ws) for s in found if not searches.is_function(s)
                 and (want == "*" or str(searches.props(s).get("category", "")).lower() == want)]
 
-    done = await kit.fan_out(chosen, one)
-    rows = [r for _, found in done.results for r in found if _matches(r, tactic, technique, text)]
-    rows.sort(key=lambda r: (str(r["workspace"]), str(r["display_name"]).lower()))
-    problems = await reach.errors(kit, chosen, done)
-    return kit.page([clip(r, 500) for r in rows], fields=fields, default_fields=DEFAULT_FIELDS, limit=limit,
-                    cursor=cursor, key="hunting_queries", extra={"errors": problems} if problems else None)
+    return await reach.listing(kit, chosen, one, keep=lambda r: _matches(r, tactic, technique, text),
+                               order="display_name", key="hunting_queries", default_fields=DEFAULT_FIELDS,
+                               fields=fields, limit=limit, cursor=cursor)
 
 
 @tool(READ_ONLY, title="Show a hunting query")

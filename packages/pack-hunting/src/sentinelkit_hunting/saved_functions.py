@@ -71,13 +71,9 @@ async def function_list(kit: Kit, workspaces: list[str] | str | None = None, wor
         found = await searches.list_searches(kit, ws, fresh=cursor is None)
         return [function_row(s, ws) for s in found if searches.is_function(s)]
 
-    done = await kit.fan_out(chosen, one)
-    rows = [r for _, found in done.results for r in found
-            if not text or text.lower() in f"{r['alias']} {r['display_name']}".lower()]
-    rows.sort(key=lambda r: (str(r["workspace"]), str(r["alias"]).lower()))
-    problems = await reach.errors(kit, chosen, done)
-    return kit.page([clip(r, 500) for r in rows], fields=fields, default_fields=DEFAULT_FIELDS, limit=limit,
-                    cursor=cursor, key="functions", extra={"errors": problems} if problems else None)
+    return await reach.listing(kit, chosen, one, keep=lambda r: not text or text.lower() in
+                               f"{r['alias']} {r['display_name']}".lower(), order="alias", key="functions",
+                               default_fields=DEFAULT_FIELDS, fields=fields, limit=limit, cursor=cursor)
 
 
 @tool(READ_ONLY, title="Show a saved function")

@@ -55,11 +55,8 @@ async def watchlist_list(kit: Kit, workspaces: list[str] | str | None = None, wo
                                         for w in found))
         return [store.summary_row(w, ws, len(c)) for w, c in zip(found, counts, strict=True)]
 
-    done = await kit.fan_out(chosen, one)
-    rows = sorted((r for _, found in done.results for r in found), key=lambda r: (r["workspace"], r["alias"].lower()))
-    problems = await reach.errors(kit, chosen, done)
-    return kit.page([clip(r, 300) for r in rows], fields=fields, default_fields=DEFAULT_FIELDS, limit=limit,
-                    cursor=cursor, key="watchlists", extra={"errors": problems} if problems else None)
+    return await reach.listing(kit, chosen, one, keep=lambda r: True, order="alias", key="watchlists",
+                               default_fields=DEFAULT_FIELDS, fields=fields, limit=limit, cursor=cursor, clip_at=300)
 
 
 @tool(READ_ONLY, title="Show a watchlist")
