@@ -23,6 +23,10 @@ READS: list[tuple[str, dict[str, Any]]] = [
     ("table_list", {"workspaces": "all"}),
     ("table_get", {"workspace": "law-northwind", "table": "SecurityEvent"}),
     ("table_retention_report", {"workspaces": "all"}),
+    ("hunting_query_list", {"workspaces": "all"}),
+    ("function_get", {"workspace": "law-northwind", "alias": "FailedSignins"}),
+    ("watchlist_list", {"workspaces": "all"}),
+    ("watchlist_get", {"workspace": "law-tailspin", "alias": "VIPUsers"}),
 ]
 
 
