@@ -1,0 +1,118 @@
+"""Content kinds of this pack: ``analytics_rule`` and ``automation_rule`` (backup, restore, diff, drift).
+
+Identity is the display name for both. A rule's resource name is a GUID drawn at random by the portal in
+each workspace (so the same detection has a different name in every workspace); its template link is
+missing on custom rules and shared by every rule made from one template. The display name is what analysts,
+the portal and Microsoft's own content use to tell rules apart, and it is what a rule is called across
+tenants. Two rules of one workspace with the same display name are reported by ``read`` rather than
+guessed between.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from sentinelkit import ContentKind, Kit, KitError, Workspace, stable
+
+from . import api, build, convert
+
+#: top-level keys ARM fills in (the resource name is the workspace's own, see the module docstring)
+RESOURCE_KEYS = frozenset({"id", "name", "type", "etag", "systemData"})
+
+
+def _portable(obj: dict[str, Any], server_props: frozenset[str]) -> dict[str, Any]:
+    props = {k: v for k, v in (obj.get("properties") or {}).items() if k not in server_props}
+    out = {k: v for k, v in obj.items() if k not in RESOURCE_KEYS and k != "properties"}
+    out["properties"] = props
+    normalized: dict[str, Any] = stable(out)
+    return normalized
+
+
+def _one(found: list[dict[str, Any]], identity: str, ws: Workspace, title: str) -> dict[str, Any] | None:
+    if len(found) > 1:
+        raise KitError(f"{len(found)} {title} in {ws.label} are called {identity!r}: "
+                       + ", ".join(str(f.get("name")) for f in found) + "; rename one so that each has its own name")
+    return found[0] if found else None
+
+
+class AnalyticsRuleKind(ContentKind):
+    name = "analytics_rule"
+    title = "analytics rules"
+    server_props: ClassVar[frozenset[str]] = frozenset({"lastModifiedUtc"})
+
+    async def list(self, kit: Kit, ws: Workspace) -> list[dict[str, Any]]:
+        return await kit.arm(ws).list(api.rules(ws), api.SENTINEL, cache=False,
+                                      where=ws.where(operation="list analytics rules"))
+
+    async def read(self, kit: Kit, ws: Workspace, identity: str) -> dict[str, Any] | None:
+        found = [r for r in await self.list(kit, ws) if self.identity(r).lower() == identity.lower()]
+        return _one(found, identity, ws, self.title)
+
+    async def write(self, kit: Kit, ws: Workspace, obj: dict[str, Any], *,
+                    existing: dict[str, Any] | None) -> dict[str, Any]:
+        body = convert.clean(obj)
+        name = str(existing["name"]) if existing else build.default_id(body)
+        saved: dict[str, Any] = await kit.arm(ws).put(
+            api.rule(ws, name), api.SENTINEL, body, etag=(existing or {}).get("etag"),
+            where=ws.where(resource=f"analytics rule {self.identity(obj)}", operation="save"))
+        return saved
+
+    async def delete(self, kit: Kit, ws: Workspace, existing: dict[str, Any]) -> None:
+        await kit.arm(ws).delete(api.rule(ws, str(existing["name"])), api.SENTINEL, etag=existing.get("etag"),
+                                 where=ws.where(resource=f"analytics rule {self.identity(existing)}",
+                                                operation="delete"))
+
+    def identity(self, obj: dict[str, Any]) -> str:
+        props = obj.get("properties") or {}
+        return str(props.get("displayName") or props.get("alertRuleTemplateName") or obj.get("name") or "")
+
+    def normalize(self, obj: dict[str, Any]) -> dict[str, Any]:
+        return _portable(obj, self.server_props)
+
+    def summary(self, obj: dict[str, Any]) -> dict[str, Any]:
+        props = obj.get("properties") or {}
+        return {"name": self.identity(obj), "kind": obj.get("kind"), "enabled": props.get("enabled"),
+                "severity": props.get("severity")}
+
+
+class AutomationRuleKind(ContentKind):
+    name = "automation_rule"
+    title = "automation rules"
+    server_props: ClassVar[frozenset[str]] = frozenset({"createdTimeUtc", "lastModifiedTimeUtc", "createdBy",
+                                                        "lastModifiedBy"})
+
+    async def list(self, kit: Kit, ws: Workspace) -> list[dict[str, Any]]:
+        return await kit.arm(ws).list(api.automation_rules(ws), api.SENTINEL, cache=False,
+                                      where=ws.where(operation="list automation rules"))
+
+    async def read(self, kit: Kit, ws: Workspace, identity: str) -> dict[str, Any] | None:
+        found = [r for r in await self.list(kit, ws) if self.identity(r).lower() == identity.lower()]
+        return _one(found, identity, ws, self.title)
+
+    async def write(self, kit: Kit, ws: Workspace, obj: dict[str, Any], *,
+                    existing: dict[str, Any] | None) -> dict[str, Any]:
+        from .automation import automation_id
+
+        body = {"properties": {k: v for k, v in (obj.get("properties") or {}).items() if k not in self.server_props}}
+        name = str(existing["name"]) if existing else automation_id(self.identity(obj))
+        saved: dict[str, Any] = await kit.arm(ws).put(
+            api.automation_rule(ws, name), api.SENTINEL, body, etag=(existing or {}).get("etag"),
+            where=ws.where(resource=f"automation rule {self.identity(obj)}", operation="save"))
+        return saved
+
+    async def delete(self, kit: Kit, ws: Workspace, existing: dict[str, Any]) -> None:
+        await kit.arm(ws).delete(api.automation_rule(ws, str(existing["name"])), api.SENTINEL,
+                                 etag=existing.get("etag"),
+                                 where=ws.where(resource=f"automation rule {self.identity(existing)}",
+                                                operation="delete"))
+
+    def identity(self, obj: dict[str, Any]) -> str:
+        return str((obj.get("properties") or {}).get("displayName") or obj.get("name") or "")
+
+    def normalize(self, obj: dict[str, Any]) -> dict[str, Any]:
+        return _portable(obj, self.server_props)
+
+    def summary(self, obj: dict[str, Any]) -> dict[str, Any]:
+        props = obj.get("properties") or {}
+        return {"name": self.identity(obj), "order": props.get("order"),
+                "enabled": (props.get("triggeringLogic") or {}).get("isEnabled")}
