@@ -318,6 +318,10 @@ class IncidentKind(SentinelKind):
 
     def after_write(self, ctx: Ctx, resource: Resource, existing: Resource | None) -> None:
         log_incident(ctx.store, resource, ctx.caller_name())
+        if existing is None:  # Sentinel runs the workspace's "incident created" automation rules next
+            from .sentinel_automation import run_on_created
+
+            run_on_created(ctx.store, resource["id"])
 
     def _incident(self, ctx: Ctx) -> Resource:
         incident = ctx.store.get(ctx.item_id or "")

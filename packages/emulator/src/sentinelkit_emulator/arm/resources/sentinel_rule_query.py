@@ -1,0 +1,73 @@
+"""The check Sentinel runs on a Scheduled or NRT rule's query when the rule is saved: syntax, and the
+workspace's tables, columns and functions.
+
+With ``sentinelkit-kql`` installed the judge is Microsoft's own parser (Kusto.Language) over the
+workspace's schema (its tables as the Tables API lists them, its saved functions, ``_GetWatchlist``);
+Sentinel's built-in ASIM parsers (``_Im_*``, ``_ASim_*``, ``im*``, ``ASim*``) exist in every workspace
+and are not refused. Without it only the syntax is checked (duckdb-kql's grammar). A refused query gets
+the service's answer: 400 ``BadRequest`` whose message names the problem and where it is.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ...errors import ArmError, bad_request
+from ...store import Store
+
+#: Kusto.Language's codes for a name that is no known table or function
+_UNKNOWN_NAMES = frozenset({"KS204", "KS211"})
+_ASIM = re.compile(r"^(?:_Im_|_ASim_|im[A-Z]|ASim[A-Z])\w*$")
+
+
+def _schema(store: Store, workspace_id: str) -> Any:
+    """The workspace's tables and functions as sentinelkit-kql declares them."""
+    from sentinelkit_kql import GET_WATCHLIST, Function, Schema
+
+    from ...logs.functions import workspace_functions
+    from ...logs.schemas import workspace_schemas
+
+    workspace = store.get(workspace_id) or {}
+    customer_id = str((workspace.get("properties") or {}).get("customerId") or "")
+    tables = workspace_schemas(store, workspace_id, customer_id)
+    functions = [GET_WATCHLIST]
+    for function in workspace_functions(store, workspace_id, tables):
+        if function.name in tables or function.name == GET_WATCHLIST.name:
+            continue
+        try:
+            functions.append(Function.parse(function.definition.removeprefix("function ")))
+        except ValueError:
+            continue
+    return Schema(tables, functions)
+
+
+def _problem(message: str, query: str, start: int, code: str) -> ArmError:
+    line = query.count("\n", 0, start) + 1
+    column = start - (query.rfind("\n", 0, start) + 1) + 1
+    return bad_request(f"The analytics rule's query is not valid: {message} (line {line}, position {column}) "
+                       f"[{code}]. Fix the query and save the rule again.")
+
+
+def check_rule_query(store: Store, workspace_id: str, query: str) -> None:
+    """Raise the service's 400 when ``query`` is not valid KQL for the workspace; return when it is."""
+    try:
+        from sentinelkit_kql import validate
+    except ImportError:
+        _check_syntax(query)
+        return
+    result = validate(query, _schema(store, workspace_id))
+    for d in result.errors:
+        name = query[d.start:d.start + d.length]
+        if d.code in _UNKNOWN_NAMES and _ASIM.match(name):
+            continue
+        raise _problem(d.message, query, d.start, d.code)
+
+
+def _check_syntax(query: str) -> None:
+    import duckdb_kql
+
+    for found in duckdb_kql.validate(query):
+        lines = query.splitlines(keepends=True)
+        start = sum(len(x) for x in lines[:max(found.span.line - 1, 0)]) + found.span.column
+        raise _problem(f"Syntax error: {found.message}", query, min(start, len(query)), "SYN0002")
