@@ -47,7 +47,7 @@ def si(emulator: Any) -> Iterator[Callable[[str], Any]]:
     """``si("tailspin")`` -> (azure-mgmt-securityinsight client, resource group, workspace name) of that tenant's
     Sentinel workspace, signed in as the MSSP principal (customers through Lighthouse)."""
     from azure.identity import ClientSecretCredential
-    from azure.mgmt.securityinsight import SecurityInsights
+    from azure.mgmt.securityinsight import SecurityInsightsMgmtClient
 
     info = emulator.info
     clients: list[Any] = []
@@ -58,7 +58,7 @@ def si(emulator: Any) -> Iterator[Callable[[str], Any]]:
         cred = ClientSecretCredential(home["id"], home["client_id"], home["client_secret"],
                                       authority=info["authority_url"], connection_verify=info["ca_path"],
                                       disable_instance_discovery=True)
-        client = SecurityInsights(cred, t["subscriptions"][0]["id"], base_url=info["arm_url"],
+        client = SecurityInsightsMgmtClient(cred, t["subscriptions"][0]["id"], base_url=info["arm_url"],
                                   credential_scopes=["https://management.azure.com/.default"],
                                   connection_verify=info["ca_path"])
         clients.append(client)

@@ -37,13 +37,14 @@ READ_ONLY = ("lastModifiedUtc",)
 MIN_PERIOD, MAX_PERIOD = timedelta(minutes=5), timedelta(days=14)
 _SHORT = re.compile(r"^\s*(\d+)\s*([mhd])\s*$", re.IGNORECASE)
 _ISO = re.compile(r"^P(?!$)(?:(\d+)D)?(?:T(?=\d)(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
+_TECHNIQUE = re.compile(r"T\d{4}(\.\d{3})?")
 _GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
 # -- values ---------------------------------------------------------------------------------------
 def duration(value: Any, what: str) -> str:
     """``5h`` / ``1d`` / ``30m`` (rule files) or ISO 8601 (``PT5H``) -> ISO 8601, checked."""
-    text = str(value).strip()
+    text = str(value).split("//", 1)[0].strip()  # published rule files sometimes comment a value
     short = _SHORT.match(text)
     if short:
         n, unit = int(short.group(1)), short.group(2).lower()
@@ -86,7 +87,7 @@ def split_techniques(values: Any) -> tuple[list[str], list[str]]:
     subs: list[str] = []
     for raw in values or []:
         text = str(raw).strip().upper()
-        if not re.fullmatch(r"T\d{4}(\.\d{3})?", text):
+        if not _TECHNIQUE.fullmatch(text):
             raise KitError(f"{raw!r} is not a MITRE ATT&CK technique id (T1234 or T1234.001)")
         parent = text.split(".")[0]
         if parent not in techniques:
@@ -121,13 +122,16 @@ def from_yaml(text: str) -> tuple[dict[str, Any], dict[str, Any]]:
         raise KitError("the rule file is not a YAML mapping of rule fields (name, query, severity, ...); nothing "
                        "was created")
     kind = str(data.get("kind") or "Scheduled")
+    kind = next((k for k in QUERY_KINDS if k.lower() == kind.lower()), kind)  # published files say "scheduled" too
     if kind not in QUERY_KINDS:
         raise KitError(f"the rule file's kind {kind!r} cannot be created from a file: only Scheduled and NRT")
     missing = [k for k in ("name", "query", "severity") + (("queryFrequency", "queryPeriod", "triggerOperator")
                                                           if kind == "Scheduled" else ()) if data.get(k) in (None, "")]
     if missing:
         raise KitError(f"the rule file lacks {', '.join(missing)}; nothing was created")
-    techniques, subs = split_techniques(data.get("relevantTechniques"))
+    listed = [str(t).strip() for t in data.get("relevantTechniques") or []]
+    valid = [t for t in listed if _TECHNIQUE.fullmatch(t.upper())]
+    techniques, subs = split_techniques(valid)
     props: dict[str, Any] = {
         "displayName": str(data["name"]).strip(),
         "description": _text(data.get("description")),
@@ -137,8 +141,8 @@ def from_yaml(text: str) -> tuple[dict[str, Any], dict[str, Any]]:
         "tactics": list(data.get("tactics") or []),
         "techniques": techniques,
         "subTechniques": subs,
-        "suppressionDuration": "PT5H",
-        "suppressionEnabled": False,
+        "suppressionDuration": duration(data.get("suppressionDuration") or "5h", "suppressionDuration"),
+        "suppressionEnabled": bool(data.get("suppressionEnabled", False)),
     }
     if kind == "Scheduled":
         props.update({"queryFrequency": duration(data["queryFrequency"], "queryFrequency"),
@@ -149,10 +153,15 @@ def from_yaml(text: str) -> tuple[dict[str, Any], dict[str, Any]]:
                 "incidentConfiguration", "sentinelEntitiesMappings"):
         if data.get(key):
             props[key] = data[key]
+    grouping = (props.get("incidentConfiguration") or {}).get("groupingConfiguration") or {}
+    if grouping.get("lookbackDuration"):
+        grouping["lookbackDuration"] = duration(grouping["lookbackDuration"], "lookbackDuration")
     info: dict[str, Any] = {"id": str(data["id"]) if data.get("id") else None,
                             "version": str(data["version"]) if data.get("version") else None,
                             "data_types": sorted({t for c in data.get("requiredDataConnectors") or []
-                                                  for t in (c or {}).get("dataTypes") or []})}
+                                                  for t in (c or {}).get("dataTypes") or []}),
+                            "warnings": [f"relevantTechniques {t!r} is not a MITRE ATT&CK technique id and was left out"
+                                         for t in listed if t not in valid]}
     if info["id"] and info["version"]:
         props["alertRuleTemplateName"] = info["id"]
         props["templateVersion"] = info["version"]

@@ -23,6 +23,10 @@ UNKNOWN_NAMES = frozenset({"KS204", "KS211"})
 #: Sentinel's built-in ASIM parsers (_Im_NetworkSession, _ASim_Dns, imAuthentication, ASimProcessEvent...)
 ASIM_NAME = re.compile(r"^(?:_Im_|_ASim_|im[A-Z]|ASim[A-Z])\w*$")
 CACHE_SCOPE = "rules"
+#: columns every Log Analytics table has (https://learn.microsoft.com/azure/azure-monitor/logs/log-standard-columns)
+STANDARD_COLUMNS = (("TenantId", "string"), ("TimeGenerated", "datetime"), ("Type", "string"),
+                    ("_ResourceId", "string"), ("_SubscriptionId", "string"), ("_ItemId", "string"),
+                    ("_TimeReceived", "datetime"), ("_BilledSize", "real"), ("_IsBillable", "string"))
 NO_EXTRA = ("sentinelkit-kql is not installed, so only brackets and string quotes were checked; install "
             "sentinelkit-rules[kql] to check syntax, tables, columns and functions with Microsoft's parser")
 
@@ -100,7 +104,7 @@ async def workspace_schema(kit: Kit, ws: Workspace) -> Any:
         arm.list(api.tables(ws), api.LOG_ANALYTICS, where=ws.where(operation="list tables (for KQL validation)")),
         arm.list(api.saved_searches(ws), api.LOG_ANALYTICS,
                  where=ws.where(operation="list saved functions (for KQL validation)")))
-    declared = [Table.from_arm(t) for t in tables]
+    declared = [_with_standard_columns(Table, Table.from_arm(t)) for t in tables]
     functions = [GET_WATCHLIST]
     names = {t.name for t in declared} | {GET_WATCHLIST.name}
     for search in searches:
@@ -116,6 +120,14 @@ async def workspace_schema(kit: Kit, ws: Workspace) -> Any:
     schema = Schema(declared, functions)
     kit.cache.put(CACHE_SCOPE, key, schema)
     return schema
+
+
+def _with_standard_columns(table_type: Any, table: Any) -> Any:
+    """The table with the columns Log Analytics adds to every table (``Type``, ``_ResourceId``...), which the
+    Tables API does not list but queries use."""
+    have = {name for name, _ in table.columns}
+    extra = [(name, typ) for name, typ in STANDARD_COLUMNS if name not in have]
+    return table_type(table.name, [*table.columns, *extra]) if extra else table
 
 
 async def _check(query: str, schema: Any) -> QueryCheck:

@@ -286,6 +286,8 @@ async def rule_create(kit: Kit, workspace: str, display_name: str | None = None,
                            "version": saved["properties"].get("templateVersion")}
     if check is not None:
         out["validation"] = build.validation_note(check)
+    if built.info.get("warnings"):
+        out["warnings"] = built.info["warnings"]
     return out
 
 

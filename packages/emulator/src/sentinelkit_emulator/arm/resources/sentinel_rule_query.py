@@ -18,6 +18,10 @@ from ...store import Store
 
 #: Kusto.Language's codes for a name that is no known table or function
 _UNKNOWN_NAMES = frozenset({"KS204", "KS211"})
+#: columns Log Analytics adds to every table; queries use them though the emulator's schemas leave some out
+_STANDARD_COLUMNS = (("Type", "string"), ("TenantId", "string"), ("_ResourceId", "string"),
+                     ("_SubscriptionId", "string"), ("_ItemId", "string"), ("_TimeReceived", "datetime"),
+                     ("_BilledSize", "real"), ("_IsBillable", "string"))
 _ASIM = re.compile(r"^(?:_Im_|_ASim_|im[A-Z]|ASim[A-Z])\w*$")
 
 
@@ -25,16 +29,19 @@ def _schema(store: Store, workspace_id: str) -> Any:
     """The workspace's tables and functions as sentinelkit-kql declares them."""
     from sentinelkit_kql import GET_WATCHLIST, Function, Schema
 
-    from ...logs.functions import workspace_functions
+    from ...logs.functions import asim_functions, saved_functions
     from ...logs.schemas import workspace_schemas
 
     workspace = store.get(workspace_id) or {}
     customer_id = str((workspace.get("properties") or {}).get("customerId") or "")
-    tables = workspace_schemas(store, workspace_id, customer_id)
+    tables = {name: {**columns, **{c: t for c, t in _STANDARD_COLUMNS if c not in columns}}
+              for name, columns in workspace_schemas(store, workspace_id, customer_id).items()}
     functions = [GET_WATCHLIST]
-    for function in workspace_functions(store, workspace_id, tables):
-        if function.name in tables or function.name == GET_WATCHLIST.name:
+    names = set(tables) | {GET_WATCHLIST.name}
+    for function in [*saved_functions(store, workspace_id), *asim_functions(tables)]:
+        if function.name in names:
             continue
+        names.add(function.name)
         try:
             functions.append(Function.parse(function.definition.removeprefix("function ")))
         except ValueError:
