@@ -50,7 +50,8 @@ def duration(value: Any, what: str) -> str:
         n, unit = int(short.group(1)), short.group(2).lower()
         text = {"m": f"PT{n}M", "h": f"PT{n}H", "d": f"P{n}D"}[unit]
     if to_timedelta(text) is None:
-        raise KitError(f"{what} {value!r} is not a duration: use 5m, 1h, 1d (rule files) or ISO 8601 (PT1H, P1D)")
+        raise KitError(f"{what} {value!r} is not a duration: use 5m, 1h, 1d (rule files) or ISO 8601 (PT1H, P1D); "
+                       "nothing was sent")
     return text.upper()
 
 
@@ -70,14 +71,14 @@ def operator(value: Any) -> str:
     found = OPERATORS.get(text.lower())
     if found is None:
         raise KitError(f"trigger operator {value!r} does not exist: use gt, lt, eq or ne (GreaterThan, LessThan, "
-                       "Equal, NotEqual)")
+                       "Equal, NotEqual); nothing was sent")
     return found
 
 
 def severity(value: Any) -> str:
     found = next((s for s in SEVERITIES if s.lower() == str(value).strip().lower()), None)
     if found is None:
-        raise KitError(f"severity {value!r} does not exist: use {', '.join(SEVERITIES)}")
+        raise KitError(f"severity {value!r} does not exist: use {', '.join(SEVERITIES)}; nothing was sent")
     return found
 
 
@@ -88,7 +89,7 @@ def split_techniques(values: Any) -> tuple[list[str], list[str]]:
     for raw in values or []:
         text = str(raw).strip().upper()
         if not _TECHNIQUE.fullmatch(text):
-            raise KitError(f"{raw!r} is not a MITRE ATT&CK technique id (T1234 or T1234.001)")
+            raise KitError(f"{raw!r} is not a MITRE ATT&CK technique id (T1234 or T1234.001); nothing was sent")
         parent = text.split(".")[0]
         if parent not in techniques:
             techniques.append(parent)

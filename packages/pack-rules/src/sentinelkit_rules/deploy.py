@@ -7,7 +7,7 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
-from sentinelkit import ADDITIVE, Kit, KitError, Workspace, clip, tool
+from sentinelkit import DESTRUCTIVE, Kit, KitError, Workspace, clip, tool
 
 from . import api, build, convert, kqlcheck, locate
 from .kinds import AnalyticsRuleKind
@@ -69,7 +69,7 @@ async def _plan(kit: Kit, ws: Workspace, body: dict[str, Any], name: str) -> Ste
     return Step(ws, "update", merged, by_id.get("etag"), detail={"rule": name, "changes": diff})
 
 
-@tool(ADDITIVE, title="Deploy an analytics rule to many workspaces")
+@tool(DESTRUCTIVE, title="Deploy an analytics rule to many workspaces")
 async def rule_deploy(kit: Kit, workspaces: list[str] | str | None = None, tenant: str | None = None,
                       yaml: str | None = None, arm_template: dict[str, Any] | str | None = None,
                       pick: str | None = None, template: str | None = None, from_workspace: str | None = None,
@@ -78,7 +78,8 @@ async def rule_deploy(kit: Kit, workspaces: list[str] | str | None = None, tenan
     """Deploy one analytics rule (a rule file, an ARM template export, a built-in template, or an existing rule
     of another workspace) to many workspaces and tenants in one call. Each workspace gets a plan (create,
     update, unchanged, conflict) after its query is validated against that workspace; a workspace lacking a
-    table the query reads is reported and skipped. One confirmation, then per-workspace results.
+    table the query reads is reported and skipped. One confirmation for the whole plan (updates overwrite the
+    rules in place), then per-workspace results.
 
     Args:
         workspaces: Target workspaces (names, aliases or ids), or "all" (the default): every Sentinel workspace.

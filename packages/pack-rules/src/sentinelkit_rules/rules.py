@@ -139,7 +139,7 @@ async def _save(kit: Kit, ws: Workspace, name: str, body: dict[str, Any], *, bef
     if before is None:
         changes_["body"] = body
     else:
-        changes_["changes"] = changes(before.get("properties") or {}, body["properties"])
+        changes_["changes"] = changes(convert.clean(before)["properties"], body["properties"])
         changes_["etag"] = etag
     await kit.confirm_change(summary, clip(changes_))
     return await kit.arm(ws).put(api.rule(ws, name), api.SENTINEL, body, etag=etag,
@@ -359,7 +359,7 @@ async def rule_update(kit: Kit, workspace: str, rule: str, display_name: str | N
         new = {"kind": current.get("kind"), "properties": {**built.body["properties"], **kept}}
     else:
         convert.apply_overrides(new, props)
-    diff = changes(current.get("properties") or {}, new["properties"])
+    diff = changes(convert.clean(current)["properties"], new["properties"])
     if not diff:
         return {"changed": False, "rule": _short(rule_row(current, ws.label)),
                 "message": "the rule already looks like that; nothing was written"}
