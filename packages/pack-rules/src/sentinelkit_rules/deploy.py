@@ -136,6 +136,7 @@ async def rule_deploy(kit: Kit, workspaces: list[str] | str | None = None, tenan
 
     planned = await kit.fan_out(chosen, plan, label="workspaces planned")
     steps = [step for _, step in planned.results]
+    name = name or next((str(s.detail["rule"]) for s in steps if s.detail.get("rule")), None)
     steps += [Step(ws, "error", detail={"reason": str(exc)}) for ws, exc in planned.errors]
     preview = {planned.key(s.ws): s.preview() for s in steps}
     counts: dict[str, int] = {}

@@ -7,7 +7,7 @@ from typing import Any
 from sentinelkit import ADDITIVE, DESTRUCTIVE, READ_ONLY, Kit, KitError, Workspace, clip, tool
 
 from . import api, build, convert, health, locate
-from .shape import COMPARED, RULE_FIELDS, changes, rule_row, template_row, version_key
+from .shape import RULE_FIELDS, changes, rule_row, template_changes, template_row, version_key
 
 AUTO_DISABLED = "AUTO DISABLED"
 
@@ -129,7 +129,7 @@ async def _template_of(kit: Kit, ws: Workspace, rule: dict[str, Any]) -> dict[st
     info = {k: out[k] for k in ("name", "display_name", "version")}
     if version_key(out["version"]) > version_key(props.get("templateVersion")):
         info["newer_version"] = True
-        info["changes"] = clip(changes(props, template.get("properties") or {}, COMPARED))
+        info["changes"] = clip(template_changes(rule, template))
     return info
 
 

@@ -71,6 +71,13 @@ def version_key(version: Any) -> tuple[int, ...]:
     return tuple(parts)
 
 
+def template_changes(rule: dict[str, Any], template: dict[str, Any]) -> list[dict[str, Any]]:
+    """What applying ``template``'s current version would change in a rule made from it: the fields the
+    template defines (a field it leaves out keeps the service's default in the rule)."""
+    rule_props, template_props = rule.get("properties") or {}, template.get("properties") or {}
+    return changes(rule_props, template_props, [k for k in COMPARED if template_props.get(k) is not None])
+
+
 def changes(before: dict[str, Any], after: dict[str, Any], keys: Any = None) -> list[dict[str, Any]]:
     """The properties that differ, each with its value before and after (long text clipped by the core)."""
     names = list(keys) if keys is not None else sorted(set(before) | set(after))

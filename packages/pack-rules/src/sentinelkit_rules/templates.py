@@ -8,7 +8,7 @@ from typing import Any
 from sentinelkit import READ_ONLY, Kit, Workspace, clip, tool
 
 from . import api, locate
-from .shape import COMPARED, changes, template_row, version_key
+from .shape import template_changes, template_row, version_key
 
 TEMPLATE_LIST_FIELDS = ["name", "workspace", "display_name", "kind", "severity", "version", "status", "rules"]
 STATUSES = ("not_deployed", "update_available", "deployed")
@@ -22,12 +22,11 @@ def template_status(template: dict[str, Any], rules: list[dict[str, Any]]) -> di
             == str(template.get("name", "")).lower()]
     row["rules"] = [{"name": r.get("name"), "display_name": (r.get("properties") or {}).get("displayName"),
                      "version": (r.get("properties") or {}).get("templateVersion")} for r in mine]
-    behind = [r for r in mine if version_key((r.get("properties") or {}).get("templateVersion"))
-              < version_key(row["version"])]
+    behind = [r for r in mine if (r.get("properties") or {}).get("templateVersion")
+              and version_key(r["properties"]["templateVersion"]) < version_key(row["version"])]
     row["status"] = "not_deployed" if not mine else "update_available" if behind else "deployed"
     if behind:
-        row["changes"] = {str(r.get("name")): changes(r.get("properties") or {}, template.get("properties") or {},
-                                                      COMPARED) for r in behind}
+        row["changes"] = {str(r.get("name")): template_changes(r, template) for r in behind}
     return row
 
 
