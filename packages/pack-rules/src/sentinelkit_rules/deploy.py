@@ -40,9 +40,16 @@ def _compared(existing: dict[str, Any], body: dict[str, Any]) -> list[dict[str, 
 
 
 async def _plan(kit: Kit, ws: Workspace, body: dict[str, Any], name: str) -> Step:
+    """What deploying ``body`` as rule ``name`` does in ``ws``; the rule listing and the query's validation
+    against the workspace's tables are read concurrently."""
+    import asyncio
+
     display = str(body["properties"].get("displayName") or "")
-    rules = await kit.arm(ws).list(api.rules(ws), api.SENTINEL, cache=False,
-                                   where=ws.where(operation="list analytics rules"))
+    query = body["properties"].get("query")
+    checking = body.get("kind") in convert.QUERY_KINDS and bool(query)
+    rules, check = await asyncio.gather(
+        kit.arm(ws).list(api.rules(ws), api.SENTINEL, cache=False, where=ws.where(operation="list analytics rules")),
+        kqlcheck.check_query(kit, ws, str(query)) if checking else _nothing())
     by_id = next((r for r in rules if str(r.get("name", "")).lower() == name.lower()), None)
     by_name = next((r for r in rules if display and str((r.get("properties") or {}).get("displayName", "")).lower()
                     == display.lower() and r is not by_id), None)
@@ -50,9 +57,7 @@ async def _plan(kit: Kit, ws: Workspace, body: dict[str, Any], name: str) -> Ste
         return Step(ws, "conflict", detail={
             "reason": f"another rule ({by_name.get('name')}) already has the display name {display!r}; it is left "
                       "alone. Update it with rule_update, or deploy with rule_id set to its id."})
-    query = body["properties"].get("query")
-    if body.get("kind") in convert.QUERY_KINDS and query:
-        check = await kqlcheck.check_query(kit, ws, str(query))
+    if check is not None:
         if check.missing_tables:
             return Step(ws, "skip", detail={
                 "reason": f"the workspace has no table {', '.join(check.missing_tables)}, which the query reads",
@@ -67,6 +72,10 @@ async def _plan(kit: Kit, ws: Workspace, body: dict[str, Any], name: str) -> Ste
     merged = convert.clean(by_id)
     merged["properties"].update({k: v for k, v in body["properties"].items() if v is not None})
     return Step(ws, "update", merged, by_id.get("etag"), detail={"rule": name, "changes": diff})
+
+
+async def _nothing() -> None:
+    return None
 
 
 @tool(DESTRUCTIVE, title="Deploy an analytics rule to many workspaces")
