@@ -20,6 +20,10 @@ READS: list[tuple[str, dict[str, Any]]] = [
     ("dce_list", {"workspaces": "all"}),
     ("dcr_association_list", {"workspace": "law-tailspin", "rule": "dcr-tailspin-syslog"}),
     ("dcr_status", {"workspaces": "all"}),
+    ("rule_list", {"workspaces": "all"}),
+    ("rule_template_list", {"workspace": "law-tailspin"}),
+    ("automation_rule_list", {"workspaces": "all"}),
+    ("kql_validate", {"query": "SigninLogs | take 1", "workspace": "law-tailspin"}),
 ]
 
 

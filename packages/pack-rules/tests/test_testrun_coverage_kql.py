@@ -47,7 +47,7 @@ async def test_coverage_per_workspace_matches_the_enabled_rules_and_shows_the_ga
     assert set(coverage["tactics_everywhere"]) == everywhere
     assert "Reconnaissance" in coverage["tactics_nowhere"]
     for key, row in coverage["workspaces"].items():
-        for technique, where in row["gaps"]["techniques"].items():
+        for where in row["gaps"]["techniques"].values():
             assert key not in where and where
 
 

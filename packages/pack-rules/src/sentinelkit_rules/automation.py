@@ -170,7 +170,7 @@ def _raw_condition(raw: dict[str, Any]) -> dict[str, Any]:
     if "property" in raw:
         values = raw.get("values")
         return _property(str(raw["property"]), str(raw.get("operator") or "Equals"),
-                         values if isinstance(values, list) else [values])
+                         [str(v) for v in values] if isinstance(values, list) else [str(values)])
     raise KitError(f"condition {raw!r}: give {{'property', 'operator', 'values'}} or an ARM condition "
                    "({'conditionType', 'conditionProperties'})")
 

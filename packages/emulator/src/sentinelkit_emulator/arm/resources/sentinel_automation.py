@@ -273,7 +273,8 @@ def _holds(condition: Mapping[str, Any], facts: Mapping[str, list[str]]) -> bool
 
 
 def _expired(logic: Mapping[str, Any], now: str) -> bool:
-    expiration = parse_datetime(logic.get("expirationTimeUtc")) if logic.get("expirationTimeUtc") else None
+    raw = logic.get("expirationTimeUtc")
+    expiration = parse_datetime(str(raw)) if raw else None
     current = parse_datetime(now)
     return expiration is not None and current is not None and expiration <= current
 
