@@ -28,46 +28,70 @@ def _portable(obj: dict[str, Any], server_props: frozenset[str]) -> dict[str, An
     return normalized
 
 
-def _one(found: list[dict[str, Any]], identity: str, ws: Workspace, title: str) -> dict[str, Any] | None:
-    if len(found) > 1:
-        raise KitError(f"{len(found)} {title} in {ws.label} are called {identity!r}: "
-                       + ", ".join(str(f.get("name")) for f in found) + "; rename one so that each has its own name")
-    return found[0] if found else None
+class _SentinelKind(ContentKind):
+    """A Sentinel collection under the workspace whose objects are known by their display name."""
 
+    #: properties the service fills in (audit fields, timestamps), dropped from the portable form
+    server_props: ClassVar[frozenset[str]] = frozenset()
+    #: what the messages call one object
+    noun: ClassVar[str] = ""
 
-class AnalyticsRuleKind(ContentKind):
-    name = "analytics_rule"
-    title = "analytics rules"
-    server_props: ClassVar[frozenset[str]] = frozenset({"lastModifiedUtc"})
+    def collection(self, ws: Workspace) -> str:
+        raise NotImplementedError
+
+    def body(self, obj: dict[str, Any]) -> dict[str, Any]:
+        """What is sent to create or update ``obj``."""
+        raise NotImplementedError
+
+    def new_name(self, obj: dict[str, Any]) -> str:
+        """The resource name of a new object (stable: see the module docstring)."""
+        raise NotImplementedError
 
     async def list(self, kit: Kit, ws: Workspace) -> list[dict[str, Any]]:
-        return await kit.arm(ws).list(api.rules(ws), api.SENTINEL, cache=False,
-                                      where=ws.where(operation="list analytics rules"))
+        return await kit.arm(ws).list(self.collection(ws), api.SENTINEL, cache=False,
+                                      where=ws.where(operation=f"list {self.title}"))
 
     async def read(self, kit: Kit, ws: Workspace, identity: str) -> dict[str, Any] | None:
         found = [r for r in await self.list(kit, ws) if self.identity(r).lower() == identity.lower()]
-        return _one(found, identity, ws, self.title)
+        if len(found) > 1:
+            raise KitError(f"{len(found)} {self.title} in {ws.label} are called {identity!r}: "
+                           + ", ".join(str(f.get("name")) for f in found) + "; rename one so that each has its own name")
+        return found[0] if found else None
 
     async def write(self, kit: Kit, ws: Workspace, obj: dict[str, Any], *,
                     existing: dict[str, Any] | None) -> dict[str, Any]:
-        body = convert.clean(obj)
-        name = str(existing["name"]) if existing else build.default_id(body)
+        name = str(existing["name"]) if existing else self.new_name(obj)
         saved: dict[str, Any] = await kit.arm(ws).put(
-            api.rule(ws, name), api.SENTINEL, body, etag=(existing or {}).get("etag"),
-            where=ws.where(resource=f"analytics rule {self.identity(obj)}", operation="save"))
+            f"{self.collection(ws)}/{name}", api.SENTINEL, self.body(obj), etag=(existing or {}).get("etag"),
+            where=ws.where(resource=f"{self.noun} {self.identity(obj)}", operation="save"))
         return saved
 
     async def delete(self, kit: Kit, ws: Workspace, existing: dict[str, Any]) -> None:
-        await kit.arm(ws).delete(api.rule(ws, str(existing["name"])), api.SENTINEL, etag=existing.get("etag"),
-                                 where=ws.where(resource=f"analytics rule {self.identity(existing)}",
-                                                operation="delete"))
+        await kit.arm(ws).delete(f"{self.collection(ws)}/{existing['name']}", api.SENTINEL, etag=existing.get("etag"),
+                                 where=ws.where(resource=f"{self.noun} {self.identity(existing)}", operation="delete"))
+
+    def normalize(self, obj: dict[str, Any]) -> dict[str, Any]:
+        return _portable(obj, self.server_props)
+
+
+class AnalyticsRuleKind(_SentinelKind):
+    name = "analytics_rule"
+    title = "analytics rules"
+    noun = "analytics rule"
+    server_props = frozenset({"lastModifiedUtc"})
+
+    def collection(self, ws: Workspace) -> str:
+        return api.rules(ws)
+
+    def body(self, obj: dict[str, Any]) -> dict[str, Any]:
+        return convert.clean(obj)
+
+    def new_name(self, obj: dict[str, Any]) -> str:
+        return build.default_id(self.body(obj))
 
     def identity(self, obj: dict[str, Any]) -> str:
         props = obj.get("properties") or {}
         return str(props.get("displayName") or props.get("alertRuleTemplateName") or obj.get("name") or "")
-
-    def normalize(self, obj: dict[str, Any]) -> dict[str, Any]:
-        return _portable(obj, self.server_props)
 
     def summary(self, obj: dict[str, Any]) -> dict[str, Any]:
         props = obj.get("properties") or {}
@@ -75,42 +99,25 @@ class AnalyticsRuleKind(ContentKind):
                 "severity": props.get("severity")}
 
 
-class AutomationRuleKind(ContentKind):
+class AutomationRuleKind(_SentinelKind):
     name = "automation_rule"
     title = "automation rules"
-    server_props: ClassVar[frozenset[str]] = frozenset({"createdTimeUtc", "lastModifiedTimeUtc", "createdBy",
-                                                        "lastModifiedBy"})
+    noun = "automation rule"
+    server_props = frozenset({"createdTimeUtc", "lastModifiedTimeUtc", "createdBy", "lastModifiedBy"})
 
-    async def list(self, kit: Kit, ws: Workspace) -> list[dict[str, Any]]:
-        return await kit.arm(ws).list(api.automation_rules(ws), api.SENTINEL, cache=False,
-                                      where=ws.where(operation="list automation rules"))
+    def collection(self, ws: Workspace) -> str:
+        return api.automation_rules(ws)
 
-    async def read(self, kit: Kit, ws: Workspace, identity: str) -> dict[str, Any] | None:
-        found = [r for r in await self.list(kit, ws) if self.identity(r).lower() == identity.lower()]
-        return _one(found, identity, ws, self.title)
+    def body(self, obj: dict[str, Any]) -> dict[str, Any]:
+        return {"properties": {k: v for k, v in (obj.get("properties") or {}).items() if k not in self.server_props}}
 
-    async def write(self, kit: Kit, ws: Workspace, obj: dict[str, Any], *,
-                    existing: dict[str, Any] | None) -> dict[str, Any]:
+    def new_name(self, obj: dict[str, Any]) -> str:
         from .automation import automation_id
 
-        body = {"properties": {k: v for k, v in (obj.get("properties") or {}).items() if k not in self.server_props}}
-        name = str(existing["name"]) if existing else automation_id(self.identity(obj))
-        saved: dict[str, Any] = await kit.arm(ws).put(
-            api.automation_rule(ws, name), api.SENTINEL, body, etag=(existing or {}).get("etag"),
-            where=ws.where(resource=f"automation rule {self.identity(obj)}", operation="save"))
-        return saved
-
-    async def delete(self, kit: Kit, ws: Workspace, existing: dict[str, Any]) -> None:
-        await kit.arm(ws).delete(api.automation_rule(ws, str(existing["name"])), api.SENTINEL,
-                                 etag=existing.get("etag"),
-                                 where=ws.where(resource=f"automation rule {self.identity(existing)}",
-                                                operation="delete"))
+        return automation_id(self.identity(obj))
 
     def identity(self, obj: dict[str, Any]) -> str:
         return str((obj.get("properties") or {}).get("displayName") or obj.get("name") or "")
-
-    def normalize(self, obj: dict[str, Any]) -> dict[str, Any]:
-        return _portable(obj, self.server_props)
 
     def summary(self, obj: dict[str, Any]) -> dict[str, Any]:
         props = obj.get("properties") or {}
