@@ -28,7 +28,18 @@ from .sentinel_common import (
     req_int,
     req_str,
 )
-from .sentinel_incidents import CLASSIFICATION_REASONS, CLASSIFICATIONS, STATUSES, normalize_labels, normalize_owner
+from .sentinel_incidents import (
+    CLASSIFICATION_REASONS,
+    CLASSIFICATIONS,
+    ON_INCIDENT_CREATED,
+    STATUSES,
+    incident_alerts,
+    incident_entities,
+    log_incident,
+    normalize_labels,
+    normalize_owner,
+    workspace_of,
+)
 
 AUTOMATION_TYPE = f"{PROVIDER}/automationRules"
 TRIGGERS_ON = ("Incidents", "Alerts")
@@ -226,8 +237,6 @@ _ENTITY_PROPERTIES = {
 
 def _facts(store: Any, incident: Resource) -> dict[str, list[str]]:
     """The values each condition property has for ``incident`` (several for entities, labels, rule ids...)."""
-    from .sentinel_incidents import incident_alerts, incident_entities
-
     p = incident["properties"]
     alerts = incident_alerts(store, incident["id"])
     facts: dict[str, list[str]] = {
@@ -318,8 +327,6 @@ def run_on_created(store: Any, incident_id: str) -> list[str]:
     """Apply the workspace's enabled, unexpired "incident created" automation rules to a new incident, in their
     order, each rule's actions in their order, the way Sentinel does right after creating it: properties
     changed, tasks added, playbook runs recorded (SentinelHealth). Returns the names of the rules that ran."""
-    from .sentinel_incidents import log_incident, workspace_of
-
     incident = store.get(incident_id)
     if incident is None:
         return []
@@ -367,3 +374,6 @@ def run_on_created(store: Any, incident_id: str) -> list[str]:
         store.put(incident)
         log_incident(store, incident, "Automation rule - " + ", ".join(ran), when=now)
     return ran
+
+
+ON_INCIDENT_CREATED.append(run_on_created)
