@@ -27,6 +27,10 @@ READS: list[tuple[str, dict[str, Any]]] = [
     ("function_get", {"workspace": "law-northwind", "alias": "FailedSignins"}),
     ("watchlist_list", {"workspaces": "all"}),
     ("watchlist_get", {"workspace": "law-tailspin", "alias": "VIPUsers"}),
+    ("rule_list", {"workspaces": "all"}),
+    ("rule_template_list", {"workspace": "law-tailspin"}),
+    ("automation_rule_list", {"workspaces": "all"}),
+    ("kql_validate", {"query": "SigninLogs | take 1", "workspace": "law-tailspin"}),
 ]
 
 
