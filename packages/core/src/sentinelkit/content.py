@@ -6,7 +6,9 @@ instance from its ``register_content_kinds`` hook. A kind knows how to list, rea
 objects in a workspace (through ``kit``, so the safety gate, etags and the audit apply), how to normalize
 one (drop what the service computes; stable key order) so that two exports of an unchanged object are
 identical, what makes "the same object" in two workspaces, and how to point an object at another
-workspace.
+workspace. Optionally: when it must be restored (``restore_order``), what an update would remove or lower
+(``removals``: a restore then asks like a delete) and, for kinds that hold data as well as configuration (a
+table's rows), how to export that data (``holds_data``, ``export_data``).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
+    import datetime as dt
+
     from .kit import Kit
     from .workspaces import Workspace
 
@@ -53,6 +57,13 @@ class ContentKind(ABC):
     version: ClassVar[int] = 1
     #: keys dropped everywhere by the default ``normalize`` (the server's, plus the kind's own)
     drop: ClassVar[frozenset[str]] = SERVER_KEYS
+    #: when a restore writes this kind, relative to the others (lower first; deletes run in reverse): what
+    #: other content refers to comes first. Conventions: 10 tables and schemas, 20 what collects into them
+    #: and what queries call (data collection rules, functions, watchlists), 30 detections (analytics
+    #: rules), 40 what reacts to them (automation rules), 50 the rest (workbooks; the default)
+    restore_order: ClassVar[int] = 50
+    #: whether objects of this kind hold data besides their configuration (a table's rows): ``export_data``
+    holds_data: ClassVar[bool] = False
 
     @abstractmethod
     async def list(self, kit: Kit, ws: Workspace) -> list[dict[str, Any]]:
@@ -83,19 +94,48 @@ class ContentKind(ABC):
         return normalized
 
     def rewrite(self, obj: dict[str, Any], source: Workspace | None, target: Workspace) -> dict[str, Any]:
-        """``obj`` pointed at ``target`` instead of ``source``: every ARM id and customerId of the source
-        workspace replaced (override for references the default cannot see)."""
+        """``obj`` pointed at ``target`` instead of ``source`` (see ``workspace_references``; override for
+        references the default cannot see)."""
         if source is None:
             return obj
-        mapping = {source.id: target.id}
-        if source.customer_id and target.customer_id:
-            mapping[source.customer_id] = target.customer_id
-        rewritten: dict[str, Any] = replace_references(obj, mapping)
+        rewritten: dict[str, Any] = replace_references(obj, workspace_references(source, target))
         return rewritten
 
     def summary(self, obj: dict[str, Any]) -> dict[str, Any]:
         """A few fields that describe the object in a plan or a diff (default: its identity)."""
         return {"name": self.identity(obj)}
+
+    def removals(self, current: dict[str, Any], desired: dict[str, Any]) -> list[str]:
+        """What writing ``desired`` over ``current`` (both normalized) would remove, lower or disable, in
+        words (``"retention 90 → 30 days"``, ``"data flow Microsoft-Syslog → law"``): a restore or a drift
+        fix whose plan has any asks for confirmation like a delete. Default: nothing."""
+        return []
+
+    async def export_data(self, kit: Kit, ws: Workspace, obj: dict[str, Any], folder: str, start: dt.datetime,
+                          end: dt.datetime) -> dict[str, Any]:
+        """Kinds that ``holds_data``: write the data ``obj`` (as ``list`` returned it) held from ``start`` to
+        ``end`` into files under ``folder`` (relative to the export directory; through ``kit.export_writer``,
+        so atomic and confined), resuming an earlier, interrupted call into the same folder. Returns a short
+        summary for a backup's manifest: ``{"complete": bool, "files": int, ...}`` plus ``"error"`` when
+        something was not written."""
+        raise NotImplementedError(f"content kind {self.name!r} holds no data to export")
+
+
+def workspace_references(source: Workspace, target: Workspace) -> dict[str, str]:
+    """What points at ``source`` → what points at ``target``: the workspace's ARM id and customerId,
+    resources beside it (``/subscriptions/{s}/resourceGroups/{g}/...``: a playbook, a data collection
+    endpoint) to the same names beside the target, and the tenant id when the target is in another tenant,
+    so that no id of one customer's tenant is written into another's."""
+    mapping = {source.id: target.id}
+    source_group = f"/subscriptions/{source.subscription_id}/resourceGroups/{source.resource_group}/"
+    target_group = f"/subscriptions/{target.subscription_id}/resourceGroups/{target.resource_group}/"
+    if source.resource_group and target.resource_group and source_group.lower() != target_group.lower():
+        mapping[source_group] = target_group
+    if source.customer_id and target.customer_id:
+        mapping[source.customer_id] = target.customer_id
+    if source.tenant_id and target.tenant_id and source.tenant_id.lower() != target.tenant_id.lower():
+        mapping[source.tenant_id] = target.tenant_id
+    return mapping
 
 
 def replace_references(value: Any, mapping: Mapping[str, str]) -> Any:

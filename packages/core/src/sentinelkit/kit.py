@@ -32,6 +32,10 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 M = TypeVar("M", bound="BaseModel")
 
+async def _no_progress(done: float, total: float | None = None, message: str | None = None) -> None:
+    return None
+
+
 #: the most workspaces one call may name (a longer list is a mistake, not a fan-out)
 MAX_TARGETS = 1000
 
@@ -171,14 +175,15 @@ class Kit:
                 pass
 
     async def fan_out(self, targets: Sequence[Workspace], fn: Callable[[Workspace], Awaitable[T]], *,
-                      label: str = "workspaces", concurrency: int | None = None) -> FanOut[T]:
+                      label: str = "workspaces", concurrency: int | None = None, progress: bool = True) -> FanOut[T]:
         """Run ``fn(ws)`` over the targets with bounded concurrency and progress; one workspace's failure is
         its error in the answer. When the user named a single workspace (``Targets.single``), its failure
-        is raised instead: it is the answer."""
+        is raised instead: it is the answer. ``progress=False``: ``fn`` reports finer progress itself
+        (``kit.progress``), so the fan-out sends none of its own."""
         from .fanout import fan_out
 
         result = await fan_out(targets, fn, concurrency=concurrency or self._runtime.settings.concurrency,
-                               progress=self.progress, label=label)
+                               progress=self.progress if progress else _no_progress, label=label)
         if isinstance(targets, Targets) and targets.single and result.errors:
             raise result.errors[0][1]
         return result
@@ -270,6 +275,17 @@ class Kit:
         """Every installed kind of content (``register_content_kinds``), by name."""
         collected = self._runtime.collected
         return dict(collected.kinds) if collected is not None else {}
+
+    def content_kind_origin(self, name: str) -> tuple[str, str | None]:
+        """The pack that declares content kind ``name`` and that pack's version (its distribution's; ``None``
+        when unknown), e.g. ``("rules", "0.1.0")``: what a backup records beside the kind's own version."""
+        collected = self._runtime.collected
+        pack = collected.kind_packs.get(name) if collected is not None else None
+        if pack is None:
+            raise KitError(f"no installed pack declares content kind {name!r}")
+        manager = self._runtime.manager
+        info = manager.packs.get(pack) if manager is not None else None
+        return pack, info.version if info is not None else None
 
     @property
     def hooks(self) -> Any:

@@ -5,7 +5,7 @@ Importing this module is cheap (no Azure SDK): the tool modules import only the 
 
 from __future__ import annotations
 
-from sentinelkit import ToolRegistrar, hookimpl
+from sentinelkit import ContentKindRegistrar, ToolRegistrar, hookimpl
 
 from .health import sentinel_health_findings
 
@@ -23,4 +23,11 @@ def register_tools(register: ToolRegistrar) -> None:
         register(fn)
 
 
-__all__ = ["register_tools", "sentinel_health_findings"]
+@hookimpl
+def register_content_kinds(register: ContentKindRegistrar) -> None:
+    from .kind import DataCollectionRuleKind
+
+    register(DataCollectionRuleKind())
+
+
+__all__ = ["register_content_kinds", "register_tools", "sentinel_health_findings"]
