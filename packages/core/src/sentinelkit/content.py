@@ -105,7 +105,7 @@ class ContentKind(ABC):
         """A few fields that describe the object in a plan or a diff (default: its identity)."""
         return {"name": self.identity(obj)}
 
-    def removals(self, current: dict[str, Any], desired: dict[str, Any]) -> list[str]:
+    def removals(self, current: dict[str, Any], desired: dict[str, Any]) -> Sequence[str]:
         """What writing ``desired`` over ``current`` (both normalized) would remove, lower or disable, in
         words (``"retention 90 → 30 days"``, ``"data flow Microsoft-Syslog → law"``): a restore or a drift
         fix whose plan has any asks for confirmation like a delete. Default: nothing."""

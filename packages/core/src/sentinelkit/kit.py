@@ -78,7 +78,9 @@ class Kit:
 
     def pack_settings(self, model: type[M]) -> M:
         """This pack's ``[packs.<name>]`` settings, validated by ``model`` (registered with
-        ``register_settings``); the environment wins over the file, the file over defaults."""
+        ``register_settings``); the environment wins over the file, the file over defaults. A pack's code that
+        runs in another pack's call (its content kind, driven by the backup pack) gets its own pack's settings:
+        those of the pack that declared ``model``."""
         return self._runtime.pack_settings(self._call.pack, model)
 
     # -- targeting ------------------------------------------------------------------------------

@@ -239,8 +239,14 @@ class PackManager:
             raise KitError(f"{where} or its environment variables: {describe_validation(exc)}") from None
 
     def pack_settings(self, pack: str, model: type[M]) -> M:
-        """The validated settings of ``pack`` (declared with ``register_settings``)."""
+        """The validated settings of ``pack`` (declared with ``register_settings``). Code of one pack that runs in
+        another pack's call (a content kind's ``write`` inside the backup pack's restore) asks with its own
+        ``model``: the pack that declared that model answers."""
         declared = self._settings_models.get(pack)
+        if declared is None or not issubclass(declared, model):
+            owner = next((p for p, m in self._settings_models.items() if issubclass(m, model)), None)
+            if owner is not None:
+                pack, declared = owner, self._settings_models[owner]
         if declared is None:
             raise KitError(f"pack {pack!r} declared no settings model: implement register_settings and call "
                            f"register({model.__name__})")

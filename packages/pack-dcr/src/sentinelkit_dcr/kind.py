@@ -9,6 +9,7 @@ endpoint beside the workspace), and never takes over a rule of the same name tha
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sentinelkit import ContentKind, Kit, KitError, NotFoundError, Workspace, stable
@@ -83,7 +84,7 @@ class DataCollectionRuleKind(ContentKind):
             out["location"] = target.location
         return out
 
-    def removals(self, current: dict[str, Any], desired: dict[str, Any]) -> list[str]:
+    def removals(self, current: dict[str, Any], desired: dict[str, Any]) -> Sequence[str]:
         return removals(current, desired)
 
     async def write(self, kit: Kit, ws: Workspace, obj: dict[str, Any], *,

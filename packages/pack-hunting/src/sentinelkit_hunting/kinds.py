@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from sentinelkit import ContentKind, Kit, NotFoundError, Workspace, stable
@@ -26,6 +27,13 @@ class WatchlistContent(ContentKind):
     name = "watchlist"
     title = "watchlists"
     drop: ClassVar[frozenset[str]] = ContentKind.drop | _WATCHLIST_SERVER
+    restore_order = 20  # before the rules whose queries read it
+
+    def removals(self, current: dict[str, Any], desired: dict[str, Any]) -> Sequence[str]:
+        key = str(store.props(desired).get("itemsSearchKey") or "")
+        wanted = {str(r.get(key, "")).lower() for r in desired.get("items") or []}
+        gone = [r for r in current.get("items") or [] if str(r.get(key, "")).lower() not in wanted]
+        return [f"watchlist {self.identity(current)}: {len(gone)} item(s) removed"] if gone else []
 
     async def _with_items(self, kit: Kit, ws: Workspace, watchlist: dict[str, Any]) -> dict[str, Any]:
         key = str(store.props(watchlist).get("itemsSearchKey") or "")
@@ -86,6 +94,7 @@ class WatchlistContent(ContentKind):
 class SavedSearchContent(ContentKind):
     name = "saved_search"
     title = "hunting queries, functions and saved queries"
+    restore_order = 20  # functions before the rules whose queries call them
     drop: ClassVar[frozenset[str]] = ContentKind.drop | {"name", "type"}
 
     async def list(self, kit: Kit, ws: Workspace) -> list[dict[str, Any]]:

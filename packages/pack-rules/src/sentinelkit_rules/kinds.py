@@ -10,6 +10,7 @@ guessed between.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from sentinelkit import ContentKind, Kit, KitError, Workspace, stable
@@ -73,12 +74,25 @@ class _SentinelKind(ContentKind):
     def normalize(self, obj: dict[str, Any]) -> dict[str, Any]:
         return _portable(obj, self.server_props)
 
+    def enabled(self, obj: dict[str, Any]) -> bool:
+        raise NotImplementedError
+
+    def removals(self, current: dict[str, Any], desired: dict[str, Any]) -> Sequence[str]:
+        """Disabling a rule is confirmed like a delete (it stops detecting, or responding)."""
+        if self.enabled(current) and not self.enabled(desired):
+            return [f"{self.noun} {self.identity(current)!r}: disabled"]
+        return []
+
 
 class AnalyticsRuleKind(_SentinelKind):
     name = "analytics_rule"
     title = "analytics rules"
     noun = "analytics rule"
     server_props = frozenset({"lastModifiedUtc"})
+    restore_order = 30  # after the tables, functions and watchlists their queries read
+
+    def enabled(self, obj: dict[str, Any]) -> bool:
+        return bool((obj.get("properties") or {}).get("enabled"))
 
     def collection(self, ws: Workspace) -> str:
         return api.rules(ws)
@@ -104,6 +118,10 @@ class AutomationRuleKind(_SentinelKind):
     title = "automation rules"
     noun = "automation rule"
     server_props = frozenset({"createdTimeUtc", "lastModifiedTimeUtc", "createdBy", "lastModifiedBy"})
+    restore_order = 40  # after the analytics rules their conditions name
+
+    def enabled(self, obj: dict[str, Any]) -> bool:
+        return bool(((obj.get("properties") or {}).get("triggeringLogic") or {}).get("isEnabled"))
 
     def collection(self, ws: Workspace) -> str:
         return api.automation_rules(ws)

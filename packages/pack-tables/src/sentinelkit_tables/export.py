@@ -13,6 +13,7 @@ import csv
 import datetime as dt
 import json
 import re
+from collections.abc import Callable
 from typing import IO, Any
 
 from sentinelkit import READ_ONLY, AzureError, BadRequestError, Kit, KitError, Workspace, tool
@@ -93,11 +94,22 @@ async def table_export(kit: Kit, workspace: str, start: str, table: str | None =
         raise KitError(f"max_rows_per_slice must be between 1 and {QUERY_MAX_ROWS} (the query API's row limit)")
     begin, stop = window(start, end, dt.datetime.now(dt.UTC))
     folder = path.strip().rstrip("/") if path else _default_folder(ws, source, begin, stop)
+    return await export_rows(kit, ws, source, kql, begin, stop, folder, file_format, limit, overwrite=overwrite,
+                             same_window=lambda job: _same_window(job, start, end))
+
+
+async def export_rows(kit: Kit, ws: Workspace, source: dict[str, str], kql: str, begin: dt.datetime,
+                      stop: dt.datetime, folder: str, file_format: str, limit: int, *, overwrite: bool = False,
+                      same_window: Callable[[Manifest], bool] | None = None) -> dict[str, Any]:
+    """The export itself, into ``folder`` (relative to the export directory): resumed when the folder holds the
+    manifest of the same export (same window by default), refused when it holds another unless ``overwrite``.
+    Used by ``table_export`` and by the ``table`` content kind's ``export_data`` (table data in backups)."""
     if kit.export_path(folder).is_file():  # also refuses .., absolute paths and symlinks out
         raise KitError(f"{kit.export_path(folder)} is a file; give a folder for the export's files (path)")
     existing = mf.load(kit, folder)
     if existing is not None and not overwrite:
-        if not existing.same_export(ws.id, source, file_format) or not _same_window(existing, start, end):
+        same = same_window(existing) if same_window else (existing.start, existing.end) == (begin, stop)
+        if not existing.same_export(ws.id, source, file_format) or not same:
             raise KitError(f"{kit.export_path(folder)} already holds {existing.describe()}; nothing was written. "
                            "Choose another path, or pass overwrite=true to replace it (or repeat that export's "
                            "arguments to resume it).")

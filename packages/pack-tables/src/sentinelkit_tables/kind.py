@@ -11,6 +11,7 @@ instead, and checks the plan rules before sending.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from sentinelkit import ContentKind, Kit, KitError, Workspace, stable
@@ -29,9 +30,15 @@ def _own_columns(obj: dict[str, Any]) -> list[dict[str, Any]]:
     return [{k: c[k] for k in _COLUMN_KEYS if c.get(k)} for c in schema.get("columns") or []]
 
 
+def _days(value: int) -> str:
+    return "the default" if value == -1 else f"{value} days"
+
+
 class TableKind(ContentKind):
     name = "table"
     title = "Log Analytics tables (plan, retention, custom schemas)"
+    restore_order = 10  # what data collection rules fill and queries read
+    holds_data = True
 
     async def list(self, kit: Kit, ws: Workspace) -> list[dict[str, Any]]:
         return [t for t in await list_tables(kit, ws, cache=False) if kind_of(t) in _TABLE_TYPES]
@@ -65,6 +72,36 @@ class TableKind(ContentKind):
         n = self.normalize(obj)["properties"]
         return {"name": obj["name"], "plan": n["plan"], "retention_days": n.get("retentionInDays"),
                 "total_retention_days": n["totalRetentionInDays"], "columns": len(n["schema"].get("columns", []))}
+
+    def removals(self, current: dict[str, Any], desired: dict[str, Any]) -> Sequence[str]:
+        """A plan switch, and retention lowered (data older than the new retention is deleted, or leaves
+        interactive queries); a default (-1) is compared as what it stands for only when known, so a change
+        to or from a default counts as lowering."""
+        have, want = current["properties"], desired["properties"]
+        out = []
+        if have["plan"] != want["plan"]:
+            out.append(f"table {current['name']}: plan {have['plan']} → {want['plan']}")
+        for key, what in (("retentionInDays", "interactive retention"), ("totalRetentionInDays", "total retention")):
+            before, after = have.get(key), want.get(key)
+            if before is not None and after is not None and before != after and (after == -1 or before == -1
+                                                                                 or after < before):
+                out.append(f"table {current['name']}: {what} {_days(before)} → {_days(after)}")
+        return out
+
+    async def export_data(self, kit: Kit, ws: Workspace, obj: dict[str, Any], folder: str, start: dt.datetime,
+                          end: dt.datetime) -> dict[str, Any]:
+        """The table's rows from ``start`` to ``end`` as JSON lines, in time slices (see ``table_export``)."""
+        from .export import export_rows
+        from .settings import TablesSettings
+
+        name = str(obj["name"])
+        answer = await export_rows(kit, ws, {"table": name}, name, start, end, folder, "jsonl",
+                                   kit.pack_settings(TablesSettings).export_max_rows_per_slice)
+        summary: dict[str, Any] = {"complete": answer["complete"], "rows": answer["rows"],
+                                   "files": answer["files_total"], "format": "jsonl"}
+        if not answer["complete"]:
+            summary["error"] = "; ".join(f"{f['start']}..{f['end']}: {f['error']}" for f in answer.get("failed", [])[:3])
+        return summary
 
     async def write(self, kit: Kit, ws: Workspace, obj: dict[str, Any], *,
                     existing: dict[str, Any] | None) -> dict[str, Any]:
