@@ -106,9 +106,10 @@ class ContentKind(ABC):
         return {"name": self.identity(obj)}
 
     def removals(self, current: dict[str, Any], desired: dict[str, Any]) -> Sequence[str]:
-        """What writing ``desired`` over ``current`` (both normalized) would remove, lower or disable, in
-        words (``"retention 90 → 30 days"``, ``"data flow Microsoft-Syslog → law"``): a restore or a drift
-        fix whose plan has any asks for confirmation like a delete. Default: nothing."""
+        """What writing ``desired`` (normalized) over ``current`` (the live object, as ``list`` or ``read``
+        returned it) would remove, lower or disable, in words (``"retention 90 → 30 days"``, ``"data flow
+        Microsoft-Syslog → law"``): a restore or a drift fix whose plan has any asks for confirmation like a
+        delete. Default: nothing."""
         return []
 
     async def export_data(self, kit: Kit, ws: Workspace, obj: dict[str, Any], folder: str, start: dt.datetime,

@@ -187,7 +187,7 @@ def _step(kit: Kit, kind: ContentKind, identity: str, obj: dict[str, Any], have:
     step = Step(kind, identity, "update", desired=wanted, existing=have.listed[k], fields=[d["path"] for d in found],
                 edited=edited)
     try:
-        step.removes = list(kind.removals(current, wanted))
+        step.removes = list(kind.removals(have.listed[k], wanted))
     except Exception as exc:
         return Step(kind, identity, "error", reason=f"could not be compared: {type(exc).__name__}: {exc}")
     before = (base or {}).get(k)

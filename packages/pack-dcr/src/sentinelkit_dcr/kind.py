@@ -85,7 +85,7 @@ class DataCollectionRuleKind(ContentKind):
         return out
 
     def removals(self, current: dict[str, Any], desired: dict[str, Any]) -> Sequence[str]:
-        return removals(current, desired)
+        return removals(clean(current), desired)
 
     async def write(self, kit: Kit, ws: Workspace, obj: dict[str, Any], *,
                     existing: dict[str, Any] | None) -> dict[str, Any]:

@@ -95,7 +95,8 @@ class SavedSearchContent(ContentKind):
     name = "saved_search"
     title = "hunting queries, functions and saved queries"
     restore_order = 20  # functions before the rules whose queries call them
-    drop: ClassVar[frozenset[str]] = ContentKind.drop | {"name", "type"}
+    #: the resource's own name and type: the name is a GUID of the workspace (see the module docstring)
+    resource_keys: ClassVar[frozenset[str]] = frozenset({"name", "type"})
 
     async def list(self, kit: Kit, ws: Workspace) -> list[dict[str, Any]]:
         return await searches.list_searches(kit, ws, fresh=True)
@@ -110,7 +111,7 @@ class SavedSearchContent(ContentKind):
         return searches.identity(obj)
 
     def normalize(self, obj: dict[str, Any]) -> dict[str, Any]:
-        out: dict[str, Any] = stable(obj, drop=self.drop)
+        out: dict[str, Any] = stable({k: v for k, v in obj.items() if k not in self.resource_keys}, drop=self.drop)
         tags = (out.get("properties") or {}).get("tags")
         if isinstance(tags, list):
             out["properties"]["tags"] = sorted(tags, key=lambda t: str(t.get("name")) if isinstance(t, dict) else "")

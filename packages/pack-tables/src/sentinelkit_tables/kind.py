@@ -30,10 +30,6 @@ def _own_columns(obj: dict[str, Any]) -> list[dict[str, Any]]:
     return [{k: c[k] for k in _COLUMN_KEYS if c.get(k)} for c in schema.get("columns") or []]
 
 
-def _days(value: int) -> str:
-    return "the default" if value == -1 else f"{value} days"
-
-
 class TableKind(ContentKind):
     name = "table"
     title = "Log Analytics tables (plan, retention, custom schemas)"
@@ -74,18 +70,18 @@ class TableKind(ContentKind):
                 "total_retention_days": n["totalRetentionInDays"], "columns": len(n["schema"].get("columns", []))}
 
     def removals(self, current: dict[str, Any], desired: dict[str, Any]) -> Sequence[str]:
-        """A plan switch, and retention lowered (data older than the new retention is deleted, or leaves
-        interactive queries); a default (-1) is compared as what it stands for only when known, so a change
-        to or from a default counts as lowering."""
-        have, want = current["properties"], desired["properties"]
-        out = []
-        if have["plan"] != want["plan"]:
-            out.append(f"table {current['name']}: plan {have['plan']} → {want['plan']}")
-        for key, what in (("retentionInDays", "interactive retention"), ("totalRetentionInDays", "total retention")):
-            before, after = have.get(key), want.get(key)
-            if before is not None and after is not None and before != after and (after == -1 or before == -1
-                                                                                 or after < before):
-                out.append(f"table {current['name']}: {what} {_days(before)} → {_days(after)}")
+        """A plan switch, and retention lowered (older data is deleted, or leaves interactive queries): below
+        the current days, or back to a default that may be lower."""
+        have, want, name = Retention.of(current), desired["properties"], current["name"]
+        out = [f"table {name}: plan {have.plan} → {want['plan']}"] if have.plan != want["plan"] else []
+        for key, days, default, what in (("retentionInDays", have.interactive, have.interactive_default,
+                                          "interactive retention"),
+                                         ("totalRetentionInDays", have.total, have.total_default, "total retention")):
+            after = want.get(key)
+            if after == -1 and not default:
+                out.append(f"table {name}: {what} {days} days → the workspace's default (lower, if it is below {days})")
+            elif after is not None and after != -1 and after < days:
+                out.append(f"table {name}: {what} {days} → {after} days")
         return out
 
     async def export_data(self, kit: Kit, ws: Workspace, obj: dict[str, Any], folder: str, start: dt.datetime,
