@@ -117,6 +117,8 @@ def _prepare_folder(kit: Kit, path: str | None, overwrite: bool) -> tuple[str, d
             raise KitError(f"{root} already holds {what}; nothing was written. Choose another path, or pass "
                            "overwrite=true to refresh it in place (unchanged objects keep their bytes, so git shows "
                            "only what changed)")
+        for stale in root.rglob(".*.part"):  # left by a writer that was killed (a crash, not a cancellation)
+            stale.unlink(missing_ok=True)
         if old_file.is_file():
             try:
                 old = parse(old_file.read_text(encoding="utf-8"), str(old_file))

@@ -259,8 +259,13 @@ async def carry_out(kit: Kit, plans: list[Plan], errors: dict[str, str], what: s
         answer["errors"] = errors
     todo = [p for p in plans if p.writes]
     if not todo:
-        answer["plans"] = {p.target.label: p.preview() for p in plans}
-        answer["message"] = "nothing to write: every object is unchanged, in conflict, blocked or extra (see plans)"
+        message = "nothing to write: every object is unchanged, in conflict, blocked or extra (see plans)"
+        previews = {p.target.label: p.preview() for p in plans}
+        if kit.dry_run:  # the same shape as a dry run that would write
+            return kit.dry_run_result({"tool": kit.tool, "summary": f"{what}: {message}",
+                                       "changes": {"plans": previews, "errors": errors}})
+        answer["plans"] = previews
+        answer["message"] = message
         if errors:
             kit.report_outcome("failed" if not plans else "no_change", "; ".join(f"{k}: {v}" for k, v in errors.items()))
         return answer
