@@ -38,6 +38,7 @@ class Source:
     display_name: str | None = None
     id: str | None = None
     source_id: str | None = None
+    #: None when the form does not carry one (gallery templates): an update keeps the target's
     description: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
 
@@ -67,7 +68,7 @@ def from_resource(resource: dict[str, Any]) -> Source:
     name = str(resource.get("name") or "")
     return Source(form="arm", workbook=content.parse(props.get("serializedData"), where=f"workbook {name}"),
                   display_name=props.get("displayName"), id=name or None, source_id=props.get("sourceId") or None,
-                  description=props.get("description"), tags=dict(resource.get("tags") or {}))
+                  description=props.get("description") or "", tags=dict(resource.get("tags") or {}))
 
 
 def portable(resource: dict[str, Any]) -> dict[str, Any]:
@@ -109,7 +110,7 @@ def read(text: str, *, origin: str) -> Source:
     if data.get("format") == FORMAT:
         workbook = content.check(data.get("workbook"), where=origin)
         return Source(form="sentinelkit", workbook=workbook, display_name=data.get("displayName"),
-                      id=data.get("id"), source_id=data.get("sourceId"), description=data.get("description"),
+                      id=data.get("id"), source_id=data.get("sourceId"), description=data.get("description") or "",
                       tags=dict(data.get("tags") or {}))
     props = data.get("properties")
     if isinstance(props, dict) and "serializedData" in props:

@@ -119,7 +119,7 @@ async def make(kit: Kit, ws: Workspace, source: forms.Source, *, display_name: s
     body_props: dict[str, Any] = {"displayName": display, "serializedData": serialized,
                                   "version": workbook.get("version") or "Notebook/1.0", "category": api.CATEGORY,
                                   "sourceId": ws.id, "tags": list(props.get("tags") or [])}
-    description = source.description or props.get("description")
+    description = source.description if source.description is not None else props.get("description")
     if description:
         body_props["description"] = description
     body = {"location": location, "kind": api.KIND, "tags": tags, "properties": body_props}

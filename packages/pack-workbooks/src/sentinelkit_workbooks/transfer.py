@@ -171,7 +171,7 @@ async def workbook_copy(kit: Kit, workspace: str, workbook: str, to_workspaces: 
     name = locate.display_name(resource)
     head = {"workbook": name, "from": src_ws.label, "counts": counts}
     if not to_write and not kit.dry_run:
-        return {**head, "targets": ordered(), "message": "nothing to write"}
+        return {**head, "targets": [_compact(r) for r in ordered()], "message": "nothing to write"}
     await kit.confirm_change(f"copy workbook {name!r} from {src_ws.label} to {len(targets)} workspace(s): "
                              + ", ".join(f"{v} {k}" for k, v in counts.items()),
                              {**head, "targets": ordered()})
