@@ -20,6 +20,11 @@ READS: list[tuple[str, dict[str, Any]]] = [
     ("dce_list", {"workspaces": "all"}),
     ("dcr_association_list", {"workspace": "law-tailspin", "rule": "dcr-tailspin-syslog"}),
     ("dcr_status", {"workspaces": "all"}),
+    ("workbook_list", {"workspaces": "all"}),
+    ("workbook_get", {"workspace": "law-northwind", "workbook": "Azure Activity", "view": "outline"}),
+    ("workbook_revisions", {"workspace": "law-northwind", "workbook": "Azure Activity"}),
+    ("workbook_import", {"workspace": "law-northwind", "workbook_json": '{"version": "Notebook/1.0", "items": []}',
+                         "display_name": "api-version probe", "dry_run": True}),
 ]
 
 
