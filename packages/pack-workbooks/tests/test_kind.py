@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 from fastmcp import Client
-from sentinelkit import ADDITIVE, DESTRUCTIVE, READ_ONLY, Kit, KitError, ToolRegistrar, hookimpl, tool
 from workbooks_testkit import SEEDED, data, error, sdk_by_name, sdk_workbooks
+
+from sentinelkit import ADDITIVE, DESTRUCTIVE, READ_ONLY, Kit, KitError, ToolRegistrar, hookimpl, tool
 
 
 @tool(READ_ONLY)

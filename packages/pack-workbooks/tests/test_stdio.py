@@ -13,8 +13,9 @@ from typing import Any
 import mcp.types as t
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
-from sentinelkit.testing.process import child_env
 from workbooks_testkit import sdk_workbooks
+
+from sentinelkit.testing.process import child_env
 
 
 @asynccontextmanager
