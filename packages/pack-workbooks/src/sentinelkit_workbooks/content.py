@@ -134,7 +134,7 @@ def outline_row(step: Step) -> dict[str, Any]:
     """What a reader needs to know about one step, without its JSON."""
     c = step.content
     row: dict[str, Any] = {"step": step.number, "type": step.type, "title": step.title,
-                           "name": step.item.get("name")}
+                           "name": step.item.get("name"), "query": None, "tables": None, "parameters": None}
     found = step.queries()
     if step.type == "query" and found:
         q = found[0]
