@@ -47,3 +47,7 @@ def test_workbook_parameters_get_sample_values_for_the_parser() -> None:
                         "{TimeRange:grain}) | where Computer in ({Computers}) | where t > {TimeRange:start}") == (
         "T | where TimeGenerated > ago(1d) | summarize count() by bin(TimeGenerated, 1h) | where Computer in ('x') "
         "| where t > datetime(2026-01-01)")
+    # inside a string literal a parameter is text; "now(-{TimeRange:seconds}s)" needs a number
+    assert with_samples("T | where Name == '{InstanceName}' or Label == \"{Caller:lable}\" | where t > "
+                        "now(-{TimeRange:seconds}s)") == (
+        "T | where Name == 'x' or Label == \"x\" | where t > now(-3600s)")

@@ -17,12 +17,15 @@ from sentinelkit import Kit, Workspace
 
 from . import api
 from .content import Query, queries
+from .references import PARAMETER, STRING_LITERAL
 
 #: Sentinel's built-in parsers (ASIM) and watchlist function exist in every Sentinel workspace
 _BUILT_IN_FUNCTION = re.compile(r"^(_Im_|_ASim_|_GetWatchlist|im[A-Z]|ASim[A-Z])")
-#: sample values for workbook parameters, so that Microsoft's parser sees KQL
+#: sample values for workbook parameters, so that Microsoft's parser sees KQL (inside a string literal a
+#: parameter becomes plain text)
 _SAMPLES = [(re.compile(r"\{[A-Za-z_]\w*:(?:start|end)\}"), "datetime(2026-01-01)"),
             (re.compile(r"\{[A-Za-z_]\w*:grain\}"), "1h"),
+            (re.compile(r"\{[A-Za-z_]\w*:seconds\}"), "3600"),
             (re.compile(r"\{[A-Za-z_]*Time[A-Za-z_]*\}"), "> ago(1d)"),
             (re.compile(r"\{[A-Za-z_]\w*(?::[^{}\s]*)?\}"), "'x'")]
 
@@ -72,14 +75,24 @@ def microsoft_validator() -> Callable[..., Any] | None:
         from sentinelkit_kql import validate  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
         return None
-    return validate  # type: ignore[no-any-return]
+    return validate  # type: ignore[no-any-return,unused-ignore]
 
 
 def with_samples(kql: str) -> str:
     """``kql`` with workbook parameters replaced by sample values of a plausible type."""
-    for pattern, value in _SAMPLES:
-        kql = pattern.sub(value, kql)
-    return kql
+
+    def code(text: str) -> str:
+        for pattern, value in _SAMPLES:
+            text = pattern.sub(value, text)
+        return text
+
+    out, last = [], 0
+    for m in STRING_LITERAL.finditer(kql):
+        out.append(code(kql[last:m.start()]))
+        out.append(PARAMETER.sub("x", m.group(0)))
+        last = m.end()
+    out.append(code(kql[last:]))
+    return "".join(out)
 
 
 def _microsoft_errors(validate: Callable[..., Any], q: Query, schema: WorkspaceSchema) -> dict[str, Any]:
@@ -92,14 +105,15 @@ def _microsoft_errors(validate: Callable[..., Any], q: Query, schema: WorkspaceS
     return out
 
 
-async def check(content: dict[str, Any], schema: WorkspaceSchema, *, validate: bool = True) -> dict[str, Any]:
+async def check(content: dict[str, Any], schema: WorkspaceSchema) -> dict[str, Any]:
     """Per query: the tables it reads and those the workspace lacks; Microsoft's diagnostics when available.
-    Returns ``{"checked", "missing_tables", "queries": [...problems only...], ...}``."""
-    validator = microsoft_validator() if validate else None
+    Returns ``{"checked", "missing_tables", "queries": [...problems only...], "kql_validator", ...}``."""
+    validator = microsoft_validator()
     problems: list[dict[str, Any]] = []
     checked = 0
     missing_all: set[str] = set()
     skipped: dict[str, int] = {}
+    engines: set[str] = set()
     for q in queries(content):
         if not q.reads_workspace:
             skipped[q.query_type] = skipped.get(q.query_type, 0) + 1
@@ -113,15 +127,17 @@ async def check(content: dict[str, Any], schema: WorkspaceSchema, *, validate: b
             missing_all.update(missing)
         if validator is not None:
             found = await asyncio.to_thread(_microsoft_errors, validator, q, schema)
+            engines.add(str(found["engine"]))
             if found["errors"]:
                 row["kql"] = found
         if len(row) > 2:
             problems.append(row)
     out: dict[str, Any] = {"checked": checked, "missing_tables": sorted(missing_all, key=str.lower),
                            "queries": problems,
-                           "engine": "microsoft" if validator is not None else "tables",
-                           "parameters": "workbook parameters ({...}) were replaced by sample values for the check"
-                           if validator is not None else None}
+                           "kql_validator": ", ".join(sorted(engines)) if engines else
+                           "not installed (pip install sentinelkit-kql[microsoft] adds Microsoft's parser)"}
+    if validator is not None:
+        out["parameters"] = "workbook parameters ({...}) were replaced by sample values for the KQL check"
     if skipped:
         out["not_checked"] = {f"{kind} queries": n for kind, n in skipped.items()}
-    return {k: v for k, v in out.items() if v is not None}
+    return out

@@ -8,6 +8,7 @@ file came from that very workspace, and otherwise creates one under a new GUID.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -103,7 +104,8 @@ async def make(kit: Kit, ws: Workspace, source: forms.Source, *, display_name: s
     display = (display_name or source.display_name or "").strip()
     if not display:
         raise KitError("the workbook has no display name (gallery templates carry none): pass display_name")
-    existing = await existing_for(kit, ws, source, display, replace)
+    existing, schema = await asyncio.gather(existing_for(kit, ws, source, display, replace),
+                                            checks.workspace_schema(kit, ws))
     workbook, references = forms.retarget(source, ws.id, mapping)
     props = (existing or {}).get("properties") or {}
     location = (existing or {}).get("location") or (await kit.workspace_details(ws)).location
@@ -132,7 +134,6 @@ async def make(kit: Kit, ws: Workspace, source: forms.Source, *, display_name: s
     else:
         origin = (source.source_id or "").lower() == ws.id.lower()
         name, action = await locate.free_name(kit, ws, display, source.id if origin else None), "create"
-    schema = await checks.workspace_schema(kit, ws)
     found = await checks.check(workbook, schema)
     return Plan(ws=ws, action=action, name=name, display_name=display, body=body, existing=existing,
                 etag=send, check=found, references=references)

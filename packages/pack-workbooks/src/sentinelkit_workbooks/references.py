@@ -15,10 +15,13 @@ import re
 from dataclasses import dataclass, field
 
 PARAMETER = re.compile(r"\{[A-Za-z_][\w]*(?::[^{}\s]*)?\}")
+_STRING = r"```.*?```" + r"|[hH]?@?'(?:[^'\\\n]|\\.)*'" + r'|[hH]?@?"(?:[^"\\\n]|\\.)*"'
+#: a KQL string literal ('...', "...", @'...', h"...", ```...```)
+STRING_LITERAL = re.compile(_STRING, re.DOTALL)
 _PARAM_TOKEN = "__workbook_parameter__"
 _TOKENS = re.compile(
     r"""(?P<comment>//[^\n]*)
-    |(?P<string>```.*?```|[hH]?@?'(?:[^'\\\n]|\\.)*'|[hH]?@?"(?:[^"\\\n]|\\.)*")
+    |(?P<string>""" + _STRING + r""")
     |(?P<bracketed>\[\s*(?:'[^'\n]*'|"[^"\n]*")\s*\])
     |(?P<ident>[A-Za-z_$][\w]*\*?[\w*]*)
     |(?P<number>\d[\w.]*)
