@@ -6,6 +6,8 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -39,3 +41,17 @@ def cli_json(*args: str, env: dict[str, str] | None = None) -> Any:
     done = run_cli(*args, env=env)
     assert done.stdout, f"no output; stderr:\n{done.stderr}"
     return json.loads(done.stdout)
+
+
+@asynccontextmanager
+async def serve_stdio(env: dict[str, str], *args: str, elicit: Any = None) -> AsyncIterator[Any]:
+    """``sentinelkit serve`` (with ``args``, e.g. ``--read-only``) in a subprocess, connected to the mcp SDK's
+    stdio client (protocol 2025-11-25; ``elicit`` answers confirmations): an initialized ``ClientSession``."""
+    from mcp import ClientSession, StdioServerParameters
+    from mcp.client.stdio import stdio_client
+
+    params = StdioServerParameters(command=sys.executable, args=["-m", "sentinelkit.cli", "serve", *args],
+                                   env=child_env(env))
+    async with stdio_client(params) as (read, write), ClientSession(read, write, elicitation_callback=elicit) as session:
+        await session.initialize()
+        yield session
