@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from pathlib import Path
@@ -140,7 +141,9 @@ async def workbook_copy(kit: Kit, workspace: str, workbook: str, to_workspaces: 
     resource = await locate.find(kit, src_ws, workbook)
     source = forms.from_resource(resource)
     source.id = None  # a workbook's id is its own workspace's: copies are matched by display name
-    targets = [t for t in await kit.targets(workspaces=to_workspaces, tenant=tenant) if t.id.lower() != src_ws.id.lower()]
+    chosen = await kit.targets(workspaces=to_workspaces, tenant=tenant)
+    # the same Targets (what the core knows about them travels along), without the source
+    targets = dataclasses.replace(chosen, workspaces=tuple(t for t in chosen if t.id.lower() != src_ws.id.lower()))
     if not targets:
         raise KitError(f"no target workspace other than {src_ws.label} matches to_workspaces={to_workspaces!r}"
                        + (f" in tenant {tenant}" if tenant else "") + "; see workspace_list")
@@ -162,9 +165,14 @@ async def workbook_copy(kit: Kit, workspace: str, workbook: str, to_workspaces: 
         rows[ws.id.lower()] = row
     for ws, exc in planned.errors:
         rows[ws.id.lower()] = {"workspace": planned.key(ws), "action": "error", "error": str(exc)}
+    named = {r["workspace"] for r in rows.values()}
+    for key, message in planned.error_messages().items():  # what the fan-out reports beyond its targets
+        if key not in named:
+            rows[f"~{key}"] = {"workspace": key, "action": "error", "error": message}
 
     def ordered() -> list[dict[str, Any]]:
-        return [rows[t.id.lower()] for t in targets if t.id.lower() in rows]
+        return [rows[t.id.lower()] for t in targets if t.id.lower() in rows] + [
+            r for k, r in rows.items() if k.startswith("~")]
 
     counts = {a: n for a in ("create", "update", "unchanged", "skip", "error")
               if (n := sum(1 for r in rows.values() if r["action"] == a))}
@@ -179,7 +187,8 @@ async def workbook_copy(kit: Kit, workspace: str, workbook: str, to_workspaces: 
     async def write_one(ws: Workspace) -> dict[str, Any]:
         return await plan.apply(kit, next(p for p in to_write if p.ws.id == ws.id))
 
-    written = await kit.fan_out([p.ws for p in to_write], write_one, label="target workspaces")
+    written = await kit.fan_out(dataclasses.replace(targets, workspaces=tuple(p.ws for p in to_write)), write_one,
+                                label="target workspaces")
     for ws, result in written.results:
         rows[ws.id.lower()].update(action=result["action"], revision=result["revision"])
     for ws, exc in written.errors:
