@@ -4,32 +4,13 @@ ctx.elicit confirmation), with the emulator over HTTPS and real azure-identity c
 from __future__ import annotations
 
 import json
-import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import mcp.types as t
-from mcp import ClientSession, StdioServerParameters
-from mcp.client.stdio import stdio_client
-from workbooks_testkit import sdk_workbooks
+from workbooks_testkit import data, sdk_workbooks
 
-from sentinelkit.testing.process import child_env
-
-
-@asynccontextmanager
-async def serve(env: dict[str, str], *args: str, elicit: Any = None) -> AsyncIterator[ClientSession]:
-    params = StdioServerParameters(command=sys.executable, args=["-m", "sentinelkit.cli", "serve", *args],
-                                   env=child_env(env))
-    async with stdio_client(params) as (read, write), ClientSession(read, write, elicitation_callback=elicit) as session:
-        await session.initialize()
-        yield session
-
-
-def _json(result: t.CallToolResult) -> Any:
-    assert not result.is_error, result.content
-    return result.structured_content if result.structured_content is not None else json.loads(result.content[0].text)
+from sentinelkit.testing.process import serve_stdio as serve
 
 
 async def test_serve_exports_copies_and_deletes_after_the_user_confirms(sentinelkit_env, insights, export_dir: Path,
@@ -42,13 +23,13 @@ async def test_serve_exports_copies_and_deletes_after_the_user_confirms(sentinel
 
     async with serve(sentinelkit_env, elicit=elicit) as session:
         tools = {tool.name: tool for tool in (await session.list_tools()).tools}
-        listed = _json(await session.call_tool("workbook_list", {"workspace": "law-northwind"}))
-        exported = _json(await session.call_tool("workbook_export", {"workspace": "law-northwind",
+        listed = data(await session.call_tool("workbook_list", {"workspace": "law-northwind"}))
+        exported = data(await session.call_tool("workbook_export", {"workspace": "law-northwind",
                                                                       "workbook": "Azure Activity", "form": "gallery"}))
-        imported = _json(await session.call_tool("workbook_import", {"workspace": "law-tailspin",
+        imported = data(await session.call_tool("workbook_import", {"workspace": "law-tailspin",
                                                                       "path": exported["path"],
                                                                       "display_name": "Activity (from northwind)"}))
-        deleted = _json(await session.call_tool("workbook_delete", {"workspace": "law-tailspin",
+        deleted = data(await session.call_tool("workbook_delete", {"workspace": "law-tailspin",
                                                                      "workbook": "Activity (from northwind)"}))
     assert tools["workbook_list"].annotations.read_only_hint is True
     assert tools["workbook_delete"].annotations.destructive_hint is True
