@@ -106,6 +106,7 @@ if __name__ == "__main__":
     options = parser.parse_args()
 
     from sentinelkit_devkit.emulator import emulator_environment
+
     from sentinelkit_emulator import Emulator
 
     with Emulator() as EMU:

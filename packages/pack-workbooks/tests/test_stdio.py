@@ -8,9 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import mcp.types as t
-from workbooks_testkit import data, sdk_workbooks
-
 from sentinelkit_devkit.process import stdio_session as serve
+from workbooks_testkit import data, sdk_workbooks
 
 
 async def test_serve_exports_copies_and_deletes_after_the_user_confirms(sentinelkit_env, insights, export_dir: Path,
