@@ -128,8 +128,8 @@ def workspace_references(source: Workspace, target: Workspace) -> dict[str, str]
     endpoint) to the same names beside the target, and the tenant id when the target is in another tenant,
     so that no id of one customer's tenant is written into another's."""
     mapping = {source.id: target.id}
-    source_group = f"/subscriptions/{source.subscription_id}/resourceGroups/{source.resource_group}/"
-    target_group = f"/subscriptions/{target.subscription_id}/resourceGroups/{target.resource_group}/"
+    source_group = f"/subscriptions/{source.subscription_id}/resourceGroups/{source.resource_group}"
+    target_group = f"/subscriptions/{target.subscription_id}/resourceGroups/{target.resource_group}"
     if source.resource_group and target.resource_group and source_group.lower() != target_group.lower():
         mapping[source_group] = target_group
     if source.customer_id and target.customer_id:
@@ -140,10 +140,14 @@ def workspace_references(source: Workspace, target: Workspace) -> dict[str, str]
 
 
 def replace_references(value: Any, mapping: Mapping[str, str]) -> Any:
-    """``value`` with every occurrence of each key of ``mapping`` (case-insensitive, in any string) replaced."""
+    """``value`` with every occurrence of each key of ``mapping`` (case-insensitive, in any string) replaced.
+
+    A key matches only as a whole name: ``.../workspaces/law-a`` is not replaced inside
+    ``.../workspaces/law-ab``, nor a customerId inside a longer hexadecimal string."""
     if not mapping:
         return value
-    pattern = re.compile("|".join(re.escape(k) for k in sorted(mapping, key=len, reverse=True)), re.IGNORECASE)
+    keys = "|".join(re.escape(k) for k in sorted(mapping, key=len, reverse=True))
+    pattern = re.compile(rf"(?<![A-Za-z0-9_-])(?:{keys})(?![A-Za-z0-9_-])", re.IGNORECASE)
     lowered = {k.lower(): v for k, v in mapping.items()}
 
     def walk(v: Any) -> Any:
