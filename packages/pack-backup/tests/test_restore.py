@@ -57,7 +57,8 @@ async def test_a_fresh_workspace_of_another_tenant_gets_the_content_of_the_backu
             return data(await client.call_tool(tool, args, raise_on_error=False))
 
         await call("sample_tag_set", workspace="law-northwind", tag="owner", value="northwind-soc")
-        await call("backup_export", workspace="law-northwind", path="nw")
+        exported = await call("backup_export", workspace="law-northwind", path="nw")
+        assert {"workbook", "sample_tag", "data_collection_rule"} <= set(exported["kinds"])
         preview = await call("backup_restore", backup="nw", workspace=FRESH, dry_run=True)
         plan = preview["would_change"]["changes"]["plans"][FRESH]
         assert plan["from"] == "law-northwind (tenant northwind)" and plan["cross_tenant"] is True
@@ -71,7 +72,8 @@ async def test_a_fresh_workspace_of_another_tenant_gets_the_content_of_the_backu
         assert "dce-northwind does not exist" in failed["data_collection_rule", "dcr-northwind-linux-syslog"]
         assert "identity_claim_upn_s" in failed["analytics_rule", "Key Vault secrets accessed by unusual identity"]
         again = await call("backup_restore", backup="nw", workspace=FRESH, dry_run=True)
-        assert again["would_change"]["changes"]["plans"][FRESH]["counts"] == {"create": 2, "unchanged": 57}
+        assert again["would_change"]["changes"]["plans"][FRESH]["counts"] == {"create": 2,
+                                                                             "unchanged": exported["objects"] - 2}
         tags = await call("sample_tags_get", workspace=FRESH)
         assert tags["tags"]["owner"] == "northwind-soc"  # the third-party kind, restored by a pack that never heard of it
 
@@ -102,6 +104,20 @@ async def test_a_fresh_workspace_of_another_tenant_gets_the_content_of_the_backu
         assert [(c.name, c.type) for c in a.schema.columns] == [(c.name, c.type) for c in b.schema.columns]
         assert a.plan == b.plan and a.retention_in_days_as_default and b.retention_in_days_as_default  # each its default
     assert la_fb.tables.get("rg-sentinel", FRESH, "SecurityEvent").retention_in_days == 30
+    from azure.mgmt.applicationinsights import ApplicationInsightsManagementClient
+
+    def workbooks(tenant: str, rg: str, workspace_id: str) -> dict[str, Any]:
+        client = sdk(ApplicationInsightsManagementClient, tenant)
+        return {w.display_name: client.workbooks.get(rg, w.name, can_fetch_content=True)
+                for w in client.workbooks.list_by_resource_group(rg, category="sentinel")
+                if w.source_id.lower() == workspace_id.lower()}
+
+    northwind_id = next(w["id"] for w in emulator.info["workspaces"] if w["name"] == "law-northwind")
+    books, copies = workbooks("northwind", "rg-security", northwind_id), workbooks("fabrikam", "rg-sentinel", fresh_workspace)
+    assert set(copies) == set(books) and books
+    for name, book in books.items():
+        assert json.loads(copies[name].serialized_data) == json.loads(
+            book.serialized_data.replace(northwind_id, fresh_workspace))
     monitor = sdk(MonitorManagementClient, "fabrikam")
     delivering = {r.name: r for r in monitor.data_collection_rules.list_by_resource_group("rg-sentinel")
                   if any(d.workspace_resource_id.lower() == fresh_workspace.lower()
