@@ -16,8 +16,8 @@ from sentinelkit import ADDITIVE, READ_ONLY, ContentKind, Kit, KitError, Targets
 
 from .compare import KindDiff, compare
 from .content import Objects, Progress, choose_kinds, key, pointed, read_workspace
-from .plan import Plan, carry_out, make_plan
 from .manifest import WorkspaceEntry
+from .plan import Plan, carry_out, make_plan
 from .store import Backup, load, open_backup
 
 #: summary lines in an answer

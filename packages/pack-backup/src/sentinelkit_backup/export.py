@@ -258,7 +258,7 @@ async def backup_export(kit: Kit, workspace: str | None = None, workspaces: list
     for u in done.unreachable:
         manifest.failures.append(Failure(error=f"{u.scope} could not be listed, so its workspaces are missing: "
                                                f"{u.message}"))
-    for where, files in run.previous.items():  # kinds not listed completely now: their earlier files stay
+    for files in run.previous.values():  # kinds not listed completely now: their earlier files stay
         run.left += sorted(files)
     manifest.status = "partial" if manifest.failures else "complete"
     manifest.finished = layout.now()
