@@ -10,7 +10,7 @@ installed packs, against the emulator, with latency injected on every ARM call:
 
     python benchmarks/backup.py [--latency-ms 200] [--runs 3]
 
-Each measurement uses a server of its own whose workspace discovery and ARM tokens are warmed up before the
+The emulator runs in a process of its own. Each measurement uses a server of its own whose workspace discovery and ARM tokens are warmed up before the
 latency is injected, with the read cache cleared, so that the figure is the tool itself. The same cases are then
 measured without injected latency: what is left is the work of the one emulator process (every tenant's Azure)
 and of the server on this machine; the difference is the waiting, which a fan-out overlaps.
@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -33,6 +35,31 @@ from typing import Any
 ONE = "law-tailspin"
 SOURCE = "law-northwind"  # restored into FRESH, a new workspace of fabrikam (another tenant)
 FRESH = ("fabrikam", "rg-sentinel", "law-bench-restored")
+
+
+class Admin:
+    """The emulator, in a process of its own, through its admin API and its start-up JSON."""
+
+    def __init__(self, info: dict[str, Any]) -> None:
+        import httpx
+
+        self.info = info
+        self.admin = httpx.Client(base_url=info["admin_url"], verify=info["ca_path"], timeout=60)
+
+    def add_fault(self, **fault: Any) -> dict[str, Any]:
+        response = self.admin.post("/faults", json=fault)
+        response.raise_for_status()
+        return dict(response.json())
+
+    def reset(self) -> None:
+        self.admin.post("/reset").raise_for_status()
+
+    def tenant(self, name: str) -> dict[str, Any]:
+        return next(t for t in self.info["tenants"] if name in (t["name"], t["id"]))
+
+    def principal(self, name: str) -> dict[str, Any]:
+        return next({**p, "tenant_id": t["id"]} for t in self.info["tenants"] for p in t["principals"]
+                    if p["name"] == name)
 
 
 def new_workspace() -> None:
@@ -182,13 +209,20 @@ if __name__ == "__main__":
 
     from sentinelkit_devkit.emulator import emulator_environment
 
-    from sentinelkit_emulator import Emulator
-
-    with Emulator() as EMU:
-        workdir = Path(tempfile.mkdtemp(prefix="sentinelkit-bench-"))
-        os.environ.update(emulator_environment(EMU.info, workdir))
+    # the emulator in a process of its own: Azure's compute is not on this process's event loop (nor its GIL)
+    proc = subprocess.Popen([sys.executable, "-m", "sentinelkit_emulator"], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True)
+    workdir = Path(tempfile.mkdtemp(prefix="sentinelkit-bench-"))
+    try:
+        assert proc.stdout is not None
+        info = json.loads(proc.stdout.readline())
+        EMU = Admin(info)
+        os.environ.update(emulator_environment(info, workdir))
         os.environ["SENTINELKIT_CACHE_DIR"] = str(workdir)
         EXPORTS = Path(os.environ["SENTINELKIT_EXPORT_DIR"])
         asyncio.run(main(options.runs, options.latency_ms))
-    shutil.rmtree(workdir, ignore_errors=True)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        shutil.rmtree(workdir, ignore_errors=True)
     sys.exit(0)
