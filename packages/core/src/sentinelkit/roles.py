@@ -1,7 +1,7 @@
 """What a caller's Entra app roles let it see and call (hosted mode, ``[http.roles]``).
 
-Each role allows tools of some safety classes, of some packs, and optionally only named tools; a caller
-may do what any of its roles allows. ``tools/list`` shows only those tools, and a call beyond them is
+Each role holds grants: tools of some safety classes, of some packs, and optionally only named tools; a
+caller may do what any grant of any of its roles allows. ``tools/list`` shows only those tools, and a call beyond them is
 refused and audited. The per-tenant policies (``check_call``) apply on top. Over stdio, and over HTTP
 without Entra tokens, roles do not apply.
 """
@@ -27,9 +27,9 @@ def allows(role: RoleConfig, spec: ToolSpec) -> bool:
             and (role.tools is None or spec.name in role.tools))
 
 
-def permitted(held: Iterable[str], roles: Mapping[str, RoleConfig], spec: ToolSpec) -> bool:
-    """Whether any role the caller holds allows this tool."""
-    return any(allows(roles[r], spec) for r in held if r in roles)
+def permitted(held: Iterable[str], roles: Mapping[str, list[RoleConfig]], spec: ToolSpec) -> bool:
+    """Whether any grant of any role the caller holds allows this tool."""
+    return any(allows(grant, spec) for r in held if r in roles for grant in roles[r])
 
 
 def caller_roles() -> list[str] | None:
@@ -46,7 +46,7 @@ def caller_roles() -> list[str] | None:
 
 
 class RoleGuard(Middleware):
-    def __init__(self, runtime: Runtime, specs: dict[str, ToolSpec], roles: Mapping[str, RoleConfig]) -> None:
+    def __init__(self, runtime: Runtime, specs: dict[str, ToolSpec], roles: Mapping[str, list[RoleConfig]]) -> None:
         self.runtime = runtime
         self.specs = specs
         self.roles = roles
@@ -66,7 +66,7 @@ class RoleGuard(Middleware):
             return await call_next(context)
         from .toolwrap import request_caller
 
-        allowing = sorted(r for r, role in self.roles.items() if allows(role, spec))
+        allowing = sorted(r for r in self.roles if permitted([r], self.roles, spec))
         message = (f"{spec.name} is not allowed for your roles ({', '.join(held) or 'none'}): it is a "
                    f"{spec.safety.value.replace('_', '-')} tool of pack {spec.pack}. Nothing was called. Roles that "
                    f"allow it: {', '.join(allowing) or 'none'} (assigned in Entra ID).")

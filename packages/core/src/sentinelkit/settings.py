@@ -96,8 +96,9 @@ class RetryConfig(_Strict):
 
 
 class RoleConfig(_Strict):
-    """What holders of one Entra app role may see and call (hosted mode): tools of these safety classes,
-    of these packs (``["*"]``: every pack), and, if ``tools`` is set, only those tools."""
+    """One grant of an Entra app role (hosted mode): tools of these safety classes, of these packs (``["*"]``:
+    every pack), and, if ``tools`` is set, only those tools. A role may hold several grants (a TOML array of
+    tables), e.g. every read-only tool, and the writes of one pack."""
 
     safety: list[Literal["read_only", "additive", "destructive"]] = ["read_only"]
     packs: list[str] = ["*"]
@@ -105,10 +106,11 @@ class RoleConfig(_Strict):
 
 
 #: the app roles of ``[http] auth = "entra"`` when ``[http.roles]`` names none
-DEFAULT_ROLES: dict[str, RoleConfig] = {
-    "Sentinel.Reader": RoleConfig(safety=["read_only"]),
-    "Sentinel.Responder": RoleConfig(safety=["read_only", "additive", "destructive"], packs=["core", "incidents"]),
-    "Sentinel.Engineer": RoleConfig(safety=["read_only", "additive", "destructive"]),
+DEFAULT_ROLES: dict[str, list[RoleConfig]] = {
+    "Sentinel.Reader": [RoleConfig(safety=["read_only"])],
+    "Sentinel.Responder": [RoleConfig(safety=["read_only"]),
+                           RoleConfig(safety=["additive", "destructive"], packs=["incidents"])],
+    "Sentinel.Engineer": [RoleConfig(safety=["read_only", "additive", "destructive"])],
 }
 
 
@@ -127,8 +129,8 @@ class HttpConfig(_Strict):
     """Accepted ``aud`` values (default: ``api://<entra_client_id>`` and the client id itself)."""
     entra_allowed_tenants: list[str] = []
     """Tenants whose tokens are accepted (default: ``entra_tenant_id`` only)."""
-    roles: dict[str, RoleConfig] = {}
-    """App role → what its holders may do (default: ``DEFAULT_ROLES``); a token with none of them is refused."""
+    roles: dict[str, list[RoleConfig]] = {}
+    """App role → its grants (default: ``DEFAULT_ROLES``); a token with none of these roles is refused."""
     public_url: str | None = None
     """The URL clients reach the server at (for the protected-resource metadata), e.g. behind a load balancer."""
     stateless: bool = False
@@ -140,7 +142,15 @@ class HttpConfig(_Strict):
     disconnected: a client that never finishes holds no connection."""
     body_timeout: float = Field(default=30.0, gt=0)
 
-    def role_map(self) -> dict[str, RoleConfig]:
+    @field_validator("roles", mode="before")
+    @classmethod
+    def _grants(cls, value: Any) -> Any:
+        """``[http.roles."X"]`` (one grant) or ``[[http.roles."X"]]`` (several)."""
+        if isinstance(value, dict):
+            return {k: [v] if isinstance(v, dict) else v for k, v in value.items()}
+        return value
+
+    def role_map(self) -> dict[str, list[RoleConfig]]:
         return self.roles or DEFAULT_ROLES
 
 
