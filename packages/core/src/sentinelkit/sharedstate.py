@@ -188,6 +188,9 @@ class RedisLink:
                 logger().warning("redis_recover_callback_failed", exc_info=True)
 
     def status(self) -> dict[str, Any]:
+        """Reachability now (a PING while it is down and due for another try), outages and failed calls."""
+        if not self.available:
+            self.run(lambda r: r.ping(), None)
         out: dict[str, Any] = {"url": self.url, "available": self.available, "outages": self.outages,
                                "failed_calls": self.failures}
         if not self.available:
