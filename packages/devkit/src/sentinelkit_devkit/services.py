@@ -14,11 +14,10 @@ from pathlib import Path
 
 from sentinelkit_devkit.process import SENTINELKIT, child_env
 
-#: the nginx configuration of a round-robin balancer in front of replicas: ``{upstreams}``, ``{port}`` and
-#: ``{prefix}`` (its folder) are filled in; deploy/nginx/sentinelkit.conf.template is the same server block
-NGINX_CONF = """\
+#: nginx's main configuration for a process of its own: pid, logs and temporary files in ``{prefix}``, and
+#: ``{http}`` (server blocks) inside ``http``; run with ``-g "daemon off;"``
+NGINX_MAIN = """\
 worker_processes 1;
-daemon off;
 pid {prefix}/nginx.pid;
 error_log {prefix}/error.log warn;
 events {{ worker_connections 1024; }}
@@ -29,27 +28,17 @@ http {{
     fastcgi_temp_path {prefix}/fastcgi;
     uwsgi_temp_path {prefix}/uwsgi;
     scgi_temp_path {prefix}/scgi;
-    upstream sentinelkit {{
-{upstreams}
-        keepalive 32;
-    }}
-    server {{
-        listen 127.0.0.1:{port};
-        client_header_timeout 10s;
-        client_body_timeout 30s;
-        client_max_body_size 4m;
-        location / {{
-            proxy_pass http://sentinelkit;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_set_header Host $http_host;
-            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-            proxy_buffering off;
-            proxy_read_timeout 300s;
-        }}
-    }}
+{http}
 }}
 """
+
+
+def nginx_prefix(folder: Path) -> None:
+    """nginx's folders under ``folder``, writable by its workers (they run as nobody when the master is root)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        (folder / sub).mkdir(exist_ok=True)
+        (folder / sub).chmod(0o777)
 
 
 def free_port() -> int:
@@ -128,25 +117,63 @@ class RedisServer:
 
 @contextmanager
 def nginx_balancer(upstreams: Sequence[str], folder: Path, port: int | None = None) -> Iterator[str]:
-    """nginx in front of ``upstreams`` (``127.0.0.1:PORT`` each), round-robin; yields its base URL."""
+    """nginx in front of ``upstreams`` (``127.0.0.1:PORT`` each), round-robin, configured by the server block
+    of deploy/nginx/sentinelkit.conf.template; yields its base URL."""
     exe = binary("nginx")
     if exe is None:
         raise FileNotFoundError("nginx is not installed: apt-get install nginx (.ci/run does)")
     port = port or free_port()
-    folder.mkdir(parents=True, exist_ok=True)
-    for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
-        (folder / sub).mkdir(exist_ok=True)
-        (folder / sub).chmod(0o777)  # nginx's workers run as nobody when the master runs as root
+    nginx_prefix(folder)
+    block = render_template(balancer_template(), {
+        "NGINX_PORT": f"127.0.0.1:{port}", "SENTINELKIT_UPSTREAMS": " ".join(f"server {u};" for u in upstreams)})
     conf = folder / "nginx.conf"
-    conf.write_text(NGINX_CONF.format(prefix=folder, port=port,
-                                      upstreams="\n".join(f"        server {u};" for u in upstreams)))
-    proc = subprocess.Popen([exe, "-p", str(folder), "-c", str(conf)], stdout=subprocess.DEVNULL,
+    conf.write_text(NGINX_MAIN.format(prefix=folder, http=block))
+    proc = subprocess.Popen([exe, "-p", str(folder), "-c", str(conf), "-g", "daemon off;"], stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
     try:
         wait_for_port(port, proc)
         yield f"http://127.0.0.1:{port}"
     finally:
         stop(proc)
+
+
+def balancer_template() -> str:
+    """deploy/nginx/sentinelkit.conf.template (a checkout's), else the same server block packaged here."""
+    for parent in Path(__file__).resolve().parents:
+        candidate = parent / "deploy" / "nginx" / "sentinelkit.conf.template"
+        if candidate.is_file():
+            return candidate.read_text()
+    return _BALANCER
+
+
+def render_template(text: str, values: dict[str, str]) -> str:
+    """``${NAME}`` replaced by its value, as nginx's image renders /etc/nginx/templates (envsubst)."""
+    import re
+
+    return re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", lambda m: values.get(m.group(1), m.group(0)), text)
+
+
+_BALANCER = """\
+upstream sentinelkit {
+    ${SENTINELKIT_UPSTREAMS}
+    keepalive 32;
+}
+server {
+    listen ${NGINX_PORT};
+    client_header_timeout 10s;
+    client_body_timeout 30s;
+    client_max_body_size 4m;
+    location / {
+        proxy_pass http://sentinelkit;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+        proxy_set_header Host $http_host;
+        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+        proxy_buffering off;
+        proxy_read_timeout 300s;
+    }
+}
+"""
 
 
 def start_replica(env: dict[str, str], port: int, *args: str, log: Path | None = None) -> subprocess.Popen[str]:
