@@ -17,8 +17,8 @@ about to do, and before doing it. ``decide`` is the whole policy, as a pure func
 
 A preview (or a question) is remembered as *pending* for its caller, tool and arguments, in the state
 replicas share: the confirmation may reach another replica. When it comes, the change is computed again;
-if it is no longer the one previewed (the resource changed meanwhile), nothing is applied and the new
-preview is the answer.
+if what it changes is no longer what was previewed (an etag the preview showed has changed: someone wrote
+meanwhile), nothing is applied and the new preview is the answer.
 """
 
 from __future__ import annotations
@@ -113,7 +113,23 @@ def pending_key(call: ToolCall) -> str:
 
 
 def _digest(preview: Any) -> str:
-    return hashlib.sha256(json.dumps(preview, sort_keys=True, default=str).encode()).hexdigest()
+    """The versions (ARM etags) of what a preview shows: when one differs at confirmation, the resource changed
+    since it was previewed. Other values may move by themselves (a relative time resolved anew) and do not count."""
+    etags: set[str] = set()
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if str(key).lower() == "etag" and isinstance(item, str):
+                    etags.add(item)
+                else:
+                    walk(item)
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                walk(item)
+
+    walk(preview)
+    return hashlib.sha256(json.dumps(sorted(etags)).encode()).hexdigest()
 
 
 async def confirm(call: ToolCall, summary: str, changes: Any, *, removes: bool = False, pending: Any = None) -> None:
