@@ -7,8 +7,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sentinelkit.sharedstate import RedisState, SharedState, redacted_url
 from sentinelkit_devkit.services import RedisServer, binary
+
+from sentinelkit.sharedstate import RedisState, SharedState, redacted_url
 
 needs_redis = pytest.mark.skipif(binary("redis-server") is None, reason="needs redis-server (apt-get install "
                                                                          "redis-server; .ci/run installs it)")

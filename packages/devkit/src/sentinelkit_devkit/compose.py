@@ -20,7 +20,15 @@ from pathlib import Path
 from typing import Any
 
 from sentinelkit_devkit.process import SENTINELKIT, child_env
-from sentinelkit_devkit.services import NGINX_MAIN, binary, free_port, nginx_prefix, render_template, stop, wait_for_port
+from sentinelkit_devkit.services import (
+    NGINX_MAIN,
+    binary,
+    free_port,
+    nginx_prefix,
+    render_template,
+    stop,
+    wait_for_port,
+)
 
 
 @dataclass
