@@ -308,7 +308,7 @@ class RedisState(SharedState):
 
     def get_json(self, name: str) -> Any | None:
         missing = object()
-        raw = self.link.run(lambda r: r.get(self.link.key("state", name)), missing)
+        raw: Any = self.link.run(lambda r: r.get(self.link.key("state", name)), missing)
         if raw is missing:
             return super().get_json(name)
         return json.loads(raw) if raw is not None else None
@@ -321,7 +321,7 @@ class RedisState(SharedState):
 
     def pop_json(self, name: str) -> Any | None:
         missing = object()
-        raw = self.link.run(lambda r: r.getdel(self.link.key("state", name)), missing)
+        raw: Any = self.link.run(lambda r: r.getdel(self.link.key("state", name)), missing)
         if raw is missing:
             return super().pop_json(name)
         return json.loads(raw) if raw is not None else None

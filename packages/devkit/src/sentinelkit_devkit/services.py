@@ -62,7 +62,7 @@ def wait_for_port(port: int, proc: subprocess.Popen[str] | None = None, timeout:
         except OSError:
             if proc is not None and proc.poll() is not None:
                 out = proc.stderr.read() if proc.stderr else ""
-                raise RuntimeError(f"{proc.args[0]} exited ({proc.returncode}) before listening on {port}: {out}") from None
+                raise RuntimeError(f"{proc.args!r} exited ({proc.returncode}) before listening on {port}: {out}") from None
             if time.monotonic() > deadline:
                 raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout:.0f} s") from None
             time.sleep(0.05)

@@ -25,4 +25,4 @@ class BudgetPolicy(AsyncHTTPPolicy):  # type: ignore[type-arg]
         tenant = getattr(request.http_request, TENANT_ATTRIBUTE, None)
         if tenant:
             await self.shared.acquire(f"{self.service}:{str(tenant).lower()}", self.rate, self.burst)
-        return await self.next.send(request)  # type: ignore[no-any-return]
+        return await self.next.send(request)
