@@ -34,12 +34,9 @@ def permitted(held: Iterable[str], roles: Mapping[str, list[RoleConfig]], spec: 
 
 def caller_roles() -> list[str] | None:
     """The app roles of the current request's Entra token; ``None`` when there is no token (stdio)."""
-    from fastmcp.server.dependencies import get_access_token
+    from .httpauth import current_token
 
-    try:
-        token = get_access_token()
-    except Exception:
-        return None
+    token = current_token()
     if token is None:
         return None
     return [str(r) for r in (token.claims or {}).get("roles") or []]

@@ -306,12 +306,16 @@ class RedisState(SharedState):
     def cache(self, ttl: float) -> TtlCache:
         return SharedCache(ttl, self.link)
 
-    def get_json(self, name: str) -> Any | None:
+    def _read(self, command: str, name: str, fallback: Callable[[str], Any]) -> Any | None:
+        """``GET``/``GETDEL`` of a JSON value, or ``fallback(name)`` (this process's copy) while Redis is down."""
         missing = object()
-        raw: Any = self.link.run(lambda r: r.get(self.link.key("state", name)), missing)
+        raw: Any = self.link.run(lambda r: getattr(r, command)(self.link.key("state", name)), missing)
         if raw is missing:
-            return super().get_json(name)
+            return fallback(name)
         return json.loads(raw) if raw is not None else None
+
+    def get_json(self, name: str) -> Any | None:
+        return self._read("get", name, super().get_json)
 
     def set_json(self, name: str, value: Any, ttl: float) -> None:
         data = json.dumps(value, default=str)
@@ -320,11 +324,7 @@ class RedisState(SharedState):
             super().set_json(name, value, ttl)
 
     def pop_json(self, name: str) -> Any | None:
-        missing = object()
-        raw: Any = self.link.run(lambda r: r.getdel(self.link.key("state", name)), missing)
-        if raw is missing:
-            return super().pop_json(name)
-        return json.loads(raw) if raw is not None else None
+        return self._read("getdel", name, super().pop_json)
 
     def reserve(self, bucket: str, rate: float, burst: int) -> float:
         def take(r: Any) -> float:
