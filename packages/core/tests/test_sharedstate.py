@@ -73,3 +73,17 @@ def test_redis_down_means_no_cache_then_a_missed_invalidation_clears_it(redis: R
 
 def test_a_redis_password_never_shows() -> None:
     assert redacted_url("redis://:s3cret@cache.internal:6380/2") == "redis://:***@cache.internal:6380/2"
+
+
+@needs_redis
+async def test_config_check_reports_the_shared_state(sentinelkit_settings, redis: RedisServer) -> None:
+    from sentinelkit.check import run_check
+
+    lines: list[str] = []
+    settings = sentinelkit_settings.model_copy(update={"redis_url": redis.url})
+    await run_check(settings, out=lines.append)
+    assert f"OK   shared state: Redis at {redis.url}" in lines
+    redis.stop()
+    lines.clear()
+    await run_check(settings, out=lines.append)
+    assert any(line.startswith("WARN shared state") and "unreachable" in line for line in lines), lines

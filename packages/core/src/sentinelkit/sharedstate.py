@@ -188,9 +188,8 @@ class RedisLink:
                 logger().warning("redis_recover_callback_failed", exc_info=True)
 
     def status(self) -> dict[str, Any]:
-        """Reachability now (a PING while it is down and due for another try), outages and failed calls."""
-        if not self.available:
-            self.run(lambda r: r.ping(), None)
+        """Reachability now (a PING, unless Redis failed less than ``retry_after`` ago), outages and failed calls."""
+        self.run(lambda r: r.ping(), None)
         out: dict[str, Any] = {"url": self.url, "available": self.available, "outages": self.outages,
                                "failed_calls": self.failures}
         if not self.available:
@@ -301,7 +300,8 @@ class RedisState(SharedState):
         self._script: Any = None
 
     def status(self) -> dict[str, Any]:
-        return {"backend": self.backend, "shared": self.link.available, **self.link.status()}
+        link = self.link.status()
+        return {"backend": self.backend, "shared": link["available"], **link}
 
     def cache(self, ttl: float) -> TtlCache:
         return SharedCache(ttl, self.link)
