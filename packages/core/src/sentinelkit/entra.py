@@ -63,8 +63,9 @@ class EntraVerifier(TokenVerifier):
                                 leeway=LEEWAY, options={"require": ["exp", "iss", "aud", "tid"]})
         except jwt.InvalidTokenError as exc:
             return self._refuse(type(exc).__name__, str(exc), unverified)
-        roles = [str(r) for r in claims.get("roles") or []]
-        return AccessToken(token=token, client_id=str(claims.get("azp") or claims.get("appid") or ""), scopes=roles,
+        # scopes: the delegated scopes (``scp``, what entra_required_scopes asks for) and the app roles
+        scopes = str(claims.get("scp") or "").split() + [str(r) for r in claims.get("roles") or []]
+        return AccessToken(token=token, client_id=str(claims.get("azp") or claims.get("appid") or ""), scopes=scopes,
                            expires_at=int(claims["exp"]), subject=str(claims.get("oid") or claims.get("sub") or ""),
                            claims=claims)
 
@@ -132,10 +133,11 @@ class RoleGate:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         user = scope.get("user") if scope["type"] == "http" else None
         token = getattr(user, "access_token", None)
-        if token is not None and not self.roles.intersection(token.scopes or []):
+        held = [str(r) for r in ((token.claims or {}).get("roles") or [])] if token is not None else []
+        if token is not None and not self.roles.intersection(held):
             claims = token.claims or {}
             logger().warning("http_token_refused", reason="no sentinelkit role", caller=claims.get("upn")
-                             or claims.get("oid"), roles=list(token.scopes or []))
+                             or claims.get("oid"), roles=held)
             body = json.dumps({"error": "insufficient_scope", "error_description": (
                 "the token is valid but holds none of this server's app roles (" + ", ".join(sorted(self.roles))
                 + "); ask an administrator to assign you one in Entra ID (Enterprise applications → users and groups)")})
