@@ -99,6 +99,23 @@ async def test_a_confirmation_is_refused_when_the_change_is_no_longer_the_previe
     assert _incident(emulator, FABRIKAM, number)["properties"]["status"] == "Closed"
 
 
+async def test_a_question_asked_by_one_replica_is_answered_on_the_other(emulator: Any, cluster: dict[str, Any]) -> None:
+    """2026-07-28 clients are asked (InputRequiredResult) and call again with the answer: through the
+    round-robin balancer, the second call reaches the other replica."""
+    number = _create_incident(emulator, FABRIKAM)
+    asked: list[str] = []
+
+    async def accept(message: str, response_type: Any, params: Any, context: Any) -> dict[str, bool]:
+        asked.append(message)
+        return {"confirm": True}
+
+    async with Client(cluster["lb"], elicitation_handler=accept) as client:
+        result = await client.call_tool("incident_close", {"workspace": FABRIKAM, "incident_id": str(number),
+                                                           "classification": "Undetermined"})
+    assert not result.is_error and asked and "confirmation_required" not in (result.structured_content or {})
+    assert _incident(emulator, FABRIKAM, number)["properties"]["status"] == "Closed"
+
+
 async def test_the_load_balancer_spreads_calls_over_both_replicas(cluster: dict[str, Any]) -> None:
     answers = [await _call(cluster["lb"], "workspace_list", {"tenant": "northwind"}) for _ in range(4)]
     assert all([w["name"] for w in a["workspaces"]] == ["law-northwind"] for a in answers)
