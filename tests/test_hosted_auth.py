@@ -172,3 +172,56 @@ def test_refusals_are_logged_with_their_reason(hosted: dict[str, Any]) -> None:
         text = hosted["log"].read_text()
         time.sleep(0.1)
     assert "http_token_refused" in text and "tenant not allowed" in text
+
+
+@pytest.fixture(scope="module")
+def tier1(emulator: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """A server whose roles are docs/hosting.md's own mapping (``SOC.Tier1``), with northwind read-only by policy."""
+    folder = tmp_path_factory.mktemp("hosted-roles")
+    env = emulator_environment(emulator.info, folder)
+    app = emulator.app()
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "hosting.md").read_text()
+    mapping = next(block for block in docs.split("```toml\n")[1:] if "http.roles" in block).split("```")[0]
+    text = Path(env["SENTINELKIT_CONFIG"]).read_text()
+    assert "[tenants.northwind]\n" in text
+    text = text.replace("[tenants.northwind]\n", '[tenants.northwind]\nallow = "read_only"\n')
+    config = folder / "sentinelkit.toml"
+    config.write_text(text + (f'\n[http]\nauth = "entra"\nentra_tenant_id = "{app["tenant_id"]}"\n'
+                              f'entra_client_id = "{app["client_id"]}"\n\n{mapping}'))
+    env["SENTINELKIT_CONFIG"] = str(config)
+    port = free_port()
+    proc = start_replica(env, port, log=folder / "server.log")
+    try:
+        yield {"url": f"http://127.0.0.1:{port}/mcp", "app": app, "audit": Path(env["SENTINELKIT_AUDIT_LOG"])}
+    finally:
+        stop(proc)
+
+
+async def test_configured_roles_replace_the_defaults_and_tenant_policies_apply_on_top(
+        emulator: Any, tier1: dict[str, Any]) -> None:
+    """docs/hosting.md's ``SOC.Tier1``: the read-only tools of three packs, and two incident writes. The
+    default ``Sentinel.Engineer`` means nothing here; a read-only tenant refuses even an allowed write."""
+    engineer = _token(emulator, tier1["app"], roles=["Sentinel.Engineer"])
+    answer = httpx.post(tier1["url"], json=INITIALIZE, headers={**ACCEPT, "Authorization": f"Bearer {engineer}"},
+                        timeout=30)
+    assert answer.status_code == 403
+    analyst = _token(emulator, tier1["app"], roles=["SOC.Tier1"])
+    async with Client(tier1["url"], auth=analyst) as client:
+        names = {t.name for t in await client.list_tools()}
+        fabrikam = await client.call_tool("incident_comment_add", {"workspace": "law-fabrikam-prod", "incident_id": "1",
+                                                                   "message": "tier 1", "dry_run": True})
+        listed = await client.call_tool("incident_list", {"workspace": "law-northwind", "limit": 1})
+        number = str(listed.structured_content["incidents"][0]["number"])
+        northwind = await client.call_tool("incident_comment_add", {"workspace": "law-northwind",
+                                                                    "incident_id": number, "message": "tier 1"},
+                                           raise_on_error=False)
+        refused = await client.call_tool("incident_close", {"workspace": "law-fabrikam-prod", "incident_id": "1",
+                                                            "classification": "FalsePositive", "confirm": True},
+                                         raise_on_error=False)
+    assert {"incident_list", "workspace_list", "incident_comment_add", "incident_assign"} <= names
+    assert not names & {"incident_close", "dcr_list", "dcr_delete"}  # dcr: not one of the role's packs
+    assert fabrikam.structured_content["dry_run"] is True
+    assert northwind.is_error and "read-only by policy" in northwind.content[0].text
+    assert refused.is_error and "not allowed for your roles (SOC.Tier1)" in refused.content[0].text
+    outcomes = [(r["tool"], r["outcome"]) for r in _audit(tier1)]
+    assert outcomes[-2:] == [("incident_comment_add", "refused"), ("incident_close", "refused")]
