@@ -131,6 +131,18 @@ class _Scan:
         wait = min(2.0 ** (self.failures - 1), ttl) if self.unsure else ttl
         return now - self.at >= max(wait, 0.5)
 
+    def to_json(self) -> dict[str, Any]:
+        """For replicas (``sentinelkit.sharedstate``): its age instead of this process's clock."""
+        return {"workspaces": [asdict(ws) for ws in self.workspaces], "unreachable": [asdict(u) for u in self.unreachable],
+                "tenant_names": self.tenant_names, "age": time.monotonic() - self.at, "listed": sorted(self.listed),
+                "failures": self.failures}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> _Scan:
+        return cls([Workspace(**ws) for ws in data["workspaces"]], [Unreachable(**u) for u in data["unreachable"]],
+                   dict(data["tenant_names"]), time.monotonic() - float(data["age"]), set(data["listed"]),
+                   int(data["failures"]))
+
 
 def _short(domain: str | None, display: str | None) -> str | None:
     if domain:
@@ -171,6 +183,7 @@ class WorkspaceRegistry:
         self._subscription_tenants: dict[str, str] = {}
         self._customer_tenants: dict[str, str] = {}
         self._tenant_names: dict[str, str] = {}
+        self._shared_changed = False
 
     async def discover(self, *, refresh: bool = False) -> Discovery:
         """Every credential's workspaces, each credential's scan cached for the cache TTL; a scan that failed
@@ -181,8 +194,15 @@ class WorkspaceRegistry:
             ttl = max(self.rt.settings.cache_ttl, 1)
             keys = self.rt.credentials.keys() if self.rt.settings.discover else []
             due = [k for k in keys if refresh or k not in self._scans or self._scans[k].due(now, ttl)]
-            if self._discovery is not None and not due:
+            if not refresh:  # another replica may have scanned them lately
+                for key in list(due):
+                    scan = self._shared_scan(key)
+                    if scan is not None and not scan.due(now, ttl):
+                        self._scans[key] = scan
+                        due.remove(key)
+            if self._discovery is not None and not due and not self._shared_changed:
                 return self._discovery
+            self._shared_changed = False
             for key, scan in zip(due, await asyncio.gather(*(self._scan(k) for k in due)), strict=True):
                 previous = self._scans.get(key)
                 if previous is not None:  # an onboarding state that could not be read keeps the one known before
@@ -196,6 +216,8 @@ class WorkspaceRegistry:
                 elif scan.unsure:
                     scan.failures = 1
                 self._scans[key] = scan
+                if self.rt.shared.backend != "process":
+                    self.rt.shared.set_json(f"discovery:{key}", scan.to_json(), ttl)
             self._discovery = self._merge([self._scans[k] for k in keys])
             self._tenant_names.update(self._discovery.tenants)
             for ws in self._discovery.workspaces:
@@ -204,6 +226,22 @@ class WorkspaceRegistry:
                     if ws.customer_id:
                         self._customer_tenants[ws.customer_id.lower()] = ws.tenant_id
             return self._discovery
+
+    def _shared_scan(self, key: str) -> _Scan | None:
+        """A scan of this credential another replica shared (``None`` without one, or over stdio)."""
+        if self.rt.shared.backend == "process":
+            return None
+        data = self.rt.shared.get_json(f"discovery:{key}")
+        if data is None:
+            return None
+        try:
+            scan = _Scan.from_json(data)
+        except (KeyError, TypeError, ValueError):
+            return None
+        mine = self._scans.get(key)
+        if mine is None or scan.at > mine.at + 0.001:
+            self._shared_changed = True
+        return scan
 
     def known(self) -> Discovery | None:
         """The last discovery, without discovering (``None`` before the first one)."""
