@@ -67,6 +67,10 @@ def build_server(settings: Settings, manager: PackManager | None = None) -> Fast
     from .guard import CallGuard
 
     mcp.add_middleware(CallGuard(runtime, collected.tools, hidden))
+    if settings.http.auth == "entra":  # app roles decide what an Entra-authenticated caller sees and calls
+        from .roles import RoleGuard
+
+        mcp.add_middleware(RoleGuard(runtime, collected.tools, settings.http.role_map()))
     if collected.prompts:
         from fastmcp.prompts import Prompt
 
