@@ -157,8 +157,12 @@ class CompactCatalog(CatalogTransform):
     async def transform_tools(self, tools: Sequence[Tool]) -> Sequence[Tool]:
         from fastmcp.server.dependencies import get_context
 
-        ctx = get_context()
-        visible = list(await self.get_tool_catalog(ctx))  # what this caller may see, as the full mode lists it
+        try:
+            ctx: Context | None = get_context()
+        except RuntimeError:  # no request (FastMCP's start-up checks): the server's own catalog, no session
+            ctx = None
+        # what this caller may see, as the full mode lists it
+        visible = list(await self.get_tool_catalog(ctx)) if ctx is not None else list(tools)
         enabled = self.enabled(ctx)
         listed: list[Tool] = [t for t in visible if self.pack_of.get(t.name) in enabled or t.name not in self.pack_of]
         for pack in self.operations:
