@@ -193,7 +193,7 @@ class CompactCatalog(CatalogTransform):
             name=pack, title=pack.replace("-", " ").replace("_", " ").capitalize(), description=description,
             parameters={"type": "object", "required": ["operation"], "properties": {
                 "operation": {"type": "string", "enum": [DESCRIBE, *names]}, "arguments": {"type": "object"}}},
-            annotations=ToolAnnotations(**worst.annotations()), meta={"sentinelkit": {"pack": pack}},
+            annotations=ToolAnnotations.model_validate(worst.annotations()), meta={"sentinelkit": {"pack": pack}},
             pack=pack, operations=self.operations[pack], catalog=self)
 
     # -- describe --------------------------------------------------------------------------------
@@ -238,7 +238,7 @@ class CompactCatalog(CatalogTransform):
         from .toolwrap import ListedFunctionTool
 
         tool = ListedFunctionTool.from_function(packs_enable, name=PACKS_ENABLE, title="List a pack's tools one by one",
-                                        annotations=ToolAnnotations(**Safety.READ_ONLY.annotations()),
+                                        annotations=ToolAnnotations.model_validate(Safety.READ_ONLY.annotations()),
                                         meta={"sentinelkit": {"pack": CORE}}, output_schema=None)
         tool.parameters = lean_parameters(tool.parameters)
         return tool
@@ -276,7 +276,7 @@ def pack_summary(info: PackInfo) -> str:
     text = ""
     if info.distribution:
         try:
-            text = metadata.metadata(info.distribution).get("Summary") or ""
+            text = (metadata.metadata(info.distribution).get_all("Summary") or [""])[0]
         except metadata.PackageNotFoundError:
             text = ""
     if not text:

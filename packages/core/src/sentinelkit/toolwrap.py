@@ -73,7 +73,7 @@ def _signature(spec: ToolSpec) -> tuple[inspect.Signature, dict[str, Any], set[s
 
 
 def _annotations(spec: ToolSpec) -> ToolAnnotations:
-    return ToolAnnotations(**spec.safety.annotations())  # the title is the tool's own (not said twice)
+    return ToolAnnotations.model_validate(spec.safety.annotations())  # the title is the tool's own (not said twice)
 
 
 def _tags(spec: ToolSpec) -> set[str]:
