@@ -200,3 +200,35 @@ async def test_an_unknown_operation_says_which_there_are(make_server, sentinelki
         wrong = await through_pack(compact, "incidents", "incident_lst", {})
     text = wrong.content[0].text
     assert wrong.is_error and "'incident_list'" in text and "incident_get" in text and "Nothing was done" in text
+
+
+async def test_the_real_server_in_compact_mode_over_stdio(sentinelkit_env, emulator) -> None:
+    """``sentinelkit serve --tools compact`` as Claude Desktop starts it, driven by the mcp SDK client."""
+    import sys
+
+    from mcp import ClientSession, StdioServerParameters
+    from mcp.client.stdio import stdio_client
+    from sentinelkit_devkit.process import child_env
+
+    notified: list[Any] = []
+
+    async def on_message(message: Any) -> None:
+        notified.append(message)
+
+    params = StdioServerParameters(command=sys.executable, env=child_env(sentinelkit_env),
+                                   args=["-m", "sentinelkit.cli", "serve", "--tools", "compact"])
+    async with stdio_client(params) as (read, write), ClientSession(read, write, message_handler=on_message) as session:
+        init = await session.initialize()
+        assert '"describe"' in (init.instructions or "") and "`workspace`:" in (init.instructions or "")
+        names = {tool.name for tool in (await session.list_tools()).tools}
+        assert {*PACKS, "workspace_list", "packs_enable"} <= names and "incident_list" not in names
+        listed = await session.call_tool("incidents", {"operation": "incident_list",
+                                                       "arguments": {"workspace": WORKSPACE, "limit": 2}})
+        assert not listed.is_error and len(listed.structured_content["incidents"]) == 2
+        described = await session.call_tool("incidents", {"operation": "describe",
+                                                          "arguments": {"operation": "incident_close"}})
+        assert described.structured_content["annotations"] == {"destructiveHint": True}
+        assert "classification" in described.structured_content["inputSchema"]["required"]
+        await session.call_tool("packs_enable", {"packs": ["incidents"]})
+        assert any(isinstance(getattr(m, "root", m), t.ToolListChangedNotification) for m in notified), notified
+        assert "incident_list" in {tool.name for tool in (await session.list_tools()).tools}
