@@ -122,8 +122,13 @@ class _Scan:
     listed: set[str] = field(default_factory=set)  # subscriptions (lower case) whose workspaces were listed
     failures: int = 0  # consecutive failed scans (backoff: 1, 2, 4 ... seconds, at most the cache TTL)
 
+    @property
+    def unsure(self) -> bool:
+        """Something is to be looked at again soon: a part failed, or a workspace's Sentinel state is unknown."""
+        return bool(self.unreachable) or any(ws.sentinel is None for ws in self.workspaces)
+
     def due(self, now: float, ttl: float) -> bool:
-        wait = min(2.0 ** (self.failures - 1), ttl) if self.unreachable else ttl
+        wait = min(2.0 ** (self.failures - 1), ttl) if self.unsure else ttl
         return now - self.at >= max(wait, 0.5)
 
 
@@ -180,11 +185,15 @@ class WorkspaceRegistry:
                 return self._discovery
             for key, scan in zip(due, await asyncio.gather(*(self._scan(k) for k in due)), strict=True):
                 previous = self._scans.get(key)
-                if scan.unreachable and previous is not None:
+                if previous is not None:  # an onboarding state that could not be read keeps the one known before
+                    was = {ws.id.lower(): ws.sentinel for ws in previous.workspaces}
+                    scan.workspaces = [replace(ws, sentinel=was.get(ws.id.lower())) if ws.sentinel is None else ws
+                                       for ws in scan.workspaces]
+                if scan.unsure and previous is not None:
                     known = {ws.id.lower() for ws in scan.workspaces}
                     scan.workspaces += [ws for ws in previous.workspaces if ws.id.lower() not in known]
                     scan.failures = previous.failures + 1
-                elif scan.unreachable:
+                elif scan.unsure:
                     scan.failures = 1
                 self._scans[key] = scan
             self._discovery = self._merge([self._scans[k] for k in keys])
@@ -389,11 +398,13 @@ class WorkspaceRegistry:
     async def select(self, workspaces: list[str] | str | None = None, tenant: str | None = None, *,
                      sentinel_only: bool = True) -> tuple[list[Workspace], list[Unreachable]]:
         """Targets of a fan-out: names/aliases/ids, or ``"all"`` (Sentinel-enabled), filtered by tenant; and,
-        for "all", the parts of the estate discovery could not list that it would have included."""
+        for "all", the parts of the estate discovery could not list that it would have included. A workspace
+        whose Sentinel onboarding could not be read (throttled, say) is included: its own answer says more,
+        where leaving it out would drop it silently."""
         unreachable: list[Unreachable] = []
         if workspaces in (None, "all", ["all"], []):
             discovery = await self.discover()
-            chosen = [w for w in discovery.workspaces if w.sentinel or not sentinel_only]
+            chosen = [w for w in discovery.workspaces if w.sentinel is not False or not sentinel_only]
             unreachable = [u for u in discovery.unreachable if not tenant or u.tenant is None or u.in_tenant(tenant)]
         else:
             refs = [workspaces] if isinstance(workspaces, str) else list(workspaces or [])
