@@ -249,7 +249,7 @@ async def test_compact_mode_lists_and_calls_only_what_the_roles_allow(emulator: 
                 "confirm": True}}, raise_on_error=False)
     finally:
         stop(proc)
-    operations = tools["incidents"].inputSchema["properties"]["operation"]["enum"]
+    operations = tools["incidents"].input_schema["properties"]["operation"]["enum"]
     assert "incident_list" in operations and "incident_close" not in operations
     assert "incident_list" not in tools  # compact: the operations are not tools of their own
     assert listed.structured_content["incidents"]
