@@ -225,3 +225,32 @@ async def test_configured_roles_replace_the_defaults_and_tenant_policies_apply_o
     assert refused.is_error and "not allowed for your roles (SOC.Tier1)" in refused.content[0].text
     outcomes = [(r["tool"], r["outcome"]) for r in _audit(tier1)]
     assert outcomes[-2:] == [("incident_comment_add", "refused"), ("incident_close", "refused")]
+
+
+async def test_compact_mode_lists_and_calls_only_what_the_roles_allow(emulator: Any, tmp_path: Path) -> None:
+    """``tools = "compact"`` under Entra roles: a reader gets the packs' tools naming only read-only operations,
+    and an operation outside the role is refused through the pack's tool as in the full mode."""
+    env = emulator_environment(emulator.info, tmp_path)
+    app = emulator.app()
+    config = tmp_path / "compact.toml"
+    config.write_text('tools = "compact"\n' + Path(env["SENTINELKIT_CONFIG"]).read_text() + (
+        f'\n[http]\nauth = "entra"\nentra_tenant_id = "{app["tenant_id"]}"\nentra_client_id = "{app["client_id"]}"\n'))
+    env["SENTINELKIT_CONFIG"] = str(config)
+    port = free_port()
+    proc = start_replica(env, port, log=tmp_path / "server.log")
+    try:
+        carol = _token(emulator, app, principal="sentinelkit-reader", user="carol.tier1@contoso-mssp.onmicrosoft.com")
+        async with Client(f"http://127.0.0.1:{port}/mcp", auth=carol) as client:
+            tools = {t.name: t for t in await client.list_tools()}
+            listed = await client.call_tool("incidents", {"operation": "incident_list",
+                                                          "arguments": {"workspace": "law-tailspin", "limit": 1}})
+            refused = await client.call_tool("incidents", {"operation": "incident_close", "arguments": {
+                "workspace": "law-fabrikam-prod", "incident_id": "1", "classification": "FalsePositive",
+                "confirm": True}}, raise_on_error=False)
+    finally:
+        stop(proc)
+    operations = tools["incidents"].input_schema["properties"]["operation"]["enum"]
+    assert "incident_list" in operations and "incident_close" not in operations
+    assert "incident_list" not in tools  # compact: the operations are not tools of their own
+    assert listed.structured_content["incidents"]
+    assert refused.is_error and "not allowed for your roles (Sentinel.Reader)" in refused.content[0].text

@@ -38,6 +38,9 @@ def _parser(commands: list[Any], options: list[Any]) -> argparse.ArgumentParser:
                        help="serve streamable HTTP at http://HOST:PORT/mcp instead of stdio (a bare PORT binds "
                             "127.0.0.1; default: [http] host and port of sentinelkit.toml, else 127.0.0.1:8000)")
     serve.add_argument("--read-only", action="store_true", default=None, help="serve only read-only tools")
+    serve.add_argument("--tools", choices=("full", "compact"), default=None,
+                       help="list every tool (full, the default: tools = \"full\" of sentinelkit.toml), or one tool "
+                            "per pack taking an operation and its arguments (compact: a small catalog)")
     serve.add_argument("--log-format", choices=("json", "console"), default="json",
                        help="stderr log lines: one JSON object each (default), or readable text")
 
@@ -74,7 +77,8 @@ def _settings(args: argparse.Namespace) -> Any:
     from .settings import ConfigError, load_settings
 
     try:
-        return load_settings(getattr(args, "config", None), read_only=getattr(args, "read_only", None))
+        return load_settings(getattr(args, "config", None), read_only=getattr(args, "read_only", None),
+                             tools=getattr(args, "tools", None))
     except ConfigError as exc:
         raise SystemExit(f"sentinelkit: configuration error: {exc}") from None
 

@@ -53,7 +53,9 @@ class RoleGuard(Middleware):
         held = caller_roles()
         if held is None:
             return tools
-        return [t for t in tools if t.name in self.specs and permitted(held, self.roles, self.specs[t.name])]
+        # a tool without a spec is the compact mode's (a pack's tool, packs_enable): it lists only what the
+        # caller's roles let through here, and each operation it calls comes back through on_call_tool
+        return [t for t in tools if t.name not in self.specs or permitted(held, self.roles, self.specs[t.name])]
 
     async def on_call_tool(self, context: Any, call_next: Any) -> Any:
         name = getattr(context.message, "name", None)

@@ -82,7 +82,8 @@ def client_can_elicit(ctx: Any) -> bool:
     return bool(caps is not None and getattr(caps, "elicitation", None) is not None)
 
 
-def _modern(ctx: Any) -> bool:
+def modern_protocol(ctx: Any) -> bool:
+    """Whether the request came over a 2026-07-28 (sessionless) connection."""
     try:
         return bool(ctx._is_modern_protocol())
     except Exception:
@@ -178,7 +179,7 @@ async def confirm(call: ToolCall, summary: str, changes: Any, *, removes: bool =
 
 async def _ask(ctx: Any, message: str) -> tuple[Decision, Confirmation | None]:
     """Ask the user: on 2026-07-28 connections the answer comes with the re-call (``Finished``)."""
-    if _modern(ctx):
+    if modern_protocol(ctx):
         import mcp.types as t
 
         request = t.ElicitRequest(params=t.ElicitRequestFormParams(

@@ -178,6 +178,7 @@ ENVIRONMENT: dict[str, str] = {
     "LOG_LEVEL": "log_level",
     "DEBUG_MODE": "debug",
     "SENTINELKIT_READ_ONLY": "read_only",
+    "SENTINELKIT_TOOLS": "tools",
     "SENTINELKIT_AUDIT_LOG": "audit_log",
     "SENTINELKIT_CACHE_TTL": "cache_ttl",
     "SENTINELKIT_ARM_ENDPOINT": "arm_endpoint",
@@ -203,6 +204,8 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     debug: bool = False
     read_only: bool = False
+    tools: Literal["full", "compact"] = "full"
+    """How tools are listed: ``full`` (one MCP tool per tool), ``compact`` (one per pack, with ``describe``)."""
     audit_log: Path | None = None
     export_dir: Path | None = None
     """Where tools write and read files (exports, backups, CSV imports); nothing outside it."""
