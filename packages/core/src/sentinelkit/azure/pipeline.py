@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from azure.core import AsyncPipelineClient
@@ -73,17 +74,27 @@ class CorrelationPolicy(SansIOHTTPPolicy[Any, Any]):
 
 class SingleAttemptTransport(AioHttpTransport):  # type: ignore[misc]
     """aiohttp, without its own silent resend of an idempotent request whose reused connection dropped:
-    every retry goes through the retry policy, which marks it (and backs off, and honours Retry-After)."""
+    every retry goes through the retry policy, which marks it (and backs off, and honours Retry-After).
+
+    ``pool`` gives the kept-alive session of the endpoint (``connections.Connections``), shared with other
+    pipelines and left open when this transport closes; without it the transport has a session of its own."""
+
+    def __init__(self, *, pool: Callable[[], Any] | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._pool = pool
 
     async def open(self) -> None:
+        if self.session is None and self._pool is not None:
+            self.session, self._session_owner = self._pool(), False
         await super().open()
         if self.session is not None:
             self.session._retry_connection = False  # aiohttp has no public switch for it
 
 
 def build_client(base_url: str, credential: Any, scope: str, settings: Settings, *, service: str,
-                 tenant: str) -> AsyncPipelineClient[Any, Any]:
-    """One pipeline client per (service, credential): shared connection pool, token cache and retries."""
+                 tenant: str, transport: AioHttpTransport | None = None) -> AsyncPipelineClient[Any, Any]:
+    """One pipeline client per (service, credential): token cache and retries; ``transport`` carries the
+    endpoint's shared connection pool (``connections.Connections``), else one of its own is made."""
     retry = settings.retry
     policies = [
         HeadersPolicy(),
@@ -99,10 +110,9 @@ def build_client(base_url: str, credential: Any, scope: str, settings: Settings,
         _auth_policy(time_bound(credential, retry.timeout, tenant), scope, service),
         ContentDecodePolicy(),
     ]
-    transport_kwargs: dict[str, Any] = {}
-    if settings.ca_bundle:
-        transport_kwargs["connection_verify"] = str(settings.ca_bundle)
-    transport = SingleAttemptTransport(**transport_kwargs)
+    if transport is None:
+        transport = SingleAttemptTransport(**({"connection_verify": str(settings.ca_bundle)} if settings.ca_bundle
+                                              else {}))
     return AsyncPipelineClient(base_url=base_url, policies=policies, transport=transport)
 
 
