@@ -3,8 +3,9 @@ filtered and ordered by Sentinel (``$filter``, ``$orderby``, ``$top``), the answ
 says where each workspace stopped, so the next page continues there.
 
 What a page costs does not grow with the incidents the workspaces hold: a workspace is read from where it
-stopped (its page's ``$skipToken``, and how many rows of that page were shown), about ``limit`` rows at a
-time; workspaces none of whose incidents were shown are asked for their first page again. While the
+stopped (its page's ``$skipToken`` and ``$top``, and how many rows of that page were shown), about
+``limit`` rows at a time, in one request (two when it stopped inside a page that is not its first);
+workspaces none of whose incidents were shown are asked for their first page again. While the
 answers arrive, only the best ``limit`` rows are kept (a bounded heap), so memory does not grow with the
 number of workspaces either.
 """
@@ -25,9 +26,13 @@ from sentinelkit import Kit, KitError, Targets, Workspace
 from .access import api, collection
 from .model import SEVERITY_RANK, row
 
-#: a workspace's place in its ordered stream: (``$skipToken`` of the server page it is in, rows of that page
-#: already shown); ``None`` token: its first page
-Place = tuple[str | None, int]
+#: the most incidents Sentinel answers in one page
+MAX_TOP = 1000
+
+#: a workspace's place in its ordered stream: (``$skipToken`` of the server page it is in, the ``$top`` that
+#: page was asked with, rows of that page already shown); a ``None`` token: the stream's start (any ``$top``)
+Place = tuple[str | None, int, int]
+START: Place = (None, 0, 0)
 
 
 @dataclass
@@ -35,7 +40,6 @@ class Cursor:
     """Where each workspace stopped. Only workspaces that moved are named: by their index among the targets'
     ids (sorted), which ``targets`` (a digest) pins, with the filter and order (``query``)."""
 
-    top: int
     query: str
     targets: str
     shown: int = 0
@@ -46,8 +50,8 @@ class Cursor:
         bits = 0
         for i in self.done:
             bits |= 1 << i
-        payload = {"t": self.top, "q": self.query, "w": self.targets, "n": self.shown,
-                   "p": [[i, token, skip] for i, (token, skip) in sorted(self.places.items())],
+        payload = {"q": self.query, "w": self.targets, "n": self.shown,
+                   "p": [[i, *place] for i, place in sorted(self.places.items())],
                    "d": format(bits, "x")}
         return base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":")).encode()).decode().rstrip("=")
 
@@ -56,8 +60,8 @@ class Cursor:
         try:
             raw = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
             bits = int(raw["d"], 16)
-            cursor = cls(int(raw["t"]), str(raw["q"]), str(raw["w"]), int(raw["n"]),
-                         {int(i): (token, int(skip)) for i, token, skip in raw["p"]},
+            cursor = cls(str(raw["q"]), str(raw["w"]), int(raw["n"]),
+                         {int(i): (token, int(top), int(skip)) for i, token, top, skip in raw["p"]},
                          {i for i in range(bits.bit_length()) if bits >> i & 1})
         except (ValueError, KeyError, TypeError) as exc:
             raise KitError(f"cursor {text[:40]!r} is not valid: pass the next_cursor of the previous answer, or omit "
@@ -123,8 +127,9 @@ class _Read:
     and the ``$skipToken`` after the last of them (None: its stream ended there)."""
 
     start: Place
-    pages: list[tuple[str | None, int]] = field(default_factory=list)
+    pages: list[tuple[str | None, int, int]] = field(default_factory=list)  # ($skipToken, $top, rows)
     more: str | None = None
+    top: int = 0
 
 
 def _token(next_link: str | None) -> str | None:
@@ -157,14 +162,13 @@ class Merged:
         (known only at the end)."""
         shown = self.shown[:count]
         state = self.state
-        nxt = Cursor(state.top, state.query, state.targets, state.shown + len(shown), dict(state.places),
-                     set(state.done))
+        nxt = Cursor(state.query, state.targets, state.shown + len(shown), dict(state.places), set(state.done))
         for i, read in self.reads.items():
             place = _advance(read, sum(1 for r in shown if r.ws == i))
             if place is None:
                 nxt.done.add(i)
                 nxt.places.pop(i, None)
-            elif place != (None, 0):
+            elif place != START:
                 nxt.places[i] = place
         if len(nxt.done) == self.targets:
             return None, nxt.shown
@@ -177,11 +181,11 @@ async def page_incidents(kit: Kit, chosen: Targets, odata: str | None, order: st
     ids = sorted(ws.id.lower() for ws in chosen)
     index = {ws_id: i for i, ws_id in enumerate(ids)}
     query, targets = digest(odata, order), digest(ids)
-    state = Cursor.decode(cursor, query, targets) if cursor else Cursor(max(1, min(limit, 1000)), query, targets)
+    state = Cursor.decode(cursor, query, targets) if cursor else Cursor(query, targets)
     name, desc = sort_key(order)
     best: list[_Ranked] = []  # the best ``limit`` rows so far; its top is the worst of them
     reads: dict[int, _Read] = {}
-    params: dict[str, Any] = {"$orderby": order, "$top": state.top}
+    params: dict[str, Any] = {"$orderby": order}
     if odata:
         params["$filter"] = odata
 
@@ -199,15 +203,18 @@ async def page_incidents(kit: Kit, chosen: Targets, odata: str | None, order: st
         i = index[ws.id.lower()]
         if i in state.done:
             return
-        read = reads[i] = _Read(state.places.get(i, (None, 0)))
-        token, skip = read.start
+        read = reads[i] = _Read(state.places.get(i, START))
+        token, top, skip = read.start
+        if token is None:  # from the start: one request reads past the rows already shown
+            top = min(MAX_TOP, skip + limit)
+        read.top = top
         pos = 0
         while True:
-            data = await kit.arm(ws).get(collection(ws), api(), params={**params, **({"$skipToken": token} if token
-                                                                                      else {})},
-                                         cache=False, where=ws.where(resource="incidents", operation="list"))
+            data = await kit.arm(ws).get(collection(ws), api(), cache=False,
+                                         params={**params, "$top": top, **({"$skipToken": token} if token else {})},
+                                         where=ws.where(resource="incidents", operation="list"))
             items = list(data.get("value") or [])
-            read.pages.append((token, len(items)))
+            read.pages.append((token, top, len(items)))
             read.more = token = _token(data.get("nextLink"))
             for inc in items[skip:]:
                 r = row(inc, ws)
@@ -221,7 +228,7 @@ async def page_incidents(kit: Kit, chosen: Targets, odata: str | None, order: st
     done = await kit.fan_out(chosen, one, label="workspaces")
     failed = {index[ws.id.lower()] for ws, _ in done.errors}
     for i in failed:  # reported on this page, and left out of the following ones (a new listing tries again)
-        reads[i] = _Read((None, 0))
+        reads[i] = _Read(START)
     ranked = sorted((r for r in best if r.ws not in failed), reverse=True)  # best first
     return Merged(_prefixes(ranked), done.error_messages(), state, reads, len(ids))
 
@@ -240,9 +247,9 @@ def _prefixes(ranked: list[_Ranked]) -> list[_Ranked]:
 
 def _advance(read: _Read, taken: int) -> Place | None:
     """Where a workspace stands once ``taken`` more of its rows were shown; ``None`` once it has no more."""
-    left = read.start[1] + taken
-    for page_token, length in read.pages:
+    left = read.start[2] + taken
+    for page_token, top, length in read.pages:
         if left < length:
-            return page_token, left
+            return page_token, top, left
         left -= length
-    return (read.more, 0) if read.more is not None else None
+    return (read.more, read.top, 0) if read.more is not None else None

@@ -46,16 +46,29 @@ class Connections:
         key = endpoint_of(url)
         session = self._sessions.get(key)
         if session is None or session.closed:
-            # what azure-core's own transport sets: proxies from the environment, no cookies, raw bodies
+            # what azure-core's own transport sets (no cookies, raw bodies), except the environment's proxy
+            # settings, which are read once per endpoint (``proxy``), not twice per request in a thread
             session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(ssl=self.tls, limit=self._limit),
-                trust_env=True, cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=False)
+                trust_env=False, cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=False)
             self._sessions[key] = session
         return session
 
+    @staticmethod
+    def proxy(url: str) -> tuple[Any, Any]:
+        """The proxy the environment names for ``url`` (``HTTPS_PROXY``, ``NO_PROXY``...), with its credentials."""
+        from aiohttp.helpers import get_env_proxy_for_url
+        from yarl import URL
+
+        try:
+            return get_env_proxy_for_url(URL(url))
+        except LookupError:
+            return None, None
+
     def transport(self, url: str) -> SingleAttemptTransport:
         """An azure-core transport over ``url``'s endpoint pool (closing it leaves the pool open)."""
-        return SingleAttemptTransport(pool=lambda: self.session(url))
+        proxy, auth = self.proxy(url)
+        return SingleAttemptTransport(pool=lambda: self.session(url), proxy=proxy, proxy_auth=auth)
 
     def credential_options(self, authority: str) -> dict[str, Any]:
         """What an azure-identity credential is given so that its token requests share the pool too."""

@@ -77,11 +77,20 @@ class SingleAttemptTransport(AioHttpTransport):  # type: ignore[misc]
     every retry goes through the retry policy, which marks it (and backs off, and honours Retry-After).
 
     ``pool`` gives the kept-alive session of the endpoint (``connections.Connections``), shared with other
-    pipelines and left open when this transport closes; without it the transport has a session of its own."""
+    pipelines and left open when this transport closes; without it the transport has a session of its own.
+    ``proxy`` (and ``proxy_auth``): the endpoint's proxy, looked up once, for such a session (which does not
+    look up the environment on every request, two thread hops each)."""
 
-    def __init__(self, *, pool: Callable[[], Any] | None = None, **kwargs: Any) -> None:
+    def __init__(self, *, pool: Callable[[], Any] | None = None, proxy: Any = None, proxy_auth: Any = None,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._pool = pool
+        self._proxy = {k: v for k, v in (("proxy", proxy), ("proxy_auth", proxy_auth)) if v is not None}
+
+    async def send(self, request: Any, **config: Any) -> Any:
+        for key, value in self._proxy.items():
+            config.setdefault(key, value)
+        return await super().send(request, **config)
 
     async def open(self) -> None:
         if self.session is None and self._pool is not None:

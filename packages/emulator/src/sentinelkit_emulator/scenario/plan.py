@@ -98,7 +98,7 @@ SCENARIOS: dict[str, ScenarioPlan] = {"mssp": MSSP}
 
 
 #: what a generated workspace holds: incidents over the last 30 days
-SCALED_INCIDENTS = 20
+SCALED_INCIDENTS = 30
 _LOCATIONS = ("westeurope", "northeurope", "eastus", "uksouth")
 
 
