@@ -14,7 +14,9 @@ times, interleaved, by:
 - a tool over MCP that makes that one ARM call (a probe pack, a real ``fastmcp.Client`` in process).
 
 It prints p50 and p99 of each, the core's ratio to ``requests`` (aim <= 1.2x) and the tool's p50 over the
-core's GET (aim <= 3 ms), with the machine's load average.
+core's GET (aim <= 3 ms), with the machine's load average; and the CPU time each costs its process: the core's
+GET in this process, the tool call in the server's (JSON-RPC, FastMCP, the core, the GET), which on a busy
+machine says more than the wall time of a round trip through three processes.
 """
 
 from __future__ import annotations
@@ -54,6 +56,11 @@ def register_tools(register: Any) -> None:
     register(incident_read_probe)
 
 
+def server_cpu(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
@@ -68,12 +75,11 @@ async def main(requests_count: int) -> None:
     import requests
     from azure.core import AsyncPipelineClient
     from azure.core.rest import HttpRequest
-    from fastmcp import Client
+    from mcp import ClientSession, StdioServerParameters
+    from mcp.client.stdio import stdio_client
 
     from sentinelkit.azure.pipeline import SingleAttemptTransport
-    from sentinelkit.packs import PackManager
     from sentinelkit.runtime import Runtime
-    from sentinelkit.server import build_server
     from sentinelkit.settings import load_settings
 
     settings = load_settings()
@@ -87,10 +93,6 @@ async def main(requests_count: int) -> None:
     session.headers["Authorization"] = f"Bearer {token}"
     per_request_tls = AsyncPipelineClient(base_url=settings.arm_endpoint,
                                           transport=SingleAttemptTransport(connection_verify=str(settings.ca_bundle)))
-    manager = PackManager(settings=settings)
-    manager.load()
-    manager.add(types.SimpleNamespace(register_tools=register_tools, __name__="bench.probe"), "probe")
-    server = build_server(settings, manager)
 
     async def azure_core_default() -> None:
         request = HttpRequest("GET", url, headers={"Authorization": f"Bearer {token}"})
@@ -98,7 +100,13 @@ async def main(requests_count: int) -> None:
         assert response.status_code == 200, response.status_code
 
     samples: dict[str, list[float]] = {"requests": [], "core": [], "azure-core": [], "tool": []}
-    async with Client(server) as client:
+    pidfile = Path(tempfile.mkdtemp(prefix="sentinelkit-overhead-")) / "server.pid"
+    params = StdioServerParameters(command=sys.executable, args=[__file__, "--serve", str(pidfile)],
+                                   env=dict(os.environ))
+    cpu: dict[str, float] = {"core": 0.0, "tool": 0.0}
+    async with stdio_client(params) as (read, write), ClientSession(read, write) as client:
+        await client.initialize()
+
         async def over_mcp() -> None:
             result = await client.call_tool("incident_read_probe", {"path": PATH})
             assert not result.is_error, result.content[0].text
@@ -112,13 +120,19 @@ async def main(requests_count: int) -> None:
 
         for warm in range(10):
             raw(), await core(), await over_mcp(), await azure_core_default()
+        server = int(pidfile.read_text())
         for _ in range(requests_count):
             for name, run in (("requests", raw), ("core", core), ("tool", over_mcp), ("azure-core", azure_core_default)):
+                before = time.process_time() if name == "core" else server_cpu(server) if name == "tool" else 0.0
                 start = time.perf_counter()
                 outcome = run()
                 if asyncio.iscoroutine(outcome):
                     await outcome
                 samples[name].append(time.perf_counter() - start)
+                if name == "core":
+                    cpu["core"] += time.process_time() - before
+                elif name == "tool":
+                    cpu["tool"] += server_cpu(server) - before
     await per_request_tls.close()
     await runtime.aclose()
     session.close()
@@ -127,15 +141,35 @@ async def main(requests_count: int) -> None:
     print(line("requests, kept-alive Session (raw)", samples["requests"]))
     print(line("sentinelkit ArmClient.get (shared pool, one TLS context)", samples["core"]))
     print(line("azure-core aiohttp transport, connection_verify=CA path", samples["azure-core"]))
-    print(line("tool over MCP making that one call (fastmcp.Client)", samples["tool"]))
+    print(line("tool making that one call, over MCP (stdio)", samples["tool"]))
     core_p50, raw_p50 = percentile(samples["core"], 0.5), percentile(samples["requests"], 0.5)
     tool_p50 = percentile(samples["tool"], 0.5)
     print(f"core / raw: p50 {core_p50 / raw_p50:.2f}x, p99 "
           f"{percentile(samples['core'], 0.99) / percentile(samples['requests'], 0.99):.2f}x (aim <= 1.2x)")
     print(f"tool over MCP - core GET: p50 {(tool_p50 - core_p50) * 1000:+.2f} ms (aim <= 3 ms)")
+    core_cpu, tool_cpu = cpu["core"] / requests_count * 1000, cpu["tool"] / requests_count * 1000
+    print(f"CPU per call: core GET {core_cpu:.2f} ms (this process), tool call {tool_cpu:.2f} ms (the server's "
+          f"process: {tool_cpu - core_cpu:+.2f} ms over the GET)")
+
+
+def serve(pidfile: str) -> None:
+    """The server the benchmark calls: every installed pack, plus the probe."""
+    Path(pidfile).write_text(str(os.getpid()))
+    from sentinelkit.packs import PackManager
+    from sentinelkit.server import build_server
+    from sentinelkit.settings import load_settings
+
+    settings = load_settings()
+    manager = PackManager(settings=settings)
+    manager.load()
+    manager.add(types.SimpleNamespace(register_tools=register_tools, __name__="bench.probe"), "probe")
+    build_server(settings, manager).run(transport="stdio", show_banner=False)
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--serve"]:
+        serve(sys.argv[2])
+        raise SystemExit(0)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=300)
     options = parser.parse_args()
