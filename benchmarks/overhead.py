@@ -118,8 +118,11 @@ async def main(requests_count: int) -> None:
             response = session.get(url)
             assert response.status_code == 200, response.status_code
 
-        for warm in range(10):
-            raw(), await core(), await over_mcp(), await azure_core_default()
+        for _ in range(10):  # warm: tokens, connections, the probe built on its first call
+            raw()
+            await core()
+            await over_mcp()
+            await azure_core_default()
         server = int(pidfile.read_text())
         for _ in range(requests_count):
             for name, run in (("requests", raw), ("core", core), ("tool", over_mcp), ("azure-core", azure_core_default)):

@@ -93,7 +93,7 @@ class SingleAttemptTransport(AioHttpTransport):  # type: ignore[misc]
         return await super().send(request, **config)
 
     async def open(self) -> None:
-        if self.session is None and self._pool is not None:
+        if self._pool is not None and getattr(self, "session", None) is None:
             self.session, self._session_owner = self._pool(), False
         await super().open()
         if self.session is not None:
@@ -120,8 +120,8 @@ def build_client(base_url: str, credential: Any, scope: str, settings: Settings,
         ContentDecodePolicy(),
     ]
     if transport is None:
-        transport = SingleAttemptTransport(**({"connection_verify": str(settings.ca_bundle)} if settings.ca_bundle
-                                              else {}))
+        verify: str | bool = str(settings.ca_bundle) if settings.ca_bundle else True
+        transport = SingleAttemptTransport(connection_verify=verify)
     return AsyncPipelineClient(base_url=base_url, policies=policies, transport=transport)
 
 
