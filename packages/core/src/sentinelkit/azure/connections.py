@@ -17,6 +17,11 @@ import aiohttp
 
 from .pipeline import SingleAttemptTransport
 
+#: seconds an idle connection is kept: less than the servers that close soonest (uvicorn, Apache: 5 s), so
+#: that a request never goes out on a connection the server is closing. Requests are not resent silently
+#: (``SingleAttemptTransport``): one that met such a connection would fail, and a write is not retried.
+KEEPALIVE = 4.0
+
 
 def endpoint_of(url: str) -> str:
     """``scheme://host:port`` of a URL: what one pool serves."""
@@ -49,7 +54,7 @@ class Connections:
             # what azure-core's own transport sets (no cookies, raw bodies), except the environment's proxy
             # settings, which are read once per endpoint (``proxy``), not twice per request in a thread
             session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(ssl=self.tls, limit=self._limit),
+                connector=aiohttp.TCPConnector(ssl=self.tls, limit=self._limit, keepalive_timeout=KEEPALIVE),
                 trust_env=False, cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=False)
             self._sessions[key] = session
         return session
