@@ -14,14 +14,11 @@ RETRY = "\n[retry]\nmax_retries = 1\nbackoff_factor = 0.1\nretry_after_cap = 5\n
 
 
 @pytest.fixture
-def health_config(sentinelkit_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The emulator's configuration (a credential per customer tenant) with one retry instead of three: this
-    test's own copy (the emulator's file is the whole session's), named in the test's environment."""
-    path = tmp_path / "health.toml"
+def health_config(sentinelkit_env: dict[str, str], tmp_path: Path) -> Path:
+    """The emulator's configuration (a credential per customer tenant) with one retry instead of three,
+    as a copy: the emulator's own file serves every other test of the session."""
+    path = tmp_path / "sentinelkit.toml"
     path.write_text(Path(sentinelkit_env["SENTINELKIT_CONFIG"]).read_text(encoding="utf-8") + RETRY, encoding="utf-8")
-    path.chmod(0o600)
-    sentinelkit_env["SENTINELKIT_CONFIG"] = str(path)
-    monkeypatch.setenv("SENTINELKIT_CONFIG", str(path))
     return path
 
 
