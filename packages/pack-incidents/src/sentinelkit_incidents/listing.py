@@ -66,6 +66,9 @@ class Cursor:
         except (ValueError, KeyError, TypeError) as exc:
             raise KitError(f"cursor {text[:40]!r} is not valid: pass the next_cursor of the previous answer, or omit "
                            "it to start from the first page") from exc
+        if cursor.shown < 0 or any(min(i, top, skip) < 0 for i, (_, top, skip) in cursor.places.items()):
+            raise KitError(f"cursor {text[:40]!r} points before the first item: pass the next_cursor of the previous "
+                           "answer, or omit it to start from the first page")
         if cursor.query != query:
             raise KitError("this cursor belongs to another listing (other filters or order): repeat the call with "
                            "the same filters and order, or omit the cursor to start from the first page")
