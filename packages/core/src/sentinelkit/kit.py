@@ -180,11 +180,14 @@ class Kit:
                       label: str = "workspaces", concurrency: int | None = None, progress: bool = True) -> FanOut[T]:
         """Run ``fn(ws)`` over the targets with bounded concurrency and progress; one workspace's failure is
         its error in the answer. When the user named a single workspace (``Targets.single``), its failure
-        is raised instead: it is the answer. ``progress=False``: ``fn`` reports finer progress itself
-        (``kit.progress``), so the fan-out sends none of its own."""
+        is raised instead: it is the answer. At most ``fan_out_concurrency`` workspaces are worked on at once
+        (``concurrency`` narrows it); each tenant's requests stay under its own limit (``concurrency``).
+        ``progress=False``: ``fn`` reports finer progress itself (``kit.progress``), so the fan-out sends none
+        of its own."""
         from .fanout import fan_out
 
-        result = await fan_out(targets, fn, concurrency=concurrency or self._runtime.settings.concurrency,
+        wide = self._runtime.settings.fan_out_concurrency
+        result = await fan_out(targets, fn, concurrency=min(concurrency or wide, wide),
                                progress=self.progress if progress else _no_progress, label=label)
         if isinstance(targets, Targets) and targets.single and result.errors:
             raise result.errors[0][1]
