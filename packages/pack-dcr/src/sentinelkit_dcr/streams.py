@@ -73,7 +73,6 @@ async def dcr_stream_remove(kit: Kit, workspace: str, rule: str, stream: str, et
         workspace: Its subscription holds the rule.
         rule: Rule name or ARM id.
         stream: E.g. "Microsoft-Syslog".
-
         etag: The etag you read; the change fails if it changed since.
     """
     ws = await kit.workspace(workspace)

@@ -81,7 +81,6 @@ async def logs_query(
         limit: Rows per answer, all workspaces together (1-1000).
         cursor: For the next rows (end the query with `order by`).
         fields: Only these columns (TenantId and Workspace are always kept).
-
     """
     if not 1 <= limit <= 1000:
         raise KitError(f"limit must be between 1 and 1000 (got {limit}); page with cursor for more")

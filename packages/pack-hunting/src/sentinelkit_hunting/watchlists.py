@@ -155,7 +155,6 @@ async def watchlist_create(kit: Kit, workspace: str, alias: str, display_name: s
 async def watchlist_delete(kit: Kit, workspace: str, alias: str) -> dict[str, Any]:
     """Delete a watchlist and all its items (asks first).
 
-
     Args:
         workspace: Workspace alias, name or ARM id.
         alias: The watchlist's alias.

@@ -143,7 +143,6 @@ async def incident_comment_add(kit: Kit, workspace: str, incident_id: str, messa
         incident_id: Number (e.g. 42) or GUID name.
         message: Plain text or simple HTML (up to 30,000 characters).
         comment_id: A GUID; default: derived from the incident and message.
-
     """
     if not message or not message.strip():
         raise KitError("message is empty: give the comment's text")

@@ -20,7 +20,6 @@ async def kql_validate(kit: Kit, query: str, workspace: str | None = None, works
         workspace: One workspace (alias, name or ARM id).
         workspaces: Several workspaces, or "all".
         tenant: Only workspaces of this tenant.
-
     """
     if not (workspace or workspaces or tenant):
         check = await kqlcheck.check_syntax(query)

@@ -239,7 +239,6 @@ async def table_lower_retention(kit: Kit, workspace: str, table: str, retention_
 async def table_delete(kit: Kit, workspace: str, table: str) -> dict[str, Any]:
     """Delete a custom (_CL), search (_SRCH) or restored (_RST) table and its data; not Azure's tables.
 
-
     Args:
         workspace: Workspace alias, name or ARM id.
         table: Table name.

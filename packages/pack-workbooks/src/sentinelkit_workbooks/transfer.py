@@ -131,7 +131,6 @@ async def workbook_copy(kit: Kit, workspace: str, workbook: str, to_workspaces: 
         tenant: Only targets of this tenant.
         display_name: Default: the source's.
         accept_missing_tables: Copy also where tables its queries read are missing (else skipped).
-
     """
     src_ws = await kit.workspace(workspace)
     resource = await locate.find(kit, src_ws, workbook)
