@@ -39,15 +39,15 @@ def _collection(target: str) -> str:
 async def dcr_association_list(kit: Kit, workspace: str, rule: str | None = None, endpoint: str | None = None,
                                resource: str | None = None, fields: list[str] | None = None, limit: int = 25,
                                cursor: str | None = None) -> dict[str, Any]:
-    """List associations by rule (which machines it applies to), by endpoint, or by target resource (which
-    rules and endpoint a machine uses). Give exactly one of rule, endpoint, resource.
+    """List associations by rule or endpoint (which machines use it), or by resource (what it uses). Give
+    exactly one of rule, endpoint, resource.
 
     Args:
-        workspace: Workspace whose subscription holds them (alias, name or ARM id).
+        workspace: Its subscription holds them.
         rule: Rule name or ARM id.
         endpoint: Endpoint name or ARM id.
-        resource: Target resource ARM id, or a virtual machine name in the workspace's resource group.
-        fields: Fields per association (default: name, target, target_type, rule, endpoint); ["*"] for all.
+        resource: Target resource ARM id, or a VM name in the workspace's resource group.
+        fields: Default: name, target, target_type, rule, endpoint.
         limit: Associations per page.
         cursor: next_cursor of the previous page.
     """
@@ -70,16 +70,15 @@ async def dcr_association_list(kit: Kit, workspace: str, rule: str | None = None
 async def dcr_association_create(kit: Kit, workspace: str, resource: str, rule: str | None = None,
                                  endpoint: str | None = None, name: str | None = None,
                                  description: str | None = None) -> dict[str, Any]:
-    """Apply a rule (or an endpoint) to a machine or other resource, so that its agent starts collecting.
-    Give exactly one of rule and endpoint.
+    """Apply a rule or an endpoint (exactly one) to a machine or other resource: its agent starts collecting.
 
     Args:
-        workspace: Workspace whose subscription holds the rule or endpoint (alias, name or ARM id).
-        resource: Target resource ARM id, or a virtual machine name in the workspace's resource group.
+        workspace: Its subscription holds the rule or endpoint.
+        resource: Target resource ARM id, or a VM name in the workspace's resource group.
         rule: Rule name or ARM id.
-        endpoint: Endpoint name or ARM id (the association is then named configurationAccessEndpoint).
-        name: Association name (default: "<rule>-association").
-        description: Why the association exists.
+        endpoint: Endpoint name or ARM id.
+        name: Default: "<rule>-association".
+        description: Why it exists.
     """
     if (rule is None) == (endpoint is None):
         raise KitError("give exactly one of rule and endpoint")
@@ -123,14 +122,13 @@ async def dcr_association_create(kit: Kit, workspace: str, resource: str, rule: 
 @tool(DESTRUCTIVE, title="Delete a data collection rule association")
 async def dcr_association_delete(kit: Kit, workspace: str, resource: str, name: str | None = None,
                                  rule: str | None = None) -> dict[str, Any]:
-    """Remove an association: the resource stops collecting what that rule (or endpoint) configured. Name the
-    association, or the rule whose association to remove.
+    """Remove an association (by name, or by rule): the resource stops collecting what it configured.
 
     Args:
-        workspace: Workspace whose subscription holds the rule (alias, name or ARM id).
-        resource: Target resource ARM id, or a virtual machine name in the workspace's resource group.
-        name: Association name (see dcr_association_list with resource=...).
-        rule: Instead of name: the rule (name or ARM id) whose association with the resource to remove.
+        workspace: Its subscription holds the rule.
+        resource: Target resource ARM id, or a VM name in the workspace's resource group.
+        name: Association name.
+        rule: Instead of name: the rule (name or ARM id).
     """
     if (name is None) == (rule is None):
         raise KitError("give exactly one of name and rule")

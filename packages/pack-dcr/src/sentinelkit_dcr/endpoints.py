@@ -23,14 +23,14 @@ def _used_by(rules: list[dict[str, Any]], dce_id: str) -> list[str]:
 async def dce_list(kit: Kit, workspace: str | None = None, workspaces: list[str] | str | None = None,
                    tenant: str | None = None, fields: list[str] | None = None, limit: int = 25,
                    cursor: str | None = None) -> dict[str, Any]:
-    """List data collection endpoints near workspaces (in their resource group, or used by their rules), with
-    region, network access and association count. Across tenants with `workspaces`/`tenant`.
+    """List data collection endpoints in workspaces' resource groups or used by their rules: region, network
+    access, association count.
 
     Args:
         workspace: One workspace (alias, name or ARM id); omit to cover `workspaces`/`tenant`.
-        workspaces: Workspaces to cover (names, aliases or ids), or "all" (the default): every reachable workspace, with or without Sentinel.
+        workspaces: Workspaces to cover, or "all": every workspace, with or without Sentinel.
         tenant: Only workspaces of this tenant.
-        fields: Fields per endpoint (default: name, workspace, kind, location, public_network_access, associations, resource_group); ["*"] for all.
+        fields: Default: name, workspace, kind, location, public_network_access, associations, resource_group.
         limit: Endpoints per page.
         cursor: next_cursor of the previous page.
     """
@@ -52,12 +52,11 @@ async def dce_list(kit: Kit, workspace: str | None = None, workspaces: list[str]
 
 @tool(READ_ONLY, title="Show a data collection endpoint")
 async def dce_get(kit: Kit, workspace: str, endpoint: str) -> dict[str, Any]:
-    """Show one data collection endpoint: ingestion and configuration URLs, network access, the rules that
-    use it and how many resources are associated with it.
+    """Show one data collection endpoint: URLs, network access, the rules using it, association count.
 
     Args:
-        workspace: Workspace whose subscription holds the endpoint (alias, name or ARM id).
-        endpoint: Endpoint name or ARM id (see dce_list).
+        workspace: Its subscription holds the endpoint.
+        endpoint: Endpoint name or ARM id.
     """
     ws = await kit.workspace(workspace)
     dce_id = await locate.find(kit, ws, api.ENDPOINTS, endpoint)
@@ -75,18 +74,18 @@ async def dce_create(kit: Kit, workspace: str, name: str, location: str | None =
                      resource_group: str | None = None, description: str | None = None,
                      public_network_access: str = "Enabled", kind: str | None = None,
                      tags: dict[str, str] | None = None) -> dict[str, Any]:
-    """Create a data collection endpoint (needed for custom text logs, the Logs Ingestion API and private
-    links). A rule can only use an endpoint in its own region. An existing name is an error.
+    """Create a data collection endpoint (for custom text logs, the Logs Ingestion API, private links); rules
+    use it only in its region. An existing name is an error.
 
     Args:
-        workspace: Workspace the endpoint serves (alias, name or ARM id); it goes to its resource group.
+        workspace: The workspace it serves.
         name: Endpoint name.
-        location: Region (default: the workspace's).
-        resource_group: Resource group (default: the workspace's).
-        description: What the endpoint is for.
+        location: Default: the workspace's.
+        resource_group: Default: the workspace's.
+        description: What it is for.
         public_network_access: Enabled, Disabled or SecuredByPerimeter.
-        kind: Linux or Windows (optional).
-        tags: Tags of the endpoint.
+        kind: Linux or Windows.
+        tags: Tags.
     """
     ws = await kit.workspace(workspace)
     access = next((a for a in ACCESS if a.lower() == public_network_access.lower()), None)
@@ -113,11 +112,10 @@ async def dce_create(kit: Kit, workspace: str, name: str, location: str | None =
 
 @tool(DESTRUCTIVE, title="Delete a data collection endpoint")
 async def dce_delete(kit: Kit, workspace: str, endpoint: str) -> dict[str, Any]:
-    """Delete a data collection endpoint. Refused while a rule still names it (that rule's ingestion would
-    break); the preview lists associated resources.
+    """Delete a data collection endpoint; refused while a rule names it. The preview lists associations.
 
     Args:
-        workspace: Workspace whose subscription holds the endpoint (alias, name or ARM id).
+        workspace: Its subscription holds the endpoint.
         endpoint: Endpoint name or ARM id.
     """
     ws = await kit.workspace(workspace)

@@ -23,14 +23,14 @@ from .shape import RULE_FIELDS, rule_row
 async def dcr_list(kit: Kit, workspace: str | None = None, workspaces: list[str] | str | None = None,
                    tenant: str | None = None, fields: list[str] | None = None, limit: int = 25,
                    cursor: str | None = None) -> dict[str, Any]:
-    """List the data collection rules that deliver to workspaces: kind, streams, tables, destinations,
-    endpoint and association count. Across tenants with `workspaces`/`tenant`.
+    """List data collection rules delivering to workspaces: kind, streams, tables, destinations, endpoint,
+    association count.
 
     Args:
         workspace: One workspace (alias, name or ARM id); omit to cover `workspaces`/`tenant`.
-        workspaces: Workspaces to cover (names, aliases or ids), or "all" (the default): every reachable workspace, with or without Sentinel.
+        workspaces: Workspaces to cover, or "all": every workspace, with or without Sentinel.
         tenant: Only workspaces of this tenant (short name, display name or id).
-        fields: Fields per rule (default: name, workspace, kind, streams, tables, destinations, endpoint, associations, resource_group); ["*"] for all, e.g. data_flows with transform_kql.
+        fields: Default: name, workspace, kind, streams, tables, destinations, endpoint, associations, resource_group; more: data_flows.
         limit: Rules per page.
         cursor: next_cursor of the previous page.
     """
@@ -48,12 +48,12 @@ async def dcr_list(kit: Kit, workspace: str | None = None, workspaces: list[str]
 
 @tool(READ_ONLY, title="Show a data collection rule")
 async def dcr_get(kit: Kit, workspace: str, rule: str) -> dict[str, Any]:
-    """Show one data collection rule in full: data sources, custom stream declarations, destinations (which
-    workspaces), each data flow with its transformation KQL and tables, endpoint, associations and etag.
+    """Show one data collection rule in full: sources, stream declarations, destinations, data flows with
+    transformation KQL, endpoint, associations, etag.
 
     Args:
-        workspace: Workspace whose subscription holds the rule (alias, name or ARM id).
-        rule: Rule name or ARM id (see dcr_list).
+        workspace: Its subscription holds the rule.
+        rule: Rule name or ARM id.
     """
     ws = await kit.workspace(workspace)
     rule_id = await locate.find(kit, ws, api.RULES, rule)
@@ -73,26 +73,25 @@ async def dcr_create(kit: Kit, workspace: str, name: str, kind: str | None = Non
                      data_flows: list[dict[str, Any]] | None = None, endpoint: str | None = None,
                      resource_group: str | None = None, location: str | None = None,
                      tags: dict[str, str] | None = None, body: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Create a data collection rule that delivers to a workspace, from a compact description or a full ARM
-    body. Streams, destinations and data flows are checked before anything is sent; an existing name is an
-    error (use dcr_update).
+    """Create a data collection rule delivering to a workspace, from the parameters below or a full ARM body;
+    checked before sending. An existing name is an error.
 
     Args:
-        workspace: Destination workspace (alias, name or ARM id); the rule goes to its resource group and region.
+        workspace: Destination workspace.
         name: Rule name.
-        kind: Windows, Linux, Direct (Logs Ingestion API) or WorkspaceTransforms; omit for a kind-less rule.
-        description: What the rule is for.
-        windows_events: XPath queries for a Windows event log source, e.g. "Security!*[System[(EventID=4625)]]".
-        windows_stream: Stream of the Windows events (Microsoft-SecurityEvent for Sentinel, or Microsoft-Event).
-        syslog_facilities: Syslog facilities to collect (auth, authpriv, daemon, kern, syslog, local0...).
-        syslog_min_level: Lowest syslog level collected (Debug, Info, Notice, Warning, Error, Critical, Alert, Emergency).
-        custom_streams: Custom stream declarations: {"Custom-MyAppRaw": ["TimeGenerated:datetime", "Message:string"]}.
-        data_flows: Flows [{"streams": [...], "transform_kql": "source | ...", "output_stream": "Custom-MyApp_CL", "destinations": [...]}]; default: each collected stream to the workspace.
-        endpoint: Data collection endpoint name or ARM id (same region; required for custom logs and Direct ingestion).
-        resource_group: Resource group of the rule (default: the workspace's).
-        location: Region (default: the workspace's).
-        tags: Tags of the rule.
-        body: A full ARM body ({"location", "kind", "properties": {...}}) instead of the compact description.
+        kind: Windows, Linux, Direct (Logs Ingestion API) or WorkspaceTransforms; omit for none.
+        description: What it is for.
+        windows_events: XPath queries, e.g. "Security!*[System[(EventID=4625)]]".
+        windows_stream: Microsoft-SecurityEvent or Microsoft-Event.
+        syslog_facilities: E.g. auth, authpriv, daemon, kern, local0.
+        syslog_min_level: Debug, Info, Notice, Warning, Error, Critical, Alert or Emergency.
+        custom_streams: {"Custom-MyAppRaw": ["TimeGenerated:datetime", "Message:string"]}.
+        data_flows: [{"streams", "transform_kql", "output_stream", "destinations"}]; default: each stream to the workspace.
+        endpoint: Endpoint name or ARM id (same region; needed for custom logs and Direct).
+        resource_group: Default: the workspace's.
+        location: Default: the workspace's.
+        tags: Tags.
+        body: Full ARM body ({"location", "kind", "properties"}) instead.
     """
     ws = await kit.workspace(workspace)
     rg = resource_group or ws.resource_group
@@ -132,20 +131,19 @@ async def dcr_update(kit: Kit, workspace: str, rule: str, description: str | Non
                      custom_streams: dict[str, list[Any]] | None = None, endpoint: str | None = None,
                      tags: dict[str, str] | None = None, body: dict[str, Any] | None = None,
                      etag: str | None = None) -> dict[str, Any]:
-    """Change a data collection rule: description, data flows, custom stream declarations, endpoint, tags, or
-    the whole body. Validated before sending; saved with its etag so a concurrent change is reported, not
-    overwritten. Use dry_run to see the exact body and a diff against the current rule.
+    """Change a data collection rule's description, data flows, stream declarations, endpoint, tags or whole
+    body; validated first. dry_run shows the body and the diff.
 
     Args:
-        workspace: Workspace whose subscription holds the rule (alias, name or ARM id).
+        workspace: Its subscription holds the rule.
         rule: Rule name or ARM id.
         description: New description.
-        data_flows: Replacement data flows [{"streams", "destinations", "transform_kql", "output_stream"}]; destinations default to the rule's first destination.
-        custom_streams: Stream declarations to add or replace: {"Custom-X": ["Col:type", ...]}.
-        endpoint: Data collection endpoint name or ARM id; "none" removes it.
-        tags: Replacement tags.
-        body: A full ARM body (or just its properties) replacing the rule's.
-        etag: The etag you read (dcr_get); the update fails if the rule changed since. Default: the current one.
+        data_flows: New data flows (as in dcr_create); destinations default to the rule's first.
+        custom_streams: Declarations to add or replace: {"Custom-X": ["Col:type"]}.
+        endpoint: Endpoint name or ARM id; "none" removes it.
+        tags: New tags.
+        body: Full ARM body (or its properties) replacing the rule's.
+        etag: The etag you read; the update fails if it changed since.
     """
     ws = await kit.workspace(workspace)
     rule_id = await locate.find(kit, ws, api.RULES, rule)
@@ -189,11 +187,10 @@ async def dcr_update(kit: Kit, workspace: str, rule: str, description: str | Non
 
 @tool(DESTRUCTIVE, title="Delete a data collection rule")
 async def dcr_delete(kit: Kit, workspace: str, rule: str) -> dict[str, Any]:
-    """Delete a data collection rule. Machines associated with it stop sending what it collected; the preview
-    lists them.
+    """Delete a data collection rule; associated machines stop sending (the preview lists them).
 
     Args:
-        workspace: Workspace whose subscription holds the rule (alias, name or ARM id).
+        workspace: Its subscription holds the rule.
         rule: Rule name or ARM id.
     """
     ws = await kit.workspace(workspace)
@@ -217,13 +214,12 @@ async def dcr_delete(kit: Kit, workspace: str, rule: str) -> dict[str, Any]:
 
 @tool(READ_ONLY, title="Export a data collection rule")
 async def dcr_export(kit: Kit, workspace: str, rule: str, parameterize_workspace: bool = False) -> dict[str, Any]:
-    """Export a data collection rule as a clean ARM template (read-only fields such as immutableId and
-    provisioningState removed) for review or source control.
+    """Export a data collection rule as a clean ARM template (no read-only fields), for source control.
 
     Args:
-        workspace: Workspace whose subscription holds the rule (alias, name or ARM id).
+        workspace: Its subscription holds the rule.
         rule: Rule name or ARM id.
-        parameterize_workspace: Replace destination workspace ids with a `workspaceResourceId` template parameter, to deploy the rule for another workspace.
+        parameterize_workspace: Destination workspace ids become a `workspaceResourceId` parameter.
     """
     ws = await kit.workspace(workspace)
     rule_id = await locate.find(kit, ws, api.RULES, rule)

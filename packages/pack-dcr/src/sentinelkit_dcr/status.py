@@ -106,19 +106,18 @@ async def _none() -> list[dict[str, Any]]:
 async def dcr_status(kit: Kit, workspace: str | None = None, workspaces: list[str] | str | None = None,
                      tenant: str | None = None, rule: str | None = None, silent_hours: int = 24,
                      lookback_days: int = 30, only_problems: bool = False) -> dict[str, Any]:
-    """Find silent data loss: which rules deliver to which tables, with each table's last ingestion time
-    and volume (from the Usage table), rules with no association, tables that stopped receiving data, and
-    rules whose destination workspace no longer exists (`problems`); tables an in-use rule never filled
-    within the lookback are listed as `notes`. For one rule, one workspace, or many.
+    """Find silent data loss: rules and the tables they fill, with last ingestion and volume (Usage);
+    `problems`: rules with no association, tables that stopped, destinations gone; `notes`: tables an
+    in-use rule never filled.
 
     Args:
         workspace: One workspace (alias, name or ARM id); omit to cover `workspaces`/`tenant`.
-        workspaces: Workspaces to cover (names, aliases or ids), or "all" (the default): every reachable workspace, with or without Sentinel.
+        workspaces: Workspaces to cover, or "all": every workspace, with or without Sentinel.
         tenant: Only workspaces of this tenant.
-        rule: Only this rule (name or ARM id; needs `workspace`).
-        silent_hours: A table with no data for this many hours counts as stopped.
-        lookback_days: How far back to look for the last ingestion (at most 90).
-        only_problems: Leave out the per-table deliveries that are fine.
+        rule: Only this rule (with `workspace`).
+        silent_hours: Hours without data that count as stopped.
+        lookback_days: Days to look back (at most 90).
+        only_problems: Leave out deliveries that are fine.
     """
     if rule and not workspace:
         raise KitError("rule needs workspace: the workspace whose subscription holds the rule")

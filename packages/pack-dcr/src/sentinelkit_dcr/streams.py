@@ -17,20 +17,19 @@ async def dcr_stream_add(kit: Kit, workspace: str, rule: str, stream: str, strea
                          transform_kql: str | None = None, output_stream: str | None = None,
                          destinations: list[str] | None = None, data_source: dict[str, Any] | None = None,
                          etag: str | None = None) -> dict[str, Any]:
-    """Add a stream to an existing rule as a new data flow: optionally declare a custom stream and the data
-    source that produces it, with a transformation. Saved with the rule's etag (a concurrent change is
-    reported, not overwritten).
+    """Add a stream to a rule as a new data flow, optionally with its declaration, data source and
+    transformation.
 
     Args:
-        workspace: Workspace whose subscription holds the rule (alias, name or ARM id).
+        workspace: Its subscription holds the rule.
         rule: Rule name or ARM id.
-        stream: The stream, e.g. "Microsoft-Syslog" or "Custom-MyAppRaw".
-        stream_columns: For a custom stream: its declaration, ["TimeGenerated:datetime", "Message:string", ...].
-        transform_kql: Transformation of the flow, starting with "source", e.g. "source | where Level != 'debug'".
-        output_stream: Table stream written, e.g. "Custom-MyApp_CL" (default: the stream itself).
-        destinations: Destination names of the rule (default: all its Log Analytics destinations).
-        data_source: A data source producing the stream: {"type": "syslog"|"windowsEventLogs"|"logFiles"|..., "name": ..., ...its ARM fields}.
-        etag: The etag you read (dcr_get); the change fails if the rule changed since. Default: the current one.
+        stream: E.g. "Microsoft-Syslog" or "Custom-MyAppRaw".
+        stream_columns: A custom stream's declaration, ["TimeGenerated:datetime", ...].
+        transform_kql: E.g. "source | where Level != 'debug'".
+        output_stream: E.g. "Custom-MyApp_CL" (default: the stream).
+        destinations: Default: all the rule's Log Analytics destinations.
+        data_source: {"type": "syslog"|"windowsEventLogs"|"logFiles"|..., "name", ...ARM fields}.
+        etag: The etag you read; the change fails if it changed since.
     """
     ws = await kit.workspace(workspace)
     rule_id = await locate.find(kit, ws, api.RULES, rule)
@@ -67,14 +66,14 @@ async def dcr_stream_add(kit: Kit, workspace: str, rule: str, stream: str, strea
 
 @tool(DESTRUCTIVE, title="Remove a stream from a data collection rule")
 async def dcr_stream_remove(kit: Kit, workspace: str, rule: str, stream: str, etag: str | None = None) -> dict[str, Any]:
-    """Stop collecting one stream with a rule: remove it from every data flow and data source (and its
-    declaration, for a custom stream). Flows and sources left empty are removed. Saved with the rule's etag.
+    """Stop collecting a stream with a rule: remove it from every data flow, source and declaration (emptied
+    flows and sources go too).
 
     Args:
-        workspace: Workspace whose subscription holds the rule (alias, name or ARM id).
+        workspace: Its subscription holds the rule.
         rule: Rule name or ARM id.
-        stream: The stream to remove, e.g. "Microsoft-Syslog".
-        etag: The etag you read (dcr_get); the change fails if the rule changed since. Default: the current one.
+        stream: E.g. "Microsoft-Syslog".
+        etag: The etag you read; the change fails if it changed since.
     """
     ws = await kit.workspace(workspace)
     rule_id = await locate.find(kit, ws, api.RULES, rule)

@@ -229,30 +229,24 @@ async def sentinel_health_check(
     cursor: str | None = None,
     fields: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Check the health of Microsoft Sentinel across tenants and workspaces, with evidence and a fix for each finding.
+    """Check Microsoft Sentinel's health across tenants, with evidence and a fix per finding.
 
-    Per workspace: Sentinel onboarded and reachable (which role is missing if not); data freshness (tables
-    whose ingestion stopped or fell sharply, agents without Heartbeat); data connectors, analytics rules
-    and automation rules failing in SentinelHealth; rules disabled or auto-disabled; incident backlog.
-    "detailed" adds table plans and retention against policy, data collection rules/endpoints with no
-    association, DCRs feeding stopped tables, watchlists near expiry and expired automation rules.
-    Returns an overall status (healthy / degraded / critical), summary counts and per-workspace results;
-    an unreachable tenant or workspace is reported as a finding, not as a failure of the call.
+    Per workspace: onboarding and access (the missing role); data freshness (stopped or falling tables,
+    silent agents); connectors and rules failing in SentinelHealth; disabled rules; incident backlog.
+    "detailed" adds retention against policy, unused DCRs/DCEs, DCRs feeding stopped tables, expiring
+    watchlists and automation rules. Answers an overall status (healthy, degraded, critical), counts and
+    per-workspace results; an unreachable workspace is a finding.
 
     Args:
-        tenant_scope: "all", or one or more tenants (short name such as "fabrikam", display name or tenant id),
-            as a list or a comma-separated string.
-        check_depth: "quick" (one KQL query and a few ARM reads per workspace) or "detailed" (adds table plans and
-            retention, unused DCRs/DCEs, watchlists near expiry).
-        workspaces: Only these workspaces (alias, name or ARM id); default: every workspace of the tenants in scope.
-        refresh: Check again instead of answering from the cache (results are kept for the cache TTL, 5 minutes by
-            default).
-        backlog_days: Incidents left New longer than this many days count as untriaged backlog (1-90).
-        min_retention_days: Retention policy of the detailed check: tables keeping data fewer days are reported.
-        limit: At most this many workspaces in one answer (1-100).
+        tenant_scope: "all", or tenants (as for `tenant`), as a list or comma-separated.
+        check_depth: "quick" (one KQL query and a few ARM reads per workspace) or "detailed".
+        workspaces: Only these workspaces; default: every workspace of the tenants in scope.
+        refresh: Check again instead of answering from the cache (5 minutes).
+        backlog_days: Incidents New for longer count as backlog (1-90).
+        min_retention_days: Detailed check: tables keeping fewer days are reported.
+        limit: Workspaces per answer (1-100).
         cursor: next_cursor of the previous answer, for the next workspaces.
-        fields: Only these keys of each workspace's result (workspace, tenant, status, sentinel, findings, figures,
-            checked_at, cached); default: all.
+        fields: Keys per workspace: workspace, tenant, status, sentinel, findings, figures, checked_at, cached; default: all.
     """
     if not 1 <= backlog_days <= 90:
         raise KitError(f"backlog_days must be between 1 and 90 (got {backlog_days})")

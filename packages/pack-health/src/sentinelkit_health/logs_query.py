@@ -70,21 +70,16 @@ async def logs_query(
 ) -> dict[str, Any]:
     """Run one KQL query in many Log Analytics workspaces, across tenants, concurrently.
 
-    Returns one table: every row gets `TenantId` (the Entra tenant) and `Workspace` columns; a column
-    of the query that is itself named TenantId (Log Analytics' workspace id) is kept as `TenantId1`.
-    A workspace that fails (bad KQL, missing access, throttling) is listed under `errors` with the
-    service's message; the others still answer. A workspace whose answer was partial (the service's
-    result limits) is listed under `partial`.
+    Returns one table with `TenantId` (Entra tenant) and `Workspace` columns (the query's own TenantId
+    becomes `TenantId1`). Workspaces that failed are under `errors`, partial answers under `partial`.
 
     Args:
-        query: KQL query (read-only; management commands starting with '.' are refused).
+        query: KQL (read-only; '.' commands are refused).
         workspaces: "all" (every Sentinel workspace) or a list of workspace aliases, names or ARM ids.
         tenant: Only workspaces of this tenant (short name, display name or tenant id).
-        timespan: ISO 8601 duration or interval the query covers, e.g. "PT1H", "P1D", "P7D" (default one day);
-            null for no limit.
-        limit: At most this many rows in one answer, all workspaces together (1-1000).
-        cursor: next_cursor of the previous answer, for the next rows (end the query with `order by` so that
-            pages follow one order).
+        timespan: ISO 8601 duration or interval, e.g. "PT1H" (default P1D); null for no limit.
+        limit: Rows per answer, all workspaces together (1-1000).
+        cursor: For the next rows (end the query with `order by`).
         fields: Only these columns (TenantId and Workspace are always kept).
     """
     if not 1 <= limit <= 1000:

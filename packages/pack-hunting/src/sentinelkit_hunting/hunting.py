@@ -28,17 +28,17 @@ async def hunting_query_list(kit: Kit, workspaces: list[str] | str | None = None
                              text: str | None = None, category: str | None = None,
                              fields: list[str] | None = None, limit: int = 25,
                              cursor: str | None = None) -> dict[str, Any]:
-    """List hunting queries (with tactics and techniques) in one or many workspaces.
+    """List hunting queries with their tactics and techniques.
 
     Args:
-        workspaces: Workspaces to list, or "all" (default: every Sentinel workspace).
+        workspaces: Workspaces to list, or "all".
         workspace: One workspace instead of `workspaces`.
         tenant: Only workspaces of this tenant.
-        tactic: Only queries tagged with this MITRE tactic (e.g. InitialAccess).
-        technique: Only queries tagged with this technique (T1078 also matches T1078.004).
-        text: Only queries whose name or description contains this text.
-        category: Saved-search category to list instead of "Hunting Queries" (e.g. "Log Management" for saved queries); "*" for every category except functions.
-        fields: Fields to return (default: name, display_name, tactics, techniques, workspace); also category, description, query, tenant, etag, tags; ["*"] for all.
+        tactic: Only this MITRE tactic (e.g. InitialAccess).
+        technique: Only this technique (T1078 matches T1078.004).
+        text: Only name or description containing this.
+        category: Saved-search category instead of "Hunting Queries" (e.g. "Log Management"); "*": all but functions.
+        fields: Default: name, display_name, tactics, techniques, workspace; more: category, description, query, tenant, etag, tags.
         limit: Items per page.
         cursor: next_cursor of the previous page.
     """
@@ -57,11 +57,11 @@ async def hunting_query_list(kit: Kit, workspaces: list[str] | str | None = None
 
 @tool(READ_ONLY, title="Show a hunting query")
 async def hunting_query_get(kit: Kit, workspace: str, query: str) -> dict[str, Any]:
-    """Show one hunting query: its KQL, description, tactics, techniques and etag.
+    """Show one hunting query: KQL, description, tactics, techniques, etag.
 
     Args:
         workspace: Workspace alias, name or ARM id.
-        query: The hunting query's name (GUID) or display name.
+        query: Name (GUID) or display name.
     """
     ws = await kit.workspace(workspace)
     found = searches.find(await searches.list_searches(kit, ws, fresh=True), query, ws, what="hunting query",
@@ -85,22 +85,19 @@ async def hunting_query_create(kit: Kit, workspace: str, display_name: str | Non
                                description: str | None = None, tactics: list[str] | None = None,
                                techniques: list[str] | None = None, yaml_text: str | None = None,
                                yaml_file: str | None = None, name: str | None = None) -> dict[str, Any]:
-    """Create a hunting query from parameters, or from a hunting-query YAML file of the Azure-Sentinel repository.
-
-    Safe to retry: the query's name is derived from the YAML id (or from its display name), and a query
-    that is already there as given is reported, not written twice. A syntax error is refused before
-    anything is written; a query whose tables the workspace lacks is saved with a note.
+    """Create a hunting query from parameters or an Azure-Sentinel hunting-query YAML (parameters override
+    it). Safe to retry (stable name). A syntax error writes nothing; missing tables are noted.
 
     Args:
         workspace: Workspace alias, name or ARM id.
-        display_name: The name analysts see (required without YAML; overrides the YAML's name).
-        query: The KQL (required without YAML). {{StartTimeISO}}/{{EndTimeISO}} are filled in when it runs.
-        description: What the query looks for (overrides the YAML's).
-        tactics: MITRE tactics, e.g. ["InitialAccess", "Persistence"] (override the YAML's).
-        techniques: MITRE techniques, e.g. ["T1078"] (override the YAML's).
-        yaml_text: The content of a hunting-query YAML file (Azure-Sentinel: Hunting Queries/, Solutions/*/Hunting Queries/).
-        yaml_file: A hunting-query YAML file in the export directory (a path relative to it).
-        name: The saved search's name (a GUID); default: the YAML's id, else derived from the display name.
+        display_name: Required without YAML.
+        query: KQL, required without YAML; {{StartTimeISO}}/{{EndTimeISO}} are filled in at run time.
+        description: What it looks for.
+        tactics: MITRE tactics, e.g. ["InitialAccess"].
+        techniques: MITRE techniques, e.g. ["T1078"].
+        yaml_text: Content of a hunting-query YAML file.
+        yaml_file: Such a file, relative to the export directory.
+        name: Name (GUID); default: the YAML's id, else derived from the display name.
     """
     ws = await kit.workspace(workspace)
     parsed = _from_inputs(yaml_text, yaml_file, kit)
@@ -151,19 +148,17 @@ async def hunting_query_update(kit: Kit, workspace: str, query_name: str, displa
                                query: str | None = None, description: str | None = None,
                                tactics: list[str] | None = None, techniques: list[str] | None = None,
                                etag: str | None = None) -> dict[str, Any]:
-    """Change a hunting query's KQL, name, description, tactics or techniques.
-
-    Written with the version it was read at: a change made by someone else meanwhile is reported,
-    never overwritten.
+    """Change a hunting query's KQL, name, description, tactics or techniques; a concurrent change is
+    reported, never overwritten.
 
     Args:
         workspace: Workspace alias, name or ARM id.
-        query_name: The hunting query's name (GUID) or display name.
+        query_name: Name (GUID) or display name.
         display_name: New display name.
-        query: New KQL (a syntax error is refused before anything is written).
+        query: New KQL (a syntax error writes nothing).
         description: New description.
-        tactics: New MITRE tactics (replace the old ones).
-        techniques: New MITRE techniques (replace the old ones).
+        tactics: New MITRE tactics (replacing).
+        techniques: New MITRE techniques (replacing).
         etag: The etag hunting_query_get showed; when given, the update is refused if the query changed since.
     """
     ws = await kit.workspace(workspace)
@@ -186,11 +181,11 @@ async def hunting_query_update(kit: Kit, workspace: str, query_name: str, displa
 
 @tool(DESTRUCTIVE, title="Delete a hunting query")
 async def hunting_query_delete(kit: Kit, workspace: str, query: str, etag: str | None = None) -> dict[str, Any]:
-    """Delete a hunting query (asks for confirmation first).
+    """Delete a hunting query (asks first).
 
     Args:
         workspace: Workspace alias, name or ARM id.
-        query: The hunting query's name (GUID) or display name.
+        query: Name (GUID) or display name.
         etag: The etag hunting_query_get showed; when given, deleting is refused if the query changed since.
     """
     ws = await kit.workspace(workspace)

@@ -19,16 +19,14 @@ MAX_BULK = 5_000
 async def watchlist_item_list(kit: Kit, workspace: str, alias: str, search: str | None = None,
                               export_file: str | None = None, overwrite: bool = False, limit: int = 50,
                               cursor: str | None = None) -> dict[str, Any]:
-    """List a watchlist's items (their columns), or write them all to a CSV file in the export directory.
-
-    The CSV is safe to open in a spreadsheet: a cell that would run as a formula (=, +, -, @) is
-    written with a leading apostrophe.
+    """List a watchlist's items, or write them to a CSV file in the export directory (formula-like cells
+    get a leading apostrophe).
 
     Args:
         workspace: Workspace alias, name or ARM id.
         alias: The watchlist's alias.
-        search: Only items with this text in their search-key value.
-        export_file: Write every (matching) item to this CSV file of the export directory instead of listing them.
+        search: Only search-key values containing this.
+        export_file: Write the items to this CSV file instead.
         overwrite: Replace export_file if it exists.
         limit: Items per page.
         cursor: next_cursor of the previous page.
@@ -125,16 +123,14 @@ def _finish(kit: Kit, head: dict[str, Any], results: list[dict[str, Any]], attem
 @tool(ADDITIVE, title="Add watchlist items")
 async def watchlist_item_add(kit: Kit, workspace: str, alias: str, rows: list[dict[str, Any]] | None = None,
                              csv_text: str | None = None) -> dict[str, Any]:
-    """Add items to a watchlist (hundreds in one call); an item whose search-key value is there is left as it is.
-
-    Idempotent: calling again with the same rows writes nothing. Each row gets a result: added,
-    unchanged, exists_with_other_values (use watchlist_item_update) or failed.
+    """Add items to a watchlist (hundreds per call); existing search-key values are left alone. Idempotent;
+    per row: added, unchanged, exists_with_other_values (see watchlist_item_update) or failed.
 
     Args:
         workspace: Workspace alias, name or ARM id.
         alias: The watchlist's alias.
-        rows: Items as objects of column -> value; each must have the watchlist's search-key column.
-        csv_text: Items as CSV (a header line first) instead of rows.
+        rows: Objects column -> value, each with the search-key column.
+        csv_text: CSV (header first) instead of rows.
     """
     return await _bulk(kit, workspace, alias, csv_text, rows, "add")
 
@@ -142,22 +138,21 @@ async def watchlist_item_add(kit: Kit, workspace: str, alias: str, rows: list[di
 @tool(ADDITIVE, title="Update watchlist items")
 async def watchlist_item_update(kit: Kit, workspace: str, alias: str, rows: list[dict[str, Any]] | None = None,
                                 csv_text: str | None = None) -> dict[str, Any]:
-    """Change items found by their search-key value: the columns given replace the item's values.
-
-    Each row gets a result: updated, unchanged, not_found or failed. Items are written with their etag.
+    """Change items found by search-key value: the given columns replace theirs. Per row: updated,
+    unchanged, not_found or failed.
 
     Args:
         workspace: Workspace alias, name or ARM id.
         alias: The watchlist's alias.
-        rows: Objects of column -> new value, each with the search-key column saying which item.
-        csv_text: The same as CSV (a header line first) instead of rows.
+        rows: Objects column -> new value, each with the search-key column.
+        csv_text: CSV (header first) instead of rows.
     """
     return await _bulk(kit, workspace, alias, csv_text, rows, "update")
 
 
 @tool(DESTRUCTIVE, title="Remove watchlist items")
 async def watchlist_item_remove(kit: Kit, workspace: str, alias: str, keys: list[str]) -> dict[str, Any]:
-    """Remove items by their search-key value (asks for confirmation); a value that is not there is reported as absent.
+    """Remove items by search-key value (asks first); missing values are reported as absent.
 
     Args:
         workspace: Workspace alias, name or ARM id.

@@ -58,25 +58,22 @@ async def hunting_run(kit: Kit, query: str | None = None, tactic: str | None = N
                       text: str | None = None, workspaces: list[str] | str | None = None,
                       workspace: str | None = None, tenant: str | None = None, from_workspace: str | None = None,
                       timespan: str = "P1D", rows_per_workspace: int = 3, max_queries: int = 25) -> dict[str, Any]:
-    """Run one hunting query, or every one matching a tactic, technique or text, in many workspaces and tenants.
-
-    Each workspace runs its own hunting queries of that selection, or, with from_workspace, the queries
-    of that one workspace run everywhere (an MSSP's hunting library). Answers per query and workspace the
-    row count and the first rows, the runs that failed and why, and a summary such as
-    "T1078: hits in 3 of 12 customers". Progress is reported per query and workspace.
+    """Run one hunting query, or all matching a tactic, technique or text, across workspaces: each runs its
+    own, or with from_workspace that workspace's everywhere. Per query and workspace: row count, first
+    rows, failures; plus a summary ("T1078: hits in 3 of 12 customers").
 
     Args:
-        query: One hunting query's name (GUID) or display name.
-        tactic: Every hunting query tagged with this MITRE tactic (e.g. CredentialAccess).
-        technique: Every hunting query tagged with this technique (T1078 also matches T1078.004).
-        text: Every hunting query whose name or description contains this text.
-        workspaces: Workspaces to hunt in, or "all" (default: every Sentinel workspace).
+        query: Name (GUID) or display name.
+        tactic: All queries with this MITRE tactic.
+        technique: All with this technique (T1078 matches T1078.004).
+        text: All whose name or description contains this.
+        workspaces: Workspaces to search, or "all".
         workspace: One workspace instead of `workspaces`.
         tenant: Only workspaces of this tenant.
-        from_workspace: Take the queries from this workspace and run them in every target workspace.
-        timespan: How far back to hunt, an ISO 8601 duration (default P1D); fills {{StartTimeISO}}/{{EndTimeISO}}.
-        rows_per_workspace: First rows shown per query and workspace (0-20; the count is always exact up to the service's limit).
-        max_queries: Refuse when the selection holds more queries than this (default 25, at most 100).
+        from_workspace: Run this workspace's queries everywhere.
+        timespan: How far back (ISO 8601 duration).
+        rows_per_workspace: Rows shown per query and workspace (0-20); counts are exact.
+        max_queries: Refuse a selection larger than this (at most 100).
     """
     if not any((query, tactic, technique, text)):
         raise KitError("say what to hunt: query (one), or tactic, technique or text (every match)")

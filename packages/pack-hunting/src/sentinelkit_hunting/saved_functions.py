@@ -54,14 +54,14 @@ def _find_function(found: list[dict[str, Any]], alias: str, ws: Workspace) -> di
 async def function_list(kit: Kit, workspaces: list[str] | str | None = None, workspace: str | None = None,
                         tenant: str | None = None, text: str | None = None, fields: list[str] | None = None,
                         limit: int = 25, cursor: str | None = None) -> dict[str, Any]:
-    """List the saved functions (parsers) of one or many workspaces: alias, parameters, category.
+    """List saved functions (parsers): alias, parameters, category.
 
     Args:
-        workspaces: Workspaces to list, or "all" (default: every Sentinel workspace).
+        workspaces: Workspaces to list, or "all".
         workspace: One workspace instead of `workspaces`.
         tenant: Only workspaces of this tenant.
-        text: Only functions whose alias or display name contains this text.
-        fields: Fields to return (default: alias, display_name, parameters, category, workspace); also name, tenant, etag, body; ["*"] for all.
+        text: Only alias or display name containing this.
+        fields: Default: alias, display_name, parameters, category, workspace; more: name, tenant, etag, body.
         limit: Items per page.
         cursor: next_cursor of the previous page.
     """
@@ -78,11 +78,11 @@ async def function_list(kit: Kit, workspaces: list[str] | str | None = None, wor
 
 @tool(READ_ONLY, title="Show a saved function")
 async def function_get(kit: Kit, workspace: str, alias: str) -> dict[str, Any]:
-    """Show a saved function: its body, parameters, and the tables, functions and watchlists it reads.
+    """Show a saved function: body, parameters, and the tables, functions and watchlists it reads.
 
     Args:
         workspace: Workspace alias, name or ARM id.
-        alias: The function's alias (what queries call it by) or its saved-search name.
+        alias: Its alias or saved-search name.
     """
     ws = await kit.workspace(workspace)
     found = await searches.list_searches(kit, ws, fresh=True)
@@ -111,18 +111,16 @@ async def _check_alias(kit: Kit, ws: Workspace, alias: str, found: list[dict[str
 @tool(ADDITIVE, title="Create a saved function")
 async def function_create(kit: Kit, workspace: str, alias: str, body: str, parameters: str | None = None,
                           display_name: str | None = None, category: str = "Functions") -> dict[str, Any]:
-    """Create a saved function (parser) that queries call by its alias.
-
-    Refused before anything is written when the alias is a table's name or another function's, or
-    when the body has a syntax error. Safe to retry.
+    """Create a saved function (parser) called by its alias. Safe to retry; a taken alias or a syntax error
+    writes nothing.
 
     Args:
         workspace: Workspace alias, name or ARM id.
-        alias: The name queries call it by (letters, digits, '_'; not a table's name).
-        body: The function's KQL.
-        parameters: Its parameters as Log Analytics writes them, e.g. "lookback:timespan = 1d, user:string".
-        display_name: The name shown in the portal (default: the alias).
-        category: Saved-search category (default "Functions").
+        alias: Name queries call it by (letters, digits, '_').
+        body: KQL.
+        parameters: E.g. "lookback:timespan = 1d, user:string".
+        display_name: Default: the alias.
+        category: Saved-search category.
     """
     ws = await kit.workspace(workspace)
     found = await searches.list_searches(kit, ws, fresh=True)
@@ -147,15 +145,15 @@ async def function_create(kit: Kit, workspace: str, alias: str, body: str, param
 async def function_update(kit: Kit, workspace: str, alias: str, body: str | None = None,
                           parameters: str | None = None, display_name: str | None = None,
                           new_alias: str | None = None, etag: str | None = None) -> dict[str, Any]:
-    """Change a saved function's body, parameters, display name or alias (queries that call the old alias break).
+    """Change a saved function's body, parameters, display name or alias (callers of the old alias break).
 
     Args:
         workspace: Workspace alias, name or ARM id.
-        alias: The function's current alias.
-        body: New KQL body (a syntax error is refused before anything is written).
-        parameters: New parameters ("" removes them), e.g. "lookback:timespan = 1d".
+        alias: Current alias.
+        body: New KQL (a syntax error writes nothing).
+        parameters: New parameters ("" removes them).
         display_name: New display name.
-        new_alias: Rename the function (not to a table's or another function's name).
+        new_alias: New alias (not a taken name).
         etag: The etag function_get showed; when given, the update is refused if the function changed since.
     """
     ws = await kit.workspace(workspace)
@@ -181,11 +179,11 @@ async def function_update(kit: Kit, workspace: str, alias: str, body: str | None
 
 @tool(DESTRUCTIVE, title="Delete a saved function")
 async def function_delete(kit: Kit, workspace: str, alias: str, etag: str | None = None) -> dict[str, Any]:
-    """Delete a saved function (asks for confirmation first); queries that call it stop working.
+    """Delete a saved function (asks first); queries calling it break.
 
     Args:
         workspace: Workspace alias, name or ARM id.
-        alias: The function's alias.
+        alias: Its alias.
         etag: The etag function_get showed; when given, deleting is refused if the function changed since.
     """
     ws = await kit.workspace(workspace)

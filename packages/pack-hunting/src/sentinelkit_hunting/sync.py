@@ -73,25 +73,22 @@ async def watchlist_sync(kit: Kit, alias: str, from_workspace: str | None = None
                          provider: str = "Custom", description: str | None = None,
                          workspaces: list[str] | str | None = None, tenant: str | None = None,
                          remove_extra: bool = True) -> dict[str, Any]:
-    """Make one watchlist identical in many workspaces and tenants (e.g. an MSSP's IOC or VIP list).
-
-    The content comes from the watchlist in from_workspace, or from CSV text, a CSV file of the export
-    directory or rows. Shows per workspace the items to add, update and remove (and where the watchlist
-    is created), asks once, then reports the result per workspace.
+    """Make one watchlist identical in many workspaces (e.g. an MSSP's IOC list), from from_workspace's copy,
+    CSV or rows. Shows per workspace the items to add, update and remove, asks once.
 
     Args:
         alias: The watchlist's alias, the same everywhere.
-        from_workspace: Copy the watchlist of this workspace (it is left unchanged).
-        csv_text: The content as CSV (a header line first), instead of from_workspace.
-        csv_file: A CSV file in the export directory, instead of from_workspace.
-        rows: The content as objects of column -> value, instead of from_workspace.
-        search_key: The search-key column (needed without from_workspace).
-        display_name: The display name for workspaces where it is created (default: the source's, else the alias).
-        provider: Provider for workspaces where it is created, without from_workspace (default "Custom").
-        description: Description for workspaces where it is created, without from_workspace.
-        workspaces: Workspaces to make the same, or "all" (default: every Sentinel workspace).
+        from_workspace: Copy this workspace's watchlist (left unchanged).
+        csv_text: Content as CSV (header first).
+        csv_file: CSV file in the export directory.
+        rows: Content as objects column -> value.
+        search_key: Search-key column (without from_workspace).
+        display_name: Where created (default: the source's, else the alias).
+        provider: Where created, without from_workspace.
+        description: Where created, without from_workspace.
+        workspaces: Several workspaces, or "all".
         tenant: Only workspaces of this tenant.
-        remove_extra: Remove items the source does not have (default true); false only adds and updates.
+        remove_extra: Remove items the source lacks; false only adds and updates.
     """
     source_ws = await kit.workspace(from_workspace) if from_workspace else None
     if source_ws is not None:

@@ -37,13 +37,13 @@ def load_table(kit: Kit, search_key: str, csv_text: str | None, csv_file: str | 
 async def watchlist_list(kit: Kit, workspaces: list[str] | str | None = None, workspace: str | None = None,
                          tenant: str | None = None, fields: list[str] | None = None, limit: int = 25,
                          cursor: str | None = None) -> dict[str, Any]:
-    """List watchlists with their search key, provider and item count, in one or many workspaces.
+    """List watchlists with search key, provider and item count.
 
     Args:
-        workspaces: Workspaces to list, or "all" (default: every Sentinel workspace).
+        workspaces: Workspaces to list, or "all".
         workspace: One workspace instead of `workspaces`.
         tenant: Only workspaces of this tenant.
-        fields: Fields to return (default: alias, display_name, search_key, provider, items, workspace); also source, description, labels, default_duration, updated, tenant, etag; ["*"] for all.
+        fields: Default: alias, display_name, search_key, provider, items, workspace; more: source, description, labels, default_duration, updated, tenant, etag.
         limit: Items per page.
         cursor: next_cursor of the previous page.
     """
@@ -65,8 +65,8 @@ async def watchlist_get(kit: Kit, workspace: str, alias: str, sample: int = 5) -
 
     Args:
         workspace: Workspace alias, name or ARM id.
-        alias: The watchlist's alias (what _GetWatchlist('alias') takes).
-        sample: How many items to show (0-50); watchlist_item_list pages through all of them.
+        alias: The alias _GetWatchlist() takes.
+        sample: Items to show (0-50).
     """
     if not 0 <= sample <= 50:
         raise KitError("sample must be between 0 and 50")
@@ -87,26 +87,23 @@ async def watchlist_create(kit: Kit, workspace: str, alias: str, display_name: s
                            description: str | None = None, source: str | None = None,
                            default_duration: str | None = None, labels: list[str] | None = None,
                            skip_lines: int = 0) -> dict[str, Any]:
-    """Create a watchlist from CSV text, a CSV file in the export directory, or rows.
-
-    Every row is checked first (search-key column present, a unique non-empty key per row): a bad CSV
-    writes nothing. Up to 3.8 MB of CSV goes in one upload; the rest is written item by item (at most
-    [packs.hunting] max_item_uploads items).
+    """Create a watchlist from CSV text, a CSV file in the export directory, or rows. Every row is checked
+    first (unique non-empty search key): a bad CSV writes nothing.
 
     Args:
         workspace: Workspace alias, name or ARM id.
-        alias: The watchlist's alias, used by _GetWatchlist('alias') (letters, digits, '_' and '-').
-        display_name: The name shown in the portal.
-        search_key: The column items are found (and joined) by; its values must be unique.
-        csv_text: The items as CSV, a header line first.
-        csv_file: A CSV file in the export directory (a path relative to it).
-        rows: The items as objects of column -> value.
-        provider: Who provides the list (default "Custom").
-        description: What the watchlist is for.
-        source: The source shown in the portal (default: the file name, else "sentinelkit").
-        default_duration: How long items live, an ISO 8601 duration (e.g. P30D); default: forever.
-        labels: Labels of the watchlist.
-        skip_lines: Lines to skip before the CSV header (csv_text / csv_file).
+        alias: For _GetWatchlist() (letters, digits, '_', '-').
+        display_name: Name shown in the portal.
+        search_key: Column items are found by; values unique.
+        csv_text: Items as CSV, header first.
+        csv_file: CSV file, relative to the export directory.
+        rows: Items as objects column -> value.
+        provider: Who provides the list.
+        description: What it is for.
+        source: Default: the file name, else "sentinelkit".
+        default_duration: How long items live (ISO 8601, e.g. P30D); default: forever.
+        labels: Labels.
+        skip_lines: Lines before the CSV header.
     """
     if not _ALIAS.match(alias):
         raise KitError(f"watchlist alias {alias!r} is invalid: use letters, digits, '_' and '-' (at most 64)")
@@ -156,7 +153,7 @@ async def watchlist_create(kit: Kit, workspace: str, alias: str, display_name: s
 
 @tool(DESTRUCTIVE, title="Delete a watchlist")
 async def watchlist_delete(kit: Kit, workspace: str, alias: str) -> dict[str, Any]:
-    """Delete a watchlist and all its items (asks for confirmation first).
+    """Delete a watchlist and all its items (asks first).
 
     Args:
         workspace: Workspace alias, name or ARM id.

@@ -54,36 +54,34 @@ async def incident_bulk_update(
     expected_count: int | None = None,
     max_incidents: int = 200,
 ) -> dict[str, Any]:
-    """Apply one change (status, severity, owner, close, labels) to every incident a filter matches.
-
-    Works across workspaces and tenants — e.g. close every Informational incident older than 30 days
-    as BenignPositive. Always shows the matching set first (count and a sample) and needs
-    confirmation; then reports the outcome of each incident.
+    """Apply one change (status, severity, owner, close, labels) to every incident a filter matches, e.g.
+    close every Informational incident older than 30 days. Shows the matching set and asks first; then the
+    outcome per incident. Filters as in incident_list.
 
     Args:
-        workspaces: Workspaces to search, or "all" (default: every Sentinel workspace).
+        workspaces: Workspaces to search, or "all".
         workspace: One workspace instead of `workspaces`.
         tenant: Only workspaces of this tenant.
-        status: Match incidents with this status (New, Active, Closed).
-        severity: Match this severity (High, Medium, Low, Informational).
-        owner: Match this owner (UPN, email, object id) or "unassigned".
-        created_after: Match incidents created at/after this time (ISO 8601, or a duration back from now, e.g. P7D).
-        created_before: Match incidents created before this time (e.g. P30D = older than 30 days).
-        updated_after: Match incidents last modified at/after this time.
-        updated_before: Match incidents last modified before this time.
-        title: Match titles containing this text.
-        labels: Match incidents carrying these labels.
-        product: Match incidents from this alert product (or part of its name).
-        set_status: New status: New or Active (to close, use close_classification).
+        status: Filter: New, Active, Closed.
+        severity: Filter: High, Medium, Low, Informational.
+        owner: Filter.
+        created_after: Filter.
+        created_before: Filter (P30D: older than 30 days).
+        updated_after: Filter.
+        updated_before: Filter.
+        title: Filter.
+        labels: Filter.
+        product: Filter.
+        set_status: New or Active (to close: close_classification).
         set_severity: New severity.
-        set_owner: New owner (UPN, email or object id); "" or "unassigned" to unassign.
-        close_classification: Close the incidents with this classification (TruePositive, BenignPositive, FalsePositive, Undetermined).
-        close_reason: Classification reason (filled in when only one fits the classification).
+        set_owner: UPN, email or object id; "" or "unassigned" to unassign.
+        close_classification: Close with TruePositive, BenignPositive, FalsePositive or Undetermined.
+        close_reason: Filled in when only one fits.
         close_comment: Closing comment.
         labels_add: Labels to add.
         labels_remove: Labels to remove.
-        expected_count: The count the preview showed; if the matching set changed size since, nothing is done.
-        max_incidents: Refuse when more incidents match than this (default 200, at most 1000).
+        expected_count: The preview's count; nothing is done if it changed.
+        max_incidents: Refuse above this many (at most 1000).
     """
     change = Change(status=set_status, severity=set_severity,
                     owner=owner_body(set_owner) if set_owner is not None else UNSET,

@@ -52,12 +52,8 @@ async def incident_list(
     limit: int = 25,
     cursor: str | None = None,
 ) -> dict[str, Any]:
-    """List Microsoft Sentinel incidents in one workspace, or across many workspaces and tenants at once.
-
-    Filters and order are evaluated by Sentinel, and each workspace is read one page at a time from where the
-    previous page stopped, so only the incidents a page needs travel. Each row names its tenant and
-    workspace; a workspace that fails is listed under `errors` and the others still answer. `total` is
-    given once the last page is reached.
+    """List Microsoft Sentinel incidents (filtered by Sentinel; pages continue each workspace where it stopped;
+    `total` on the last page).
 
     Args:
         workspace: One workspace (alias, name or ARM id). Leave empty to use `workspaces`.
@@ -65,16 +61,16 @@ async def incident_list(
         tenant: Only workspaces of this tenant (short name, display name or id).
         status: New, Active and/or Closed.
         severity: High, Medium, Low and/or Informational.
-        owner: Owner's UPN, email, display name or object id; "unassigned" for incidents without owner.
-        created_after: Created at or after this time: ISO 8601, or a duration back from now such as P7D.
-        created_before: Created before this time (ISO 8601 or a duration back from now: P30D = older than 30 days).
-        updated_after: Last modified at or after this time (ISO 8601 or duration back from now).
-        updated_before: Last modified before this time (ISO 8601 or duration back from now).
-        title: Text the title contains (case-insensitive).
-        labels: Label(s) the incident carries (all of them).
-        product: Alert product name the incident comes from, or part of it (e.g. "Defender for Cloud").
-        order: created, updated, severity, number or title, optionally followed by asc/desc. Default "created desc".
-        fields: Columns to return (default id, number, title, severity, status, owner, created, tenant, workspace); also updated, description, classification, classification_reason, classification_comment, labels, owner_details, alerts, comments, products, tactics, first_activity, last_activity, rules, url, etag; ["*"] for all.
+        owner: UPN, email, display name or object id; "unassigned".
+        created_after: ISO 8601, or a duration back from now (P7D).
+        created_before: Same (P30D: older than 30 days).
+        updated_after: Same, last modified.
+        updated_before: Same, last modified.
+        title: Text in the title (any case).
+        labels: Labels it carries (all).
+        product: Alert product, or part of its name.
+        order: created, updated, severity, number or title, then asc/desc.
+        fields: Default: id, number, title, severity, status, owner, created, tenant, workspace; more: updated, description, classification, classification_reason, classification_comment, labels, owner_details, alerts, comments, products, tactics, first_activity, last_activity, rules, url, etag.
         limit: Incidents per page (default 25).
         cursor: next_cursor of the previous page, to get the next one.
     """
@@ -111,15 +107,12 @@ async def incident_list(
 
 @tool(READ_ONLY, title="Show an incident")
 async def incident_get(kit: Kit, workspace: str, incident_id: str) -> dict[str, Any]:
-    """Show one incident in full, with its alerts, entities and related incidents.
-
-    Also its owner, labels, classification, comment count and etag (pass the etag to a write tool to
-    refuse changing a version you have not seen). Related incidents are other incidents raised by the
-    same analytics rule.
+    """Show one incident in full: alerts, entities, incidents of the same rule, owner, labels,
+    classification, comment count, etag.
 
     Args:
         workspace: Workspace alias, name or ARM id.
-        incident_id: The incident number (e.g. 42) or its GUID name.
+        incident_id: Number (e.g. 42) or GUID name.
     """
     ws = await kit.workspace(workspace)
     incident = await access.find(kit, ws, incident_id)
@@ -160,8 +153,8 @@ async def incident_comment_list(kit: Kit, workspace: str, incident_id: str, fiel
 
     Args:
         workspace: Workspace alias, name or ARM id.
-        incident_id: The incident number or its GUID name.
-        fields: Columns (default id, message, author, created; also updated).
+        incident_id: Number or GUID name.
+        fields: Default: id, message, author, created; more: updated.
         limit: Comments per page (default 25).
         cursor: next_cursor of the previous page.
     """
@@ -179,8 +172,8 @@ async def incident_alert_list(kit: Kit, workspace: str, incident_id: str, fields
 
     Args:
         workspace: Workspace alias, name or ARM id.
-        incident_id: The incident number or its GUID name.
-        fields: Columns (default id, title, severity, product, time, status; also tactics, compromised_entity, description, alert_type, start, end).
+        incident_id: Number or GUID name.
+        fields: Default: id, title, severity, product, time, status; more: tactics, compromised_entity, description, alert_type, start, end.
         limit: Alerts per page (default 25).
         cursor: next_cursor of the previous page.
     """
@@ -199,9 +192,9 @@ async def incident_entity_list(kit: Kit, workspace: str, incident_id: str, kind:
 
     Args:
         workspace: Workspace alias, name or ARM id.
-        incident_id: The incident number or its GUID name.
-        kind: Only entities of this kind, e.g. Account, Host, Ip, Url, File.
-        fields: Columns (default id, kind, name; "properties" for every attribute).
+        incident_id: Number or GUID name.
+        kind: Only this kind, e.g. Account, Host, Ip, Url, File.
+        fields: Default: id, kind, name; more: properties.
         limit: Entities per page (default 25).
         cursor: next_cursor of the previous page.
     """

@@ -68,19 +68,17 @@ async def incident_update(
     labels_remove: list[str] | None = None,
     etag: str | None = None,
 ) -> dict[str, Any]:
-    """Change an incident's severity, status (New/Active), title, description or labels.
-
-    The incident is written with the version it was read at: if someone else changed it meanwhile,
-    nothing is overwritten and the answer says what they changed. To close, use incident_close.
+    """Change an incident's severity, status (New/Active), title, description or labels (to close:
+    incident_close). A concurrent change is never overwritten; the answer says what it was.
 
     Args:
         workspace: Workspace alias, name or ARM id.
-        incident_id: The incident number (e.g. 42) or its GUID name.
+        incident_id: Number (e.g. 42) or GUID name.
         severity: High, Medium, Low or Informational.
-        status: New or Active (reopens a closed incident and clears its classification).
+        status: New or Active (reopening clears the classification).
         title: New title.
         description: New description.
-        labels_add: Labels to add (kept once, whatever their case).
+        labels_add: Labels to add (once, any case).
         labels_remove: Labels to remove.
         etag: The etag incident_get showed; when given, the update is refused if the incident changed since.
     """
@@ -101,16 +99,14 @@ async def incident_close(
     comment: str | None = None,
     etag: str | None = None,
 ) -> dict[str, Any]:
-    """Close an incident with a classification (asks for confirmation first).
-
-    Without a client that can ask the user, the answer is a preview to repeat with confirm=true.
+    """Close an incident with a classification (asks first).
 
     Args:
         workspace: Workspace alias, name or ARM id.
-        incident_id: The incident number (e.g. 42) or its GUID name.
+        incident_id: Number (e.g. 42) or GUID name.
         classification: TruePositive, BenignPositive, FalsePositive or Undetermined.
-        classification_reason: TruePositive → SuspiciousActivity; BenignPositive → SuspiciousButExpected; FalsePositive → IncorrectAlertLogic or InaccurateData. Filled in when only one fits.
-        comment: Closing comment (the incident's classification comment).
+        classification_reason: TruePositive: SuspiciousActivity; BenignPositive: SuspiciousButExpected; FalsePositive: IncorrectAlertLogic or InaccurateData. Filled in when only one fits.
+        comment: Classification comment.
         etag: The etag incident_get showed; when given, closing is refused if the incident changed since.
     """
     change = Change(classification=classification, classification_reason=classification_reason,
@@ -125,8 +121,8 @@ async def incident_assign(kit: Kit, workspace: str, incident_id: str, owner: str
 
     Args:
         workspace: Workspace alias, name or ARM id.
-        incident_id: The incident number (e.g. 42) or its GUID name.
-        owner: The analyst's UPN, email or Entra object id; empty (or "unassigned") to remove the owner.
+        incident_id: Number (e.g. 42) or GUID name.
+        owner: UPN, email or Entra object id; "" or "unassigned" to unassign.
         etag: The etag incident_get showed; when given, the change is refused if the incident changed since.
     """
     change = Change(owner=owner_body(owner)).validate()
@@ -140,16 +136,13 @@ async def incident_assign(kit: Kit, workspace: str, incident_id: str, owner: str
 @tool(ADDITIVE, title="Comment on an incident")
 async def incident_comment_add(kit: Kit, workspace: str, incident_id: str, message: str,
                                comment_id: str | None = None) -> dict[str, Any]:
-    """Add a comment to an incident; safe to retry.
-
-    The same message on the same incident gets the same comment id, so a repeated call never posts
-    it twice.
+    """Add a comment to an incident; a retry never posts it twice.
 
     Args:
         workspace: Workspace alias, name or ARM id.
-        incident_id: The incident number (e.g. 42) or its GUID name.
-        message: The comment (plain text or simple HTML, up to 30,000 characters).
-        comment_id: A GUID of your choice for the comment; by default one derived from the incident and message.
+        incident_id: Number (e.g. 42) or GUID name.
+        message: Plain text or simple HTML (up to 30,000 characters).
+        comment_id: A GUID; default: derived from the incident and message.
     """
     if not message or not message.strip():
         raise KitError("message is empty: give the comment's text")

@@ -112,15 +112,14 @@ async def automation_rule_list(kit: Kit, workspace: str | None = None, workspace
                                tenant: str | None = None, enabled: bool | None = None,
                                fields: list[str] | None = None, limit: int = 25,
                                cursor: str | None = None) -> dict[str, Any]:
-    """List automation rules in the order Sentinel runs them: trigger, conditions, actions, expiration. One
-    workspace or across workspaces and tenants.
+    """List automation rules in the order Sentinel runs them: trigger, conditions, actions, expiration.
 
     Args:
         workspace: One workspace (alias, name or ARM id); omit to cover `workspaces`/`tenant`.
         workspaces: Workspaces to cover, or "all" (the default): every Sentinel workspace.
         tenant: Only workspaces of this tenant.
         enabled: Only enabled (true) or disabled (false) rules.
-        fields: Fields per rule (default: name, workspace, display_name, order, enabled, trigger, conditions, actions, expiration); ["*"] adds last_modified and etag.
+        fields: Default: name, workspace, display_name, order, enabled, trigger, conditions, actions, expiration; more: last_modified, etag.
         limit: Rules per page.
         cursor: next_cursor of the previous page.
     """
@@ -141,11 +140,11 @@ async def automation_rule_list(kit: Kit, workspace: str | None = None, workspace
 
 @tool(READ_ONLY, title="Show an automation rule")
 async def automation_rule_get(kit: Kit, workspace: str, rule: str) -> dict[str, Any]:
-    """Show one automation rule: a readable summary, and its conditions and actions as the API has them.
+    """Show one automation rule: a summary, and its conditions and actions as the API has them.
 
     Args:
         workspace: Workspace alias, name or ARM id.
-        rule: The rule's id, ARM id or display name (see automation_rule_list).
+        rule: Id, ARM id or display name.
     """
     ws = await kit.workspace(workspace)
     found = await _find(kit, ws, rule)
@@ -281,36 +280,35 @@ async def automation_rule_create(
     task_description: str | None = None, run_playbook: str | None = None, playbook_tenant: str | None = None,
     actions: list[dict[str, Any]] | None = None, rule_id: str | None = None,
 ) -> dict[str, Any]:
-    """Create an automation rule: when incidents are created (or updated) and match every condition, run the
-    actions in order. Conditions and actions come from the short parameters, or as ARM objects. The rule gets
-    a stable id, so a retried create never makes a second one.
+    """Create an automation rule: when an incident is created (or updated) and matches every condition, run
+    the actions in order. A retried create never makes a second rule (stable id).
 
     Args:
         workspace: Workspace alias, name or ARM id.
         display_name: The rule's name.
-        order: Where it runs among the workspace's rules (1 = first); default: after the last.
-        triggers_on: Incidents (default) or Alerts (alerts can only run playbooks).
-        triggers_when: Created (default) or Updated.
-        enabled: Whether the rule runs (default true).
-        expiration: When the rule stops running (ISO 8601 date-time, UTC), e.g. for a temporary suppression.
-        severity: Condition: the incident's severity is one of these.
-        title_contains: Condition: the incident's title contains one of these.
-        analytics_rules: Condition: the incident comes from one of these analytics rules (names or display names).
-        incident_provider: Condition: the incident's provider is one of these (e.g. "Azure Sentinel", "Microsoft 365 Defender").
-        conditions: More conditions: [{"property": "HostName", "operator": "StartsWith", "values": ["TEST-"]}] or ARM condition objects.
-        assign_owner: Action: assign the incident to this user (object id or user principal name).
-        set_status: Action: set the status (Active; Closed needs set_classification).
-        set_severity: Action: set the severity.
-        set_classification: Action (with status Closed): TruePositive, BenignPositive, FalsePositive or Undetermined.
-        classification_reason: Reason for the classification (e.g. SuspiciousButExpected).
+        order: Position among the workspace's rules (1 = first); default: last.
+        triggers_on: Incidents or Alerts (alerts can only run playbooks).
+        triggers_when: Created or Updated.
+        enabled: Whether the rule runs.
+        expiration: When it stops running (ISO 8601 UTC), e.g. for a temporary suppression.
+        severity: If: severity is one of these.
+        title_contains: If: title contains one of these.
+        analytics_rules: If: raised by one of these analytics rules (names or display names).
+        incident_provider: If: provider is one of these (e.g. "Microsoft 365 Defender").
+        conditions: More conditions: {"property": "HostName", "operator": "StartsWith", "values": ["TEST-"]} or ARM objects.
+        assign_owner: Then: assign to this user (object id or UPN).
+        set_status: Then: set the status (Closed needs set_classification).
+        set_severity: Then: set the severity.
+        set_classification: Then (with Closed): TruePositive, BenignPositive, FalsePositive or Undetermined.
+        classification_reason: E.g. SuspiciousButExpected.
         classification_comment: Comment for the classification.
-        add_labels: Action: add these labels (tags).
-        add_task: Action: add a task with this title.
+        add_labels: Then: add these labels.
+        add_task: Then: add a task with this title.
         task_description: The task's description.
-        run_playbook: Action: run this playbook (the Logic App's ARM id).
-        playbook_tenant: The tenant of the playbook (default: the workspace's).
-        actions: More actions, as ARM objects ({"actionType", "actionConfiguration"}), run after the others.
-        rule_id: The rule's id (a GUID); default: one derived from the display name.
+        run_playbook: Then: run this playbook (Logic App ARM id).
+        playbook_tenant: The playbook's tenant (default: the workspace's).
+        actions: More actions as ARM objects ({"actionType", "actionConfiguration"}), run last.
+        rule_id: Id (GUID); default: derived from the display name.
     """
     ws = await kit.workspace(workspace)
     found = await _conditions(kit, ws, severity=severity, title_contains=title_contains,
@@ -354,33 +352,33 @@ async def automation_rule_update(
     task_description: str | None = None, run_playbook: str | None = None, playbook_tenant: str | None = None,
     actions: list[dict[str, Any]] | None = None, etag: str | None = None,
 ) -> dict[str, Any]:
-    """Change an automation rule: name, order, expiration, or its conditions (any condition parameter replaces
-    them all) or actions (any action parameter replaces them all). Saved with its etag.
+    """Change an automation rule: name, order, expiration, conditions or actions (any condition parameter
+    replaces all conditions; any action parameter, all actions). Parameters as in automation_rule_create.
 
     Args:
         workspace: Workspace alias, name or ARM id.
-        rule: The rule's id, ARM id or display name.
+        rule: Id, ARM id or display name.
         display_name: New name.
         order: New position (1 = first).
-        expiration: New expiration (ISO 8601 date-time, UTC); "none" removes it.
-        severity: Condition: the incident's severity is one of these.
-        title_contains: Condition: the incident's title contains one of these.
-        analytics_rules: Condition: the incident comes from one of these analytics rules.
-        incident_provider: Condition: the incident's provider is one of these.
-        conditions: More conditions ({"property", "operator", "values"} or ARM objects); [] removes all.
-        assign_owner: Action: assign to this user (object id or user principal name).
-        set_status: Action: set the status.
-        set_severity: Action: set the severity.
-        set_classification: Action: the classification (with status Closed).
-        classification_reason: Reason for the classification.
-        classification_comment: Comment for the classification.
-        add_labels: Action: add these labels.
-        add_task: Action: add a task with this title.
-        task_description: The task's description.
-        run_playbook: Action: run this playbook (the Logic App's ARM id).
-        playbook_tenant: The tenant of the playbook.
-        actions: More actions as ARM objects.
-        etag: The etag you read; the update is refused if the rule changed since. Default: the current one.
+        expiration: ISO 8601 UTC; "none" removes it.
+        severity: Condition.
+        title_contains: Condition.
+        analytics_rules: Condition.
+        incident_provider: Condition.
+        conditions: More conditions; [] removes all.
+        assign_owner: Action.
+        set_status: Action.
+        set_severity: Action.
+        set_classification: Action.
+        classification_reason: With set_classification.
+        classification_comment: With set_classification.
+        add_labels: Action.
+        add_task: Action.
+        task_description: With add_task.
+        run_playbook: Action.
+        playbook_tenant: With run_playbook.
+        actions: Actions as ARM objects.
+        etag: The etag you read; the update is refused if it changed since.
     """
     ws = await kit.workspace(workspace)
     current = await _find(kit, ws, rule)
@@ -441,8 +439,8 @@ async def automation_rule_enable(kit: Kit, workspace: str, rule: str, etag: str 
 
     Args:
         workspace: Workspace alias, name or ARM id.
-        rule: The rule's id, ARM id or display name.
-        etag: The etag you read; the change is refused if the rule changed since. Default: the current one.
+        rule: Id, ARM id or display name.
+        etag: The etag you read; the change is refused if it changed since.
     """
     return await _set_enabled(kit, workspace, rule, True, etag)
 
@@ -453,8 +451,8 @@ async def automation_rule_disable(kit: Kit, workspace: str, rule: str, etag: str
 
     Args:
         workspace: Workspace alias, name or ARM id.
-        rule: The rule's id, ARM id or display name.
-        etag: The etag you read; the change is refused if the rule changed since. Default: the current one.
+        rule: Id, ARM id or display name.
+        etag: The etag you read; the change is refused if it changed since.
     """
     return await _set_enabled(kit, workspace, rule, False, etag)
 
@@ -465,8 +463,8 @@ async def automation_rule_delete(kit: Kit, workspace: str, rule: str, etag: str 
 
     Args:
         workspace: Workspace alias, name or ARM id.
-        rule: The rule's id, ARM id or display name.
-        etag: The etag you read; the delete is refused if the rule changed since. Default: the current one.
+        rule: Id, ARM id or display name.
+        etag: The etag you read; the delete is refused if it changed since.
     """
     ws = await kit.workspace(workspace)
     current = await _find(kit, ws, rule)

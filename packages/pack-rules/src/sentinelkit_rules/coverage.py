@@ -39,16 +39,15 @@ def covered(rules: list[dict[str, Any]], include_disabled: bool) -> dict[str, An
 async def rule_coverage(kit: Kit, workspace: str | None = None, workspaces: list[str] | str | None = None,
                         tenant: str | None = None, include_disabled: bool = False,
                         show_techniques: bool = False) -> dict[str, Any]:
-    """MITRE ATT&CK tactics and techniques covered by the enabled analytics rules of each workspace, across every
-    tenant, with the gaps: tactics no workspace covers, and per workspace the tactics and techniques that other
-    workspaces cover but it does not.
+    """MITRE ATT&CK tactics and techniques the enabled analytics rules of each workspace cover, and the gaps:
+    tactics none covers, and per workspace what others cover but it does not.
 
     Args:
         workspace: One workspace (alias, name or ARM id); omit to compare `workspaces`/`tenant`.
         workspaces: Workspaces to compare, or "all" (the default): every Sentinel workspace.
         tenant: Only workspaces of this tenant.
-        include_disabled: Count disabled rules too (what would be covered if they were enabled).
-        show_techniques: Add each workspace's rule count per technique (long); the gaps list techniques anyway.
+        include_disabled: Count disabled rules too.
+        show_techniques: Add rule counts per technique (long).
     """
     chosen = await kit.targets(workspace=workspace, workspaces=workspaces, tenant=tenant)
 

@@ -84,24 +84,22 @@ async def rule_deploy(kit: Kit, workspaces: list[str] | str | None = None, tenan
                       pick: str | None = None, template: str | None = None, from_workspace: str | None = None,
                       rule: str | None = None, rule_id: str | None = None, enabled: bool | None = None,
                       severity: str | None = None) -> dict[str, Any]:
-    """Deploy one analytics rule (a rule file, an ARM template export, a built-in template, or an existing rule
-    of another workspace) to many workspaces and tenants in one call. Each workspace gets a plan (create,
-    update, unchanged, conflict) after its query is validated against that workspace; a workspace lacking a
-    table the query reads is reported and skipped. One confirmation for the whole plan (updates overwrite the
-    rules in place), then per-workspace results.
+    """Deploy one analytics rule (rule file, ARM export, built-in template, or another workspace's rule) to many
+    workspaces. Each gets a plan (create, update, unchanged, conflict) after validating the query there; one
+    lacking a table is skipped. One confirmation for the whole plan (updates overwrite in place).
 
     Args:
         workspaces: Target workspaces (names, aliases or ids), or "all" (the default): every Sentinel workspace.
         tenant: Only workspaces of this tenant.
-        yaml: The text of a rule file in the Azure-Sentinel repository's YAML format.
-        arm_template: An ARM template export (object or JSON text) with an alertRules resource.
-        pick: The display name of the rule to take when the ARM template holds several.
-        template: A built-in rule template's id or display name (read in each target workspace).
-        from_workspace: The workspace holding the rule to copy (with `rule`).
-        rule: The rule to copy from `from_workspace` (name, ARM id or display name).
-        rule_id: The rule's id in every workspace (default: the source rule's or export's id, else one derived from the display name).
-        enabled: Deploy enabled (true) or disabled (false); default: as the source.
-        severity: Override the severity (High, Medium, Low, Informational).
+        yaml: Text of an Azure-Sentinel rule file.
+        arm_template: ARM template export (object or JSON text) with an alertRules resource.
+        pick: Display name of the rule to take from an ARM template holding several.
+        template: Built-in template id or display name.
+        from_workspace: Workspace holding the rule to copy.
+        rule: Rule in from_workspace to copy.
+        rule_id: Id everywhere (default: the source's, else derived from the display name).
+        enabled: Default: as the source.
+        severity: Override (High, Medium, Low, Informational).
     """
     given = [n for n, v in (("yaml", yaml), ("arm_template", arm_template), ("template", template),
                             ("from_workspace/rule", rule or from_workspace)) if v not in (None, "", {})]

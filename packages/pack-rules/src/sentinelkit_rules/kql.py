@@ -12,15 +12,14 @@ from . import kqlcheck
 @tool(READ_ONLY, title="Validate a KQL query")
 async def kql_validate(kit: Kit, query: str, workspace: str | None = None, workspaces: list[str] | str | None = None,
                        tenant: str | None = None) -> dict[str, Any]:
-    """Validate a KQL query with Microsoft's parser (Kusto.Language) against the real tables and saved functions
-    of one or more workspaces: syntax errors and unknown tables, columns and functions come back with code,
-    message and position, per workspace. Without a workspace only the syntax is checked. Runs nothing.
+    """Validate a KQL query with Kusto.Language against the tables and functions of workspaces: errors with
+    code, message and position. Without a workspace, syntax only. Runs nothing.
 
     Args:
         query: The KQL query.
-        workspace: One workspace whose tables to check against (alias, name or ARM id).
-        workspaces: Several workspaces (names, aliases or ids), or "all"; each gets its own answer.
-        tenant: Only workspaces of this tenant (with `workspaces`).
+        workspace: One workspace (alias, name or ARM id).
+        workspaces: Several workspaces, or "all".
+        tenant: Only workspaces of this tenant.
     """
     if not (workspace or workspaces or tenant):
         check = await kqlcheck.check_syntax(query)

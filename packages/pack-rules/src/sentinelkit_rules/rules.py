@@ -18,9 +18,8 @@ async def rule_list(kit: Kit, workspace: str | None = None, workspaces: list[str
                     severity: str | None = None, tactic: str | None = None, technique: str | None = None,
                     template: str | None = None, name_contains: str | None = None, failing: bool | None = None,
                     fields: list[str] | None = None, limit: int = 25, cursor: str | None = None) -> dict[str, Any]:
-    """List analytics rules of one workspace or across workspaces and tenants: kind, enabled, severity, tactics
-    and techniques, template and template version, last modified, and whether the rule's last run failed
-    (SentinelHealth, last 24 hours).
+    """List analytics rules: kind, enabled, severity, tactics and techniques, template and its version, last
+    modified, and whether the last run failed (SentinelHealth, 24 hours).
 
     Args:
         workspace: One workspace (alias, name or ARM id); omit to cover `workspaces`/`tenant`.
@@ -29,12 +28,12 @@ async def rule_list(kit: Kit, workspace: str | None = None, workspaces: list[str
         kind: Only this kind: Scheduled, NRT, Fusion, MicrosoftSecurityIncidentCreation, MLBehaviorAnalytics, ThreatIntelligence.
         enabled: Only enabled (true) or disabled (false) rules.
         severity: Only this severity (High, Medium, Low, Informational).
-        tactic: Only rules mapped to this MITRE ATT&CK tactic (e.g. CredentialAccess).
-        technique: Only rules mapped to this technique (T1110 also matches its sub-techniques).
-        template: Only rules created from this template (id or display name); "none" for custom rules.
-        name_contains: Only rules whose display name contains this text (any case).
-        failing: Only rules whose last run failed (true), or that did not (false).
-        fields: Fields per rule (default: name, workspace, display_name, kind, enabled, severity, tactics, template_version, failing); ["*"] for all, e.g. techniques, template, last_modified, trigger, last_run, query.
+        tactic: Only rules with this MITRE tactic (e.g. CredentialAccess).
+        technique: Only rules with this technique (T1110 matches its sub-techniques).
+        template: Only rules from this template (id or display name); "none": custom rules.
+        name_contains: Only display names containing this (any case).
+        failing: Only rules whose last run failed (true), or did not (false).
+        fields: Default: name, workspace, display_name, kind, enabled, severity, tactics, template_version, failing; more: techniques, template, last_modified, trigger, last_run, query.
         limit: Rules per page.
         cursor: next_cursor of the previous page.
     """
@@ -91,12 +90,12 @@ def _matches(row: dict[str, Any], kind: str | None, enabled: bool | None, severi
 
 @tool(READ_ONLY, title="Show an analytics rule")
 async def rule_get(kit: Kit, workspace: str, rule: str) -> dict[str, Any]:
-    """Show one analytics rule in full: query, schedule and trigger, entity mappings, custom details, incident
-    settings, its last runs (SentinelHealth) and the template it came from (with a newer version, if any).
+    """Show one analytics rule in full, with its last runs (SentinelHealth) and its template (and any newer
+    version).
 
     Args:
         workspace: Workspace alias, name or ARM id.
-        rule: The rule's name (id), ARM id or display name (see rule_list).
+        rule: Name (id), ARM id or display name.
     """
     ws = await kit.workspace(workspace)
     found = await locate.find_rule(kit, ws, rule)
@@ -186,37 +185,37 @@ def _expect_etag(current: dict[str, Any], etag: str | None, ws: Workspace) -> No
 
 @tool(ADDITIVE, title="Enable an analytics rule")
 async def rule_enable(kit: Kit, workspace: str, rule: str, etag: str | None = None) -> dict[str, Any]:
-    """Enable an analytics rule. Its query is validated against the workspace first (a rule whose tables are
-    missing would only fail again); a rule Sentinel auto-disabled gets its display name back.
+    """Enable an analytics rule, after validating its query against the workspace; a rule Sentinel
+    auto-disabled gets its display name back.
 
     Args:
         workspace: Workspace alias, name or ARM id.
-        rule: The rule's name (id), ARM id or display name.
-        etag: The etag you read (rule_get); the change is refused if the rule changed since. Default: the current one.
+        rule: Name (id), ARM id or display name.
+        etag: The etag you read; the change is refused if it changed since.
     """
     return await _set_enabled(kit, await kit.workspace(workspace), rule, True, etag)
 
 
 @tool(DESTRUCTIVE, title="Disable an analytics rule")
 async def rule_disable(kit: Kit, workspace: str, rule: str, etag: str | None = None) -> dict[str, Any]:
-    """Disable an analytics rule: it stops running and raises no alerts or incidents until enabled again.
+    """Disable an analytics rule: no runs, alerts or incidents until enabled again.
 
     Args:
         workspace: Workspace alias, name or ARM id.
-        rule: The rule's name (id), ARM id or display name.
-        etag: The etag you read (rule_get); the change is refused if the rule changed since. Default: the current one.
+        rule: Name (id), ARM id or display name.
+        etag: The etag you read; the change is refused if it changed since.
     """
     return await _set_enabled(kit, await kit.workspace(workspace), rule, False, etag)
 
 
 @tool(DESTRUCTIVE, title="Delete an analytics rule")
 async def rule_delete(kit: Kit, workspace: str, rule: str, etag: str | None = None) -> dict[str, Any]:
-    """Delete an analytics rule. The preview shows the rule (with its query) so that it can be recreated.
+    """Delete an analytics rule; the preview shows it in full, to recreate it.
 
     Args:
         workspace: Workspace alias, name or ARM id.
-        rule: The rule's name (id), ARM id or display name.
-        etag: The etag you read (rule_get); the delete is refused if the rule changed since. Default: the current one.
+        rule: Name (id), ARM id or display name.
+        etag: The etag you read; the delete is refused if it changed since.
     """
     ws = await kit.workspace(workspace)
     current = await locate.find_rule(kit, ws, rule)
@@ -239,32 +238,31 @@ async def rule_create(kit: Kit, workspace: str, display_name: str | None = None,
                       custom_details: dict[str, str] | None = None, yaml: str | None = None,
                       arm_template: dict[str, Any] | str | None = None, pick: str | None = None,
                       template: str | None = None, rule_id: str | None = None) -> dict[str, Any]:
-    """Create an analytics rule from parameters, from a rule file in the Azure-Sentinel repository's YAML format,
-    from an ARM template export, or from a built-in rule template (linked to it, with its version). The query is
-    validated against the workspace's tables first; the rule gets a stable id, so a retried create never
-    duplicates it. Parameters given next to a source override it.
+    """Create an analytics rule from parameters, an Azure-Sentinel YAML rule file, an ARM template export or a
+    built-in template (linked, with its version); parameters given with a source override it. The query is
+    validated first; a retried create never duplicates (stable id).
 
     Args:
         workspace: Workspace alias, name or ARM id.
-        display_name: The rule's name as people see it (required for a rule from parameters).
-        query: The KQL query (required for a rule from parameters).
-        kind: Scheduled (default) or NRT, for a rule from parameters.
+        display_name: Required without a source.
+        query: KQL; required without a source.
+        kind: Scheduled or NRT, without a source.
         severity: High, Medium (default), Low or Informational.
         description: What the rule detects.
-        enabled: Whether the rule runs (default: true).
-        query_frequency: How often it runs: 5m, 1h, 1d or ISO 8601 (PT1H); Scheduled only (default 1h).
-        query_period: How far back each run looks (at least the frequency; at most 14d).
-        trigger_operator: gt, lt, eq or ne (default gt).
-        trigger_threshold: Results needed to raise an alert, compared with trigger_operator (default 0).
-        tactics: MITRE ATT&CK tactics (e.g. ["CredentialAccess"]).
-        techniques: MITRE ATT&CK techniques (T1110; sub-techniques like T1110.003 are kept too).
-        entity_mappings: Entity mappings [{"entityType": "Account", "fieldMappings": [{"identifier": "FullName", "columnName": "UserPrincipalName"}]}].
-        custom_details: Custom details {"Key": "column"}.
-        yaml: The text of a rule file in the Azure-Sentinel repository's format (name, query, queryFrequency: 5h, triggerOperator: gt, relevantTechniques, ...).
-        arm_template: An ARM template export (object or JSON text) with a Microsoft.SecurityInsights/alertRules resource.
-        pick: The display name of the rule to take when the ARM template holds several.
-        template: A built-in rule template's id or display name (see rule_template_list); the rule keeps the link and version.
-        rule_id: The rule's id (a GUID) to use; default: the export's id, else one derived from the display name.
+        enabled: Default: true.
+        query_frequency: How often it runs: 5m, 1h, 1d or ISO 8601; Scheduled only (default 1h).
+        query_period: How far back each run looks (frequency to 14d).
+        trigger_operator: gt (default), lt, eq or ne.
+        trigger_threshold: Results compared with trigger_operator (default 0).
+        tactics: MITRE tactics, e.g. ["CredentialAccess"].
+        techniques: MITRE techniques, e.g. ["T1110.003"].
+        entity_mappings: [{"entityType": "Account", "fieldMappings": [{"identifier": "FullName", "columnName": "UserPrincipalName"}]}].
+        custom_details: {"Key": "column"}.
+        yaml: Text of an Azure-Sentinel rule file.
+        arm_template: ARM template export (object or JSON text) with an alertRules resource.
+        pick: Display name of the rule to take from an ARM template holding several.
+        template: Built-in template id or display name.
+        rule_id: Id (GUID); default: the export's, else derived from the display name.
     """
     ws = await kit.workspace(workspace)
     source = build.Source(yaml=yaml, arm_template=arm_template, pick=pick, template=template)
@@ -315,31 +313,31 @@ async def rule_update(kit: Kit, workspace: str, rule: str, display_name: str | N
                       custom_details: dict[str, str] | None = None, yaml: str | None = None,
                       arm_template: dict[str, Any] | str | None = None, pick: str | None = None,
                       template: str | None = None, etag: str | None = None) -> dict[str, Any]:
-    """Change an analytics rule: any of its settings, or its whole definition from a rule file, an ARM template
-    export or a (newer version of its) template. The new query is validated against the workspace first; the
-    rule is saved with its etag, so a concurrent change is reported, not overwritten. dry_run shows the diff.
+    """Change an analytics rule's settings, or replace its definition from a rule file, an ARM template export
+    or (a newer version of) its template; parameters as in rule_create. A new query is validated first;
+    dry_run shows the diff.
 
     Args:
         workspace: Workspace alias, name or ARM id.
-        rule: The rule's name (id), ARM id or display name.
+        rule: Name (id), ARM id or display name.
         display_name: New display name.
         query: New KQL query.
-        severity: High, Medium, Low or Informational.
+        severity: New severity.
         description: New description.
-        enabled: Enable (true) or disable (false) as part of the update.
-        query_frequency: How often it runs: 5m, 1h, 1d or ISO 8601.
-        query_period: How far back each run looks.
-        trigger_operator: gt, lt, eq or ne.
-        trigger_threshold: Results needed to raise an alert.
-        tactics: Replacement MITRE ATT&CK tactics.
-        techniques: Replacement MITRE ATT&CK techniques (sub-techniques kept).
-        entity_mappings: Replacement entity mappings.
-        custom_details: Replacement custom details {"Key": "column"}.
-        yaml: A rule file (Azure-Sentinel YAML) whose definition replaces the rule's.
-        arm_template: An ARM template export whose rule definition replaces the rule's.
-        pick: The display name of the rule to take when the ARM template holds several.
-        template: A template id or display name whose current version replaces the rule's definition (keeps the link).
-        etag: The etag you read (rule_get); the update is refused if the rule changed since. Default: the current one.
+        enabled: Enable or disable too.
+        query_frequency: New frequency.
+        query_period: New period.
+        trigger_operator: New operator.
+        trigger_threshold: New threshold.
+        tactics: New tactics.
+        techniques: New techniques.
+        entity_mappings: New entity mappings.
+        custom_details: New custom details.
+        yaml: Rule file replacing the definition.
+        arm_template: ARM export replacing the definition.
+        pick: Display name of the rule to take from an ARM template holding several.
+        template: Template whose current version replaces the definition.
+        etag: The etag you read; the update is refused if it changed since.
     """
     ws = await kit.workspace(workspace)
     current = await locate.find_rule(kit, ws, rule)

@@ -35,18 +35,17 @@ async def rule_template_list(kit: Kit, workspace: str | None = None, workspaces:
                              tenant: str | None = None, status: str | None = None, kind: str | None = None,
                              name_contains: str | None = None, fields: list[str] | None = None, limit: int = 25,
                              cursor: str | None = None) -> dict[str, Any]:
-    """List the built-in analytics rule templates of workspaces: the ones not deployed yet, and the deployed
-    rules whose template has a newer version, with what the new version changes (query, severity, schedule,
-    tactics, entity mappings...).
+    """List built-in analytics rule templates: not deployed yet, or with a newer version than a deployed rule's
+    (and what it changes).
 
     Args:
         workspace: One workspace (alias, name or ARM id); omit to cover `workspaces`/`tenant`.
         workspaces: Workspaces to cover, or "all" (the default): every Sentinel workspace.
         tenant: Only workspaces of this tenant.
-        status: Only templates that are not_deployed, update_available (a rule uses an older version) or deployed.
-        kind: Only this kind (Scheduled, NRT, Fusion, MicrosoftSecurityIncidentCreation, ...).
-        name_contains: Only templates whose display name contains this text.
-        fields: Fields per template (default: name, workspace, display_name, kind, severity, version, status, rules); ["*"] adds changes, tactics, techniques, data_types, description, query.
+        status: Only not_deployed, update_available or deployed.
+        kind: Only this kind (Scheduled, NRT, Fusion, ...).
+        name_contains: Only display names containing this.
+        fields: Default: name, workspace, display_name, kind, severity, version, status, rules; more: changes, tactics, techniques, data_types, description, query.
         limit: Templates per page.
         cursor: next_cursor of the previous page.
     """

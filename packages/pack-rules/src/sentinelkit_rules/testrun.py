@@ -89,22 +89,22 @@ async def rule_test(kit: Kit, workspace: str | None = None, workspaces: list[str
                     template: str | None = None, query: str | None = None, query_frequency: str | None = None,
                     query_period: str | None = None, trigger_operator: str | None = None,
                     trigger_threshold: int | None = None, days: int = 7) -> dict[str, Any]:
-    """Run a rule's query over the last N days, the way Sentinel would schedule it, and say how many alerts it
-    would have raised per day with the rule's threshold: before it is enabled or deployed. Creates nothing.
+    """Run a rule over the last N days as Sentinel would schedule it: alerts it would have raised per day.
+    Creates nothing.
 
     Args:
-        workspace: One workspace (alias, name or ARM id) to test in.
-        workspaces: Several workspaces (or "all") to test in; each gets its own answer.
+        workspace: One workspace (alias, name or ARM id).
+        workspaces: Workspaces to cover, or "all".
         tenant: Only workspaces of this tenant.
-        rule: An existing rule of each target workspace (name, ARM id or display name).
-        yaml: A rule file in the Azure-Sentinel repository's YAML format.
-        template: A built-in rule template's id or display name.
-        query: A KQL query (with the schedule and trigger below; defaults: every 1h over 1h, more than 0 results).
-        query_frequency: Override how often the rule runs (5m, 1h, 1d or ISO 8601).
-        query_period: Override how far back each run looks.
-        trigger_operator: Override the trigger operator (gt, lt, eq, ne).
-        trigger_threshold: Override the trigger threshold.
-        days: How many past days to cover (1 to 30).
+        rule: Existing rule in each workspace.
+        yaml: Azure-Sentinel rule file.
+        template: Built-in template id or display name.
+        query: KQL (default schedule: every 1h over 1h, gt 0).
+        query_frequency: Override (5m, 1h, 1d or ISO 8601).
+        query_period: Override.
+        trigger_operator: Override (gt, lt, eq, ne).
+        trigger_threshold: Override.
+        days: Past days (1 to 30).
     """
     if not 1 <= days <= 30:
         raise KitError("days must be from 1 to 30")

@@ -66,23 +66,20 @@ def _explained(exc: AzureError, source: dict[str, str]) -> KitError:
 async def table_export(kit: Kit, workspace: str, start: str, table: str | None = None, query: str | None = None,
                        end: str | None = None, format: str = "jsonl", path: str | None = None,
                        overwrite: bool = False, max_rows_per_slice: int | None = None) -> dict[str, Any]:
-    """Export a table's rows (or a KQL query's) for a time range to files under the export directory, as JSON lines
-    or CSV. The range is cut into time slices so that each query stays under the Log Analytics limits (500,000
-    rows / 64 MB per answer); each slice becomes one file, written whole or not at all, with progress per slice.
-    Call again with the same arguments to resume an interrupted export (written slices are not fetched again, no
-    row is written twice) or to retry failed slices. Existing files are never overwritten unless asked. The
-    answer lists the files, their row counts and any slice that failed.
+    """Export a table's (or a KQL query's) rows for a time range to files in the export directory, one file per
+    time slice under the Log Analytics limits, each written whole or not at all. The same call again resumes or
+    retries failed slices, without writing a row twice. Answers files, row counts, failed slices.
 
     Args:
         workspace: Workspace alias, name or ARM id.
-        start: Start of the range (inclusive): ISO 8601 (2025-01-31T00:00:00Z) or a duration before end (P7D, PT12H).
-        table: Table to export (or give query).
-        query: KQL whose rows to export instead of a table; its results must keep the TimeGenerated column.
-        end: End of the range (exclusive), ISO 8601; default: now.
-        format: jsonl (one JSON object per line, the default) or csv (with a header row).
-        path: Folder for the files, relative to the export directory; default: tables/<workspace>/<table>_<start>_<end>.
-        overwrite: Replace the files of an earlier export in that folder instead of refusing (or resuming it).
-        max_rows_per_slice: Most rows per slice (and file); default from [packs.tables] export_max_rows_per_slice (50,000), at most 500,000.
+        start: Inclusive: ISO 8601 (2025-01-31T00:00:00Z) or a duration before end (P7D).
+        table: Table to export (or query).
+        query: KQL instead of a table; must keep TimeGenerated.
+        end: Exclusive, ISO 8601; default: now.
+        format: jsonl or csv.
+        path: Folder in the export directory; default: tables/<workspace>/<table>_<start>_<end>.
+        overwrite: Replace an earlier export's files instead of refusing or resuming.
+        max_rows_per_slice: Rows per slice and file (default from the config, at most 500,000).
     """
     ws = await kit.workspace(workspace)
     source, kql = source_kql(table, query)

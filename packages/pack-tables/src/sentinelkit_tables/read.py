@@ -29,21 +29,20 @@ async def table_list(kit: Kit, workspace: str | None = None, workspaces: list[st
                      name: str | None = None, retention_below: int | None = None, total_retention_below: int | None = None,
                      with_data: bool = False, fields: list[str] | None = None, limit: int = 50,
                      cursor: str | None = None) -> dict[str, Any]:
-    """List the tables of one workspace or many (across tenants): plan, interactive and total retention (and
-    whether each follows the workspace default), type, and the GB ingested in the last 30 days and how much of it
-    is billed (Usage), so that you see what a plan or retention change is worth. Largest tables first in each workspace.
+    """List tables, largest first: plan, interactive and total retention (and whether default), type, GB
+    ingested and billed in 30 days.
 
     Args:
         workspace: One workspace (alias, name or ARM id); omit to cover `workspaces`/`tenant`.
-        workspaces: Workspaces to cover (names, aliases or ids), or "all" (the default): every reachable Log Analytics workspace.
+        workspaces: Workspaces to cover, or "all": every Log Analytics workspace.
         tenant: Only workspaces of this tenant (short name, display name or id).
-        plan: Only tables on this plan: Analytics, Basic or Auxiliary.
-        type: Only tables of this type: microsoft, custom, restored or search_results.
-        name: Only tables whose name matches this pattern (case-insensitive; * and ? wildcards, e.g. "*_CL", "Sec*").
-        retention_below: Only tables whose interactive retention is below this many days.
-        total_retention_below: Only tables whose total retention (interactive + long-term) is below this many days.
-        with_data: Only tables that ingested data in the last 30 days.
-        fields: Fields per table (default: workspace, name, type, plan, retention_days, retention_default, total_retention_days, total_default, volume_30d_gb, billable_30d_gb); more: long_term_days, sub_type, provisioning_state, last_plan_change, description, columns; ["*"] for all.
+        plan: Only Analytics, Basic or Auxiliary.
+        type: Only microsoft, custom, restored or search_results.
+        name: Only names matching (any case; * and ?, e.g. "*_CL").
+        retention_below: Only interactive retention below this (days).
+        total_retention_below: Only total retention below this (days).
+        with_data: Only tables with data in 30 days.
+        fields: Default: workspace, name, type, plan, retention_days, retention_default, total_retention_days, total_default, volume_30d_gb, billable_30d_gb; more: long_term_days, sub_type, provisioning_state, last_plan_change, description, columns.
         limit: Tables per page.
         cursor: next_cursor of the previous page.
     """
@@ -81,13 +80,11 @@ async def table_list(kit: Kit, workspace: str | None = None, workspaces: list[st
 
 @tool(READ_ONLY, title="Show a Log Analytics table")
 async def table_get(kit: Kit, workspace: str, table: str) -> dict[str, Any]:
-    """Show one table: its columns (type, description; the service's standard columns and the table's own),
-    plan, interactive and total retention, type, provisioning state (Updating while a change is applied) and its
-    30-day ingestion volume.
+    """Show one table: columns, plan, interactive and total retention, type, provisioning state, 30-day volume.
 
     Args:
         workspace: Workspace alias, name or ARM id.
-        table: Table name (case-sensitive, e.g. SecurityEvent or MyApp_CL).
+        table: Case-sensitive, e.g. MyApp_CL.
     """
     ws = await kit.workspace(workspace)
     data = await read_table(kit, ws, table)

@@ -77,18 +77,16 @@ async def table_retention_report(kit: Kit, workspace: str | None = None, workspa
                                  tenant: str | None = None, policy: dict[str, Any] | None = None,
                                  include_empty: bool = False, fields: list[str] | None = None, limit: int = 50,
                                  cursor: str | None = None) -> dict[str, Any]:
-    """Compare every workspace's tables with a retention policy and list the tables that keep data for less time
-    than it asks (interactive and total retention), by how much, with the call that fixes each. The policy comes
-    from [packs.tables] retention of sentinelkit.toml (default: every table keeps 90 days in total); `policy`
-    adds or replaces entries for this call. Covers every workspace of every tenant by default.
+    """List the tables that keep data less long than the retention policy asks ([packs.tables] retention;
+    default 90 days total), by how much, with the call that fixes each.
 
     Args:
         workspace: One workspace (alias, name or ARM id); omit to cover `workspaces`/`tenant`.
-        workspaces: Workspaces to cover (names, aliases or ids), or "all" (the default): every reachable Log Analytics workspace.
+        workspaces: Workspaces to cover, or "all": every Log Analytics workspace.
         tenant: Only workspaces of this tenant (short name, display name or id).
-        policy: Entries for this call: {"SecurityEvent": {"interactive_days": 90, "total_days": 365}, "*_CL": {"total_days": 180}, "*": {"total_days": 90}}; an exact table name wins over patterns, "*" applies to the rest.
-        include_empty: Also judge tables that ingested nothing in the last 30 days (by default only tables with data, custom tables and tables the policy names exactly are judged: an empty Azure table costs nothing to keep).
-        fields: Fields per finding (default: workspace, table, plan, retention_days, total_retention_days, required_retention_days, required_total_days, short_by_days, fix); more: type, rule; ["*"] for all.
+        policy: Entries added for this call: {"SecurityEvent": {"interactive_days": 90, "total_days": 365}, "*_CL": {"total_days": 180}}; exact names win over patterns.
+        include_empty: Also judge empty Azure tables (not named exactly).
+        fields: Default: workspace, table, plan, retention_days, total_retention_days, required_retention_days, required_total_days, short_by_days, fix; more: type, rule.
         limit: Findings per page.
         cursor: next_cursor of the previous page.
     """

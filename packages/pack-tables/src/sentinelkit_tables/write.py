@@ -35,19 +35,18 @@ async def table_create(kit: Kit, workspace: str, name: str, columns: list[Any] |
                        sample_records: list[dict[str, Any]] | None = None, plan: str = "Analytics",
                        retention_days: int | None = None, total_retention_days: int | None = None,
                        description: str | None = None) -> dict[str, Any]:
-    """Create a DCR-based custom table (name ending in _CL) from explicit columns or from sample JSON records
-    (column types inferred), with a plan and retention. TimeGenerated (dateTime) is always the first column. The
-    preview (dry_run) shows the exact schema; an existing table is an error (use table_update_schema).
+    """Create a custom table (_CL) from columns or sample JSON records (types inferred); TimeGenerated comes
+    first. An existing table is an error.
 
     Args:
         workspace: Workspace alias, name or ARM id.
-        name: Table name ending in _CL, e.g. "MyApp_CL".
-        columns: Columns as "Name:type" or {"name", "type", "description", "hint"}; types: string, int, long, real, boolean, dateTime, guid, dynamic.
-        sample_records: One or more JSON records as the source sends them (instead of columns): integers become long, numbers real, true/false boolean, ISO 8601 text dateTime, objects/arrays dynamic, other text string.
-        plan: Analytics (default), Basic (cheaper ingestion, 30 days interactive, queries billed) or Auxiliary (cheapest; only at creation).
-        retention_days: Interactive retention in days (4-730, Analytics only); default: the workspace's.
-        total_retention_days: Total retention in days including long-term (4-4383); default: the interactive retention.
-        description: What the table holds.
+        name: E.g. "MyApp_CL".
+        columns: "Name:type" or {"name", "type", "description", "hint"}; types: string, int, long, real, boolean, dateTime, guid, dynamic.
+        sample_records: JSON records as the source sends them, instead of columns.
+        plan: Analytics, Basic (cheaper ingestion, queries billed) or Auxiliary (cheapest; only at creation).
+        retention_days: Interactive days (4-730, Analytics only); default: the workspace's.
+        total_retention_days: Total days (4-4383); default: the interactive.
+        description: What it holds.
     """
     ws = await kit.workspace(workspace)
     check_table_name(name)
@@ -101,15 +100,14 @@ def _check_range(value: int | None, field: str, bounds: tuple[int, int]) -> None
 @tool(ADDITIVE, title="Add columns to a table")
 async def table_update_schema(kit: Kit, workspace: str, table: str, columns: list[Any],
                               description: str | None = None) -> dict[str, Any]:
-    """Add columns to a custom table (or _CF columns to an Azure table). Existing columns are kept: a column
-    given again with the same type is left alone, one with another type is refused (the service cannot change
-    a column's type), and no column is ever removed. The preview shows the schema before and after.
+    """Add columns to a custom table (or _CF columns to an Azure table). None is removed; a type change is
+    refused.
 
     Args:
         workspace: Workspace alias, name or ARM id.
-        table: Table name, e.g. "MyApp_CL".
-        columns: Columns to add, as "Name:type" or {"name", "type", "description", "hint"}.
-        description: A new description of the table (custom tables).
+        table: E.g. "MyApp_CL".
+        columns: "Name:type" or {"name", "type", "description", "hint"}.
+        description: New description (custom tables).
     """
     ws = await kit.workspace(workspace)
     current = await read_table(kit, ws, table)
@@ -150,10 +148,8 @@ async def table_update_schema(kit: Kit, workspace: str, table: str, columns: lis
 
 @tool(DESTRUCTIVE, title="Switch a table's plan")
 async def table_set_plan(kit: Kit, workspace: str, table: str, plan: str) -> dict[str, Any]:
-    """Switch a table between the Analytics and Basic plans. Confirmation is asked because the switch can't be
-    undone for a week (Azure allows one switch per table per week) and changes billing and interactive
-    retention; the total retention is kept. The preview shows plan and retention before and after, and the
-    table's 30-day volume. Auxiliary is chosen at creation only.
+    """Switch a table between the Analytics and Basic plans (asks: one switch a week; billing and interactive
+    retention change, total is kept).
 
     Args:
         workspace: Workspace alias, name or ARM id.
@@ -212,15 +208,14 @@ def _describe(r: Retention) -> str:
 @tool(ADDITIVE, title="Raise a table's retention")
 async def table_set_retention(kit: Kit, workspace: str, table: str, retention_days: int | None = None,
                               total_retention_days: int | None = None) -> dict[str, Any]:
-    """Raise (or reset to a default that is not lower) a table's interactive and total retention. A change that
-    would lower either is refused here, with how many days of data it would stop keeping: use
-    table_lower_retention for that (it asks for confirmation). The preview shows the retention before and after.
+    """Raise a table's interactive and total retention (or reset to a default not lower); lowering is refused
+    here (see table_lower_retention).
 
     Args:
         workspace: Workspace alias, name or ARM id.
         table: Table name.
-        retention_days: Interactive (analytics) retention in days, 4-730; -1 = the workspace's default. Fixed at 30 on Basic and Auxiliary tables.
-        total_retention_days: Total retention in days (interactive + long-term), 4-4383; -1 = the interactive retention.
+        retention_days: Interactive days, 4-730; -1: the workspace's default (30 on Basic and Auxiliary).
+        total_retention_days: Total days, 4-4383; -1: the interactive.
     """
     return await _retention(kit, workspace, table, retention_days, total_retention_days, may_lower=False)
 
@@ -228,25 +223,21 @@ async def table_set_retention(kit: Kit, workspace: str, table: str, retention_da
 @tool(DESTRUCTIVE, title="Lower a table's retention")
 async def table_lower_retention(kit: Kit, workspace: str, table: str, retention_days: int | None = None,
                                 total_retention_days: int | None = None) -> dict[str, Any]:
-    """Lower a table's interactive and/or total retention (or make any retention change that includes a
-    lowering). Data older than the new total retention stops being kept (deleted), and data older than the new
-    interactive retention is no longer queryable interactively: the confirmation says how many days of data each
-    affects. Raising needs no confirmation: use table_set_retention.
+    """Lower a table's interactive and/or total retention: older data is deleted (total) or no longer
+    interactive; the confirmation says how many days each loses.
 
     Args:
         workspace: Workspace alias, name or ARM id.
         table: Table name.
-        retention_days: Interactive (analytics) retention in days, 4-730; -1 = the workspace's default.
-        total_retention_days: Total retention in days (interactive + long-term), 4-4383; -1 = the interactive retention.
+        retention_days: Interactive days, 4-730; -1: the workspace's default.
+        total_retention_days: Total days, 4-4383; -1: the interactive.
     """
     return await _retention(kit, workspace, table, retention_days, total_retention_days, may_lower=True)
 
 
 @tool(DESTRUCTIVE, title="Delete a table")
 async def table_delete(kit: Kit, workspace: str, table: str) -> dict[str, Any]:
-    """Delete a custom (_CL), search results (_SRCH) or restored logs (_RST) table and all its data. Azure tables
-    (Microsoft's) can't be deleted and are refused before anything is sent. The confirmation says what is lost
-    (retention, 30-day volume, columns).
+    """Delete a custom (_CL), search (_SRCH) or restored (_RST) table and its data; not Azure's tables.
 
     Args:
         workspace: Workspace alias, name or ARM id.

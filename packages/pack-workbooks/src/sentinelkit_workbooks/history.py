@@ -38,13 +38,12 @@ async def _revisions(kit: Kit, ws: Any, resource: dict[str, Any]) -> list[dict[s
 @tool(READ_ONLY, title="List a workbook's revisions")
 async def workbook_revisions(kit: Kit, workspace: str, workbook: str, fields: list[str] | None = None,
                              limit: int = 25, cursor: str | None = None) -> dict[str, Any]:
-    """List the previous versions Azure keeps of a workbook (every save makes one), newest first, with the
-    current one marked; restore one with workbook_restore.
+    """List the revisions Azure keeps of a workbook (one per save), newest first, the current one marked.
 
     Args:
-        workspace: Workspace the workbook belongs to (alias, name or ARM id).
-        workbook: Display name, id (GUID) or ARM id of the workbook.
-        fields: Fields per revision (default: revision, modified, author, name, steps, size, current); ["*"] for all.
+        workspace: Workspace alias, name or ARM id.
+        workbook: Display name, id (GUID) or ARM id.
+        fields: Default: revision, modified, author, name, steps, size, current.
         limit: Revisions per page.
         cursor: next_cursor of the previous page.
     """
@@ -60,15 +59,13 @@ async def workbook_revisions(kit: Kit, workspace: str, workbook: str, fields: li
 @tool(ADDITIVE, title="Restore a previous revision of a workbook")
 async def workbook_restore(kit: Kit, workspace: str, workbook: str, revision: str,
                            etag: str | None = None) -> dict[str, Any]:
-    """Put a workbook back to one of its revisions (see workbook_revisions): its content, name and description
-    are saved as the newest version, with the workbook's etag; the version replaced stays in the revisions,
-    so a restore can itself be undone.
+    """Put a workbook back to one of its revisions, saved as the newest (so a restore can be undone too).
 
     Args:
-        workspace: Workspace the workbook belongs to (alias, name or ARM id).
-        workbook: Display name, id (GUID) or ARM id of the workbook.
-        revision: Revision id (see workbook_revisions).
-        etag: The etag you read (workbook_get); the restore fails if the workbook changed since. Default: the current one.
+        workspace: Workspace alias, name or ARM id.
+        workbook: Display name, id (GUID) or ARM id.
+        revision: Revision id.
+        etag: The etag you read; the restore fails if it changed since.
     """
     ws = await kit.workspace(workspace)
     resource = await locate.find(kit, ws, workbook)
@@ -115,13 +112,12 @@ async def workbook_restore(kit: Kit, workspace: str, workbook: str, revision: st
 
 @tool(DESTRUCTIVE, title="Delete a Sentinel workbook")
 async def workbook_delete(kit: Kit, workspace: str, workbook: str, etag: str | None = None) -> dict[str, Any]:
-    """Delete a saved workbook from Sentinel, with its revisions (export it first with workbook_export to keep
-    a copy). Templates are not affected.
+    """Delete a saved workbook and its revisions (workbook_export keeps a copy); templates stay.
 
     Args:
-        workspace: Workspace the workbook belongs to (alias, name or ARM id).
-        workbook: Display name, id (GUID) or ARM id of the workbook.
-        etag: The etag you read (workbook_get); the delete fails if the workbook changed since. Default: the current one.
+        workspace: Workspace alias, name or ARM id.
+        workbook: Display name, id (GUID) or ARM id.
+        etag: The etag you read; the delete fails if it changed since.
     """
     ws = await kit.workspace(workspace)
     resource = await locate.find(kit, ws, workbook)

@@ -55,16 +55,15 @@ def _page_fan_out(kit: Kit, done: FanOut[list[dict[str, Any]]], *, fields: list[
 async def workbook_list(kit: Kit, workspace: str | None = None, workspaces: list[str] | str | None = None,
                         tenant: str | None = None, name_contains: str | None = None, fields: list[str] | None = None,
                         limit: int = 25, cursor: str | None = None) -> dict[str, Any]:
-    """List the workbooks saved in Microsoft Sentinel ("My workbooks"): display name, id, last modified,
-    author, the template it came from and its size. Never the content (workbook_get shows it). Across
-    workspaces and tenants with `workspaces`/`tenant`.
+    """List the workbooks saved in Sentinel ("My workbooks"): name, id, modified, author, template, size;
+    not the content.
 
     Args:
         workspace: One workspace (alias, name or ARM id); omit to cover `workspaces`/`tenant`.
         workspaces: Workspaces to cover (names, aliases or ids), or "all" (the default): every Sentinel workspace.
         tenant: Only workspaces of this tenant (short name, display name or id).
-        name_contains: Only workbooks whose display name contains this text (case-insensitive).
-        fields: Fields per workbook (default: name, id, workspace, modified, author, template, size); also steps, description, revision, modified_by, created, location, resource_group, arm_id; ["*"] for all.
+        name_contains: Only display names containing this (any case).
+        fields: Default: name, id, workspace, modified, author, template, size; more: steps, description, revision, modified_by, created, location, resource_group, arm_id.
         limit: Workbooks per page.
         cursor: next_cursor of the previous page.
     """
@@ -105,16 +104,14 @@ def _raw_step(step: content.Step) -> dict[str, Any]:
 async def workbook_get(kit: Kit, workspace: str, workbook: str,
                        view: Literal["summary", "outline", "raw"] = "summary", step: str | None = None,
                        fields: list[str] | None = None, limit: int = 25, cursor: str | None = None) -> dict[str, Any]:
-    """Show one workbook: its metadata and what it contains. `view="outline"` lists its steps (type, title,
-    the KQL each runs and the tables it reads) instead of raw JSON; `view="raw"` pages through the steps'
-    JSON; `step` shows one step in full.
+    """Show one workbook: metadata and content, as a summary, an outline of its steps, raw JSON, or one step.
 
     Args:
-        workspace: Workspace the workbook belongs to (alias, name or ARM id).
-        workbook: Display name, id (GUID) or ARM id of the workbook (see workbook_list).
-        view: summary (metadata, counts, tables read, parameters), outline (one row per step) or raw (the steps' JSON, paged).
-        step: One step by number ("3", or "2.1" inside the group at step 2): its outline with the full query, and its JSON.
-        fields: With view outline or raw: fields per step (outline default: step, type, title, query, tables, parameters; raw: any JSON path such as "content.query"); ["*"] for all.
+        workspace: Workspace alias, name or ARM id.
+        workbook: Display name, id (GUID) or ARM id.
+        view: summary (metadata, counts, tables, parameters), outline (per step: type, title, KQL, tables) or raw (steps' JSON, paged).
+        step: One step in full by number ("3", or "2.1" in the group at step 2).
+        fields: Outline default: step, type, title, query, tables, parameters; raw: JSON paths such as "content.query".
         limit: Steps per page.
         cursor: next_cursor of the previous page.
     """

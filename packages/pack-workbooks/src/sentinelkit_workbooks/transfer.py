@@ -29,16 +29,15 @@ def default_path(ws: Workspace, resource: dict[str, Any], form: str) -> str:
 async def workbook_export(kit: Kit, workspace: str, workbook: str, path: str | None = None,
                           form: Literal["sentinelkit", "gallery"] = "sentinelkit",
                           overwrite: bool = False) -> dict[str, Any]:
-    """Export a workbook to a JSON file under the export directory: pretty JSON with a stable key order, so
-    that exporting an unchanged workbook gives the same bytes (and git shows real changes only). Re-import
-    it with workbook_import, here or in another workspace.
+    """Export a workbook to a JSON file in the export directory, with a stable key order (an unchanged
+    workbook gives the same bytes), for workbook_import.
 
     Args:
-        workspace: Workspace the workbook belongs to (alias, name or ARM id).
-        workbook: Display name, id (GUID) or ARM id of the workbook.
-        path: File path relative to the export directory (default: workbooks/<workspace>/<display name>.json).
-        form: sentinelkit (metadata + content, for backups and copies) or gallery (the gallery template the workbook editor shows and Azure-Sentinel publishes under Workbooks/).
-        overwrite: Replace the file when it exists with other content (an identical file is left as it is).
+        workspace: Workspace alias, name or ARM id.
+        workbook: Display name, id (GUID) or ARM id.
+        path: Default: workbooks/<workspace>/<display name>.json.
+        form: sentinelkit (metadata + content) or gallery (the editor's gallery template, as Azure-Sentinel publishes).
+        overwrite: Replace an existing file with other content.
     """
     ws = await kit.workspace(workspace)
     resource = await locate.find(kit, ws, workbook)
@@ -84,20 +83,18 @@ def load(kit: Kit, path: str | None, text: str | None) -> tuple[str, str]:
 async def workbook_import(kit: Kit, workspace: str, path: str | None = None, workbook_json: str | None = None,
                           display_name: str | None = None, replace: str | None = None, etag: str | None = None,
                           accept_missing_tables: bool = False) -> dict[str, Any]:
-    """Import a workbook from a workbook_export file, an Azure-Sentinel gallery template (Workbooks/*.json) or
-    JSON text. Its workspace references (fallbackResourceIds, resource ids inside queries) are pointed at the
-    target workspace and every query is checked against the target's tables. A workbook of the same display
-    name (or the file's own id) is updated with its etag; otherwise a new one is created. Use dry_run to see
-    what will be created or replaced.
+    """Import a workbook from a workbook_export file, an Azure-Sentinel gallery template or JSON text: its
+    workspace references point at the target, queries are checked against its tables. A workbook of the
+    same display name (or id) is updated; otherwise one is created.
 
     Args:
         workspace: Target workspace (alias, name or ARM id).
-        path: A file relative to the export directory (give this or workbook_json).
-        workbook_json: The workbook's JSON text (give this or path).
-        display_name: Name in Sentinel (default: the file's, else the file name).
-        replace: Display name or id of the workbook of the target to replace (default: the one with this display name, if any).
-        etag: The etag you read (workbook_get) of the workbook being replaced; the import fails if it changed since.
-        accept_missing_tables: Import even when queries read tables the target workspace does not have (they are reported per query either way).
+        path: File in the export directory (or workbook_json).
+        workbook_json: JSON text (or path).
+        display_name: Default: the file's, else the file name.
+        replace: Workbook to replace (default: the one of that display name).
+        etag: The etag you read; the import fails if it changed since.
+        accept_missing_tables: Import even if queries read tables the target lacks.
     """
     ws = await kit.workspace(workspace)
     text, origin = load(kit, path, workbook_json)
@@ -124,18 +121,16 @@ async def workbook_import(kit: Kit, workspace: str, path: str | None = None, wor
 async def workbook_copy(kit: Kit, workspace: str, workbook: str, to_workspaces: list[str] | str,
                         tenant: str | None = None, display_name: str | None = None,
                         accept_missing_tables: bool = False) -> dict[str, Any]:
-    """Copy one workbook from a workspace to many workspaces, across tenants, in one call: per target it is
-    created, updated (the workbook of the same display name, with its etag) or left unchanged, with its
-    workspace references pointed at the target and its queries checked against the target's tables. Use
-    dry_run for the per-target preview.
+    """Copy one workbook to many workspaces: per target created, updated (same display name) or unchanged,
+    references pointed at the target, queries checked against its tables.
 
     Args:
-        workspace: Workspace the workbook comes from (alias, name or ARM id).
-        workbook: Display name, id (GUID) or ARM id of the workbook.
-        to_workspaces: Target workspaces (names, aliases or ids), or "all": every Sentinel workspace but the source.
+        workspace: Source workspace.
+        workbook: Display name, id (GUID) or ARM id.
+        to_workspaces: Targets, or "all": every Sentinel workspace but the source.
         tenant: Only targets of this tenant.
-        display_name: Name of the copies (default: the source's).
-        accept_missing_tables: Copy also to workspaces that lack tables its queries read (otherwise those are skipped, with the tables per query).
+        display_name: Default: the source's.
+        accept_missing_tables: Copy also where tables its queries read are missing (else skipped).
     """
     src_ws = await kit.workspace(workspace)
     resource = await locate.find(kit, src_ws, workbook)
