@@ -49,14 +49,17 @@ class AuditLog:
                 pass
 
     def record(self, call: ToolCall) -> dict[str, Any]:
-        """The one audit record of a write tool's call: who, what, where it really wrote, how it ended."""
+        """The one audit record of a write tool's call: who, what, where it really wrote, how it ended; and the
+        ids of its trace (``trace_id``, ``span_id``: the tool call's span) when there is one."""
+        from .log import trace_ids
+
         tenant, workspace = call.audit_scope()
         return self.write(
             tool=call.tool, pack=call.pack, safety=call.spec.safety.value, caller=call.caller, tenant=tenant,
             workspace=workspace, arguments=call.arguments, dry_run=call.dry_run, outcome=call.final_outcome(),
             confirmed_by=call.confirmed_by, error=redact_text(call.detail) if call.detail else None,
             correlation_ids=call.correlation_ids, **({"refused": call.refusals} if call.refusals else {}),
-            **({"notes": call.notes} if call.notes else {}),
+            **({"notes": call.notes} if call.notes else {}), **trace_ids(),
         )
 
     def write(self, **entry: Any) -> dict[str, Any]:

@@ -45,6 +45,16 @@ class Runtime:
         self._limits: dict[str, asyncio.Semaphore] = {}
         self._cache: TtlCache | None = None
         self._bridges: dict[str, Any] = {}
+        from .telemetry.kpi import Stats, StatsFile
+        from .telemetry.metrics import watch_confirmations
+
+        thresholds = settings.telemetry.thresholds
+        self.stats = Stats(error_rate=thresholds.error_rate, avg_response_seconds=thresholds.avg_response_seconds)
+        """The KPIs of this server (``server_stats``)."""
+        self.stats_file = StatsFile(self.stats, settings.stats_dir, interval=settings.telemetry.stats_interval,
+                                    server={"name": settings.server_name,
+                                            "config_file": str(settings.config_file) if settings.config_file else None})
+        watch_confirmations(self.stats.confirmations)
 
     @property
     def cache(self) -> TtlCache:
@@ -162,4 +172,5 @@ class Runtime:
                 except Exception:
                     pass
         self._bridges.clear()
+        self.stats_file.close()
         await self.credentials.close()

@@ -47,7 +47,8 @@ class Transport:
         request = HttpRequest(method, url, json=body, headers=headers or {})
         async with self._limits(tenant):
             try:
-                response = await self._client.send_request(request, read_timeout=self._read_timeout)
+                response = await self._client.send_request(request, read_timeout=self._read_timeout,
+                                                           sentinelkit_tenant=where.tenant or tenant)
             except Exception as exc:
                 raise describe_azure_error(exc, where, retries=self.retries) from exc
         if response.status_code >= 400:
