@@ -1,7 +1,8 @@
 """The pipeline policy that traces and measures every attempt of an Azure request.
 
 It sits after the retry policy, so each attempt is one ``CLIENT`` span (``GET /subscriptions/{subscriptionId}/...``,
-HTTP client semantic conventions: method, ``url.template``, status, ``http.request.resend_count``) and one
+HTTP client semantic conventions: method, ``url.template``, status, ``http.request.resend_count``; ``url.full``
+with the template for its path) and one
 ``http.client.request.duration`` measurement; the first attempt takes the target tenant from the request's
 options (``sentinelkit_tenant``, set by the transport). A retry that waited because Azure's Retry-After asked
 says how long (``sentinelkit.azure.retry_after``); the ARM correlation id and request id are on the span.
@@ -53,7 +54,9 @@ class TelemetryPolicy(AsyncHTTPPolicy[Any, Any]):
         url = urlsplit(http.url)
         template = path_template(url.path)
         attributes: dict[str, AttributeValue] = {
+            # url.full scrubbed: the template stands for the path (Application Insights names dependencies from it)
             "http.request.method": http.method, "url.template": template, "url.scheme": url.scheme,
+            "url.full": f"{url.scheme}://{url.netloc}{template}",
             "server.address": url.hostname or "", "server.port": url.port or (443 if url.scheme == "https" else 80),
             "sentinelkit.tenant": tenant, "sentinelkit.azure.service": self.service,
         }

@@ -1,0 +1,86 @@
+"""The whole Application Insights path (issue 21): a tool call in a `sentinelkit call` process configured only
+by APPLICATIONINSIGHTS_CONNECTION_STRING → Microsoft's azure-monitor-opentelemetry-exporter → the emulator's
+ingestion endpoint → the workspace → `logs_query` finds the call's request and its dependencies under one
+operation id, and the metrics in AppMetrics."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from fastmcp import Client
+from sentinelkit_devkit.process import run_cli
+
+pytest.importorskip("azure.monitor.opentelemetry.exporter", reason="sentinelkit[otel] is not installed")
+
+#: the exporter's own reports to Microsoft (statsbeat, remote configuration): off, the machine is offline
+OFFLINE = {"APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL": "true", "APPLICATIONINSIGHTS_CONTROLPLANE_DISABLED": "true",
+           "APPLICATIONINSIGHTS_SDKSTATS_DISABLED": "true"}
+
+
+@pytest.fixture
+def connection_string(emulator: Any) -> Iterator[str]:
+    """A workspace-based Application Insights component of the MSSP (storing into law-contoso-soc)."""
+    import ssl
+
+    from azure.identity import ClientSecretCredential
+
+    info = emulator.info
+    mssp = emulator.tenant(info["managing_tenant_id"])
+    token = ClientSecretCredential(mssp["id"], mssp["client_id"], mssp["client_secret"], authority=info["authority_url"],
+                                   connection_verify=info["ca_path"], disable_instance_discovery=True
+                                   ).get_token("https://management.azure.com/.default").token
+    url = (f"{info['arm_url']}/subscriptions/{emulator.subscription_id('contoso-mssp')}/resourceGroups/rg-soc/"
+           f"providers/Microsoft.Insights/components/appi-sentinelkit-{uuid.uuid4().hex[:6]}?api-version=2020-02-02")
+    with httpx.Client(verify=ssl.create_default_context(cafile=info["ca_path"]),
+                      headers={"Authorization": f"Bearer {token}"}) as arm:
+        created = arm.put(url, json={"location": "westeurope", "kind": "web", "properties": {
+            "Application_Type": "web", "WorkspaceResourceId": emulator.workspace("law-contoso-soc")["id"]}})
+        assert created.status_code == 200, created.text
+        yield created.json()["properties"]["ConnectionString"]
+        arm.delete(url)
+
+
+def rows(answer: Any) -> list[dict[str, Any]]:
+    assert not answer.is_error, answer.content[0].text
+    return answer.structured_content["rows"]  # type: ignore[no-any-return]
+
+
+async def test_a_tool_call_reaches_application_insights(connection_string: str, sentinelkit_env: dict[str, str],
+                                                        mcp_client: Client, emulator: Any) -> None:
+    env = {**sentinelkit_env, **OFFLINE, "APPLICATIONINSIGHTS_CONNECTION_STRING": connection_string,
+           "OTEL_SERVICE_NAME": f"sentinelkit-e2e-{uuid.uuid4().hex[:6]}"}
+    done = run_cli("call", "incident_list", "--args", '{"workspace": "law-fabrikam-prod", "limit": 2}', env=env)
+    assert done.returncode == 0, done.stderr
+    role = env["OTEL_SERVICE_NAME"]
+    query = {"workspaces": ["law-contoso-soc"], "timespan": "PT1H"}
+    requests = rows(await mcp_client.call_tool("logs_query", {**query, "query": (
+        f"AppRequests | where AppRoleName == '{role}' | project OperationId, Id, Name, Success")}))
+    # FastMCP's SERVER span per MCP request (server/discover, tools/list, tools/call ...) is a request
+    calls = [r for r in requests if r["Name"].startswith("tools/call")]
+    assert [(r["Name"], r["Success"]) for r in calls] == [("tools/call incident_list", True)]
+    requests = calls
+    operation = requests[0]["OperationId"]
+    dependencies = rows(await mcp_client.call_tool("logs_query", {**query, "query": (
+        f"AppDependencies | where OperationId == '{operation}' | project Id, ParentId, Name, DependencyType, "
+        "ResultCode, Properties")}))
+    tool = [d for d in dependencies if d["Name"] == "execute_tool incident_list"]
+    assert len(tool) == 1 and tool[0]["ParentId"] == requests[0]["Id"]  # the MCP request → the tool call
+    http = [d for d in dependencies if d["DependencyType"] == "HTTP"]
+    subscription = emulator.subscription_id("fabrikam")
+    assert http and all(d["Name"].startswith("GET /") and subscription not in d["Name"] for d in http)
+    branch = [d for d in dependencies if d["Name"] == "workspace law-fabrikam-prod"]
+    assert len(branch) == 1 and branch[0]["ParentId"] == tool[0]["Id"]  # the fan-out's one workspace
+    assert any(d["ParentId"] == branch[0]["Id"] and d["Name"].endswith("/incidents") and d["ResultCode"] == "200"
+               for d in http)
+    properties = tool[0]["Properties"]
+    properties = json.loads(properties) if isinstance(properties, str) else properties
+    assert properties["sentinelkit.outcome"] == "ok" and properties["gen_ai.tool.name"] == "incident_list"
+    metrics = rows(await mcp_client.call_tool("logs_query", {**query, "query": (
+        f"AppMetrics | where AppRoleName == '{role}' and Name == 'sentinelkit.tool.calls' "
+        "| extend tool = tostring(Properties['gen_ai.tool.name']) | project tool, Sum")}))
+    assert [(m["tool"], m["Sum"]) for m in metrics] == [("incident_list", 1.0)]
