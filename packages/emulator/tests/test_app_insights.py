@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from azure.identity import ClientSecretCredential
+
 from sentinelkit_emulator import Emulator
 
 API = {"api-version": "2020-02-02"}

@@ -233,6 +233,7 @@ async def test_each_call_is_a_span_without_its_parameters(make_bridge) -> None:
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
     from opentelemetry.trace import SpanKind, StatusCode
+
     from sentinelkit import telemetry
 
     exporter = InMemorySpanExporter()

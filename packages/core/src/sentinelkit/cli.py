@@ -250,7 +250,6 @@ def _serve(args: argparse.Namespace, settings: Any) -> int:
         from starlette.middleware import Middleware
 
         from .httpauth import HostOriginGuard, allowed_authorities
-
         from .telemetry.httpcontext import TraceContextMiddleware
 
         # DNS rebinding: refuse Host/Origin headers that do not name this server (MCP spec).

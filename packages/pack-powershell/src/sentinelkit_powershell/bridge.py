@@ -125,8 +125,9 @@ class PowerShellBridge:
         attempts = self.settings.retries + 1 if read_only else 1
         started = time.perf_counter()
         # one span per bridge call, in the tool call's trace: the function, where it ran, never its parameters
-        attributes = {"sentinelkit.powershell.function": fn.name, "sentinelkit.powershell.whatif": whatif,
-                      "sentinelkit.powershell.host": "remote" if self.settings.remote is not None else "local"}
+        attributes: dict[str, str | bool] = {
+            "sentinelkit.powershell.function": fn.name, "sentinelkit.powershell.whatif": whatif,
+            "sentinelkit.powershell.host": "remote" if self.settings.remote is not None else "local"}
         with span(f"powershell {fn.name}", kind="client", attributes=attributes) as current:
             for attempt in range(1, attempts + 1):
                 current.set_attribute("sentinelkit.powershell.attempts", attempt)

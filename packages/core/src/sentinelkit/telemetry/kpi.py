@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from .confirmations import OpenConfirmations
 
@@ -155,15 +155,19 @@ class AzureCell:
         return cls({int(k): int(v) for k, v in by_status.items()}, int(throttled), float(waited))
 
 
-C = TypeVar("C", Cell, AzureCell)
+class _Cell(Protocol):
+    def merge(self, other: Any) -> None: ...
+
+
+C = TypeVar("C", bound=_Cell)
 
 
 class Windowed(Generic[C]):
     """A cell since start, and one per minute for the last hour."""
 
     def __init__(self, factory: Callable[[], C]) -> None:
-        self.factory = factory
-        self.total = factory()
+        self.factory: Callable[[], C] = factory
+        self.total: C = factory()
         self.minutes: dict[int, C] = {}
 
     def at(self, minute: int) -> Iterator[C]:
@@ -223,7 +227,7 @@ class Stats:
         """The KPIs as ``server_stats`` and ``sentinelkit stats`` show them, optionally for one tool or tenant."""
         now = self._clock()
         minute = int(now // 60)
-        rows = []
+        rows: list[dict[str, Any]] = []
         for (name, pack, who), windowed in sorted(self.calls.items(), key=lambda kv: (kv[0][0], kv[0][2] or "")):
             if (tool and name != tool) or (tenant and who is not None and who.lower() != tenant.lower()):
                 continue

@@ -65,7 +65,7 @@ def plan(settings: Settings, environ: Mapping[str, str] = os.environ) -> Plan | 
     if _true(environ.get("OTEL_SDK_DISABLED")) or config.enabled is False:
         return None
     connection = (environ.get(CONNECTION_STRING_ENV) or "").strip() or config.azure_monitor_connection_string
-    default = list(config.exporters)
+    default: list[str] = list(config.exporters)
     if not default:
         if connection:
             default.append("azure_monitor")
