@@ -63,6 +63,7 @@ def modes(sink: str) -> dict[str, tuple[Any, Any]]:
 
 async def measure(rounds: int, chosen: dict[str, tuple[Any, Any]]) -> dict[str, dict[str, list[float]]]:
     from fastmcp import Client
+
     from sentinelkit import telemetry
     from sentinelkit.server import build_server, runtime_of
     from sentinelkit.settings import load_settings
@@ -72,12 +73,15 @@ async def measure(rounds: int, chosen: dict[str, tuple[Any, Any]]) -> dict[str, 
         server = build_server(load_settings())
         runtime = runtime_of(server)
         async with Client(server) as client:
-            fresh = None
+            stale = None
             if arguments is None:  # an incident of law-fabrikam-prod, read from ARM on every call
                 listed = await client.call_tool("incident_list", {"workspace": "law-fabrikam-prod", "limit": 1})
                 incident = listed.structured_content["incidents"][0]
                 arguments = {"workspace": "law-fabrikam-prod", "incident_id": incident.get("id") or incident["name"]}
-                fresh = "/providers/Microsoft.SecurityInsights/incidents/"
+                marker = "/providers/Microsoft.SecurityInsights/incidents/"
+
+                def stale(key: str, marker: str = marker) -> bool:
+                    return marker in key
             for _ in range(20):  # warm: discovery, token, connections
                 await client.call_tool(tool, arguments)
             times: dict[str, list[float]] = {name: [] for name in chosen}
@@ -85,8 +89,8 @@ async def measure(rounds: int, chosen: dict[str, tuple[Any, Any]]) -> dict[str, 
             for index in range(rounds):
                 for name in names[index % 3:] + names[:index % 3]:  # each mode first in turn
                     telemetry.use(*chosen[name])
-                    if fresh:
-                        runtime.cache._drop(lambda key: fresh in key)  # the incident's read goes to ARM again
+                    if stale is not None:
+                        runtime.cache._drop(stale)  # the incident's read goes to ARM again
                     started = time.perf_counter()
                     await client.call_tool(tool, arguments)
                     times[name].append((time.perf_counter() - started) * 1000)
@@ -114,6 +118,7 @@ def isolated(chosen: dict[str, tuple[Any, Any]], count: int) -> dict[str, dict[s
     KPIs) and one Azure request attempt (span, metrics) cost, in microseconds (median of ``count``)."""
     from azure.core.pipeline import PipelineContext, PipelineRequest
     from azure.core.rest import HttpRequest
+
     from sentinelkit import telemetry
     from sentinelkit.azure.telemetry import TelemetryPolicy
     from sentinelkit.builtin import workspace_list
@@ -161,6 +166,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=300)
     args = parser.parse_args()
     from sentinelkit_devkit.emulator import emulator_environment
+
     from sentinelkit_emulator import Emulator
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Sink)

@@ -1,13 +1,16 @@
 """The whole Application Insights path (issue 21): a tool call in a `sentinelkit call` process configured only
 by APPLICATIONINSIGHTS_CONNECTION_STRING → Microsoft's azure-monitor-opentelemetry-exporter → the emulator's
 ingestion endpoint → the workspace → `logs_query` finds the call's request and its dependencies under one
-operation id, and the metrics in AppMetrics."""
+operation id, and the metrics in AppMetrics; the KPI query and the alert rule's query of docs/observability.md
+give what `sentinelkit stats` would."""
 
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,6 +21,7 @@ from sentinelkit_devkit.process import run_cli
 pytest.importorskip("azure.monitor.opentelemetry.exporter", reason="sentinelkit[otel] is not installed")
 
 #: the exporter's own reports to Microsoft (statsbeat, remote configuration): off, the machine is offline
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "observability.md"
 OFFLINE = {"APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL": "true", "APPLICATIONINSIGHTS_CONTROLPLANE_DISABLED": "true",
            "APPLICATIONINSIGHTS_SDKSTATS_DISABLED": "true"}
 
@@ -84,3 +88,30 @@ async def test_a_tool_call_reaches_application_insights(connection_string: str, 
         f"AppMetrics | where AppRoleName == '{role}' and Name == 'sentinelkit.tool.calls' "
         "| extend tool = tostring(Properties['gen_ai.tool.name']) | project tool, Sum")}))
     assert [(m["tool"], m["Sum"]) for m in metrics] == [("incident_list", 1.0)]
+
+
+def documented_queries() -> tuple[str, str]:
+    """The KPI query (the first KQL block) and the alert rule's condition query of docs/observability.md."""
+    text = DOCS.read_text(encoding="utf-8")
+    kpi = re.search(r"```kusto\n(.*?)```", text, re.DOTALL)
+    alert = re.search(r'--condition-query Breaches="(.*?)"', text)
+    assert kpi and alert, "docs/observability.md lost its KPI query or its alert rule"
+    return kpi.group(1), alert.group(1)
+
+
+async def test_the_documented_kpi_query_and_alert_see_a_breach(connection_string: str, sentinelkit_env: dict[str, str],
+                                                              mcp_client: Client) -> None:
+    env = {**sentinelkit_env, **OFFLINE, "APPLICATIONINSIGHTS_CONNECTION_STRING": connection_string,
+           "OTEL_SERVICE_NAME": f"sentinelkit-kpi-{uuid.uuid4().hex[:6]}"}
+    for incident in ("does-not-exist", None):  # one call that fails (no such incident), one that succeeds
+        arguments = {"workspace": "law-fabrikam-prod", **({"incident_id": incident} if incident else {"limit": 1})}
+        done = run_cli("call", "incident_get" if incident else "incident_list", "--args", json.dumps(arguments), env=env)
+        assert (done.returncode == 0) is (incident is None), done.stderr
+    kpi, alert = documented_queries()
+    role = f"| where AppRoleName == '{env['OTEL_SERVICE_NAME']}'"
+    query = {"workspaces": ["law-contoso-soc"], "timespan": "PT1H"}
+    found = {r["tool"]: r for r in rows(await mcp_client.call_tool("logs_query", {**query, "query": f"{kpi}{role}"}))}
+    assert {tool: (r["calls"], r["success_rate"], r["error_rate"], r["breached"]) for tool, r in found.items()} == {
+        "incident_get": (1, 0.0, 1.0, True), "incident_list": (1, 1.0, 0.0, False)}
+    breaches = rows(await mcp_client.call_tool("logs_query", {**query, "query": f"{alert}{role}"}))
+    assert [r["tool"] for r in breaches] == ["incident_get"]  # the alert rule fires for the failing tool only
