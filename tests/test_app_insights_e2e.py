@@ -111,7 +111,11 @@ async def test_the_documented_kpi_query_and_alert_see_a_breach(connection_string
     role = f"| where AppRoleName == '{env['OTEL_SERVICE_NAME']}'"
     query = {"workspaces": ["law-contoso-soc"], "timespan": "PT1H"}
     found = {r["tool"]: r for r in rows(await mcp_client.call_tool("logs_query", {**query, "query": f"{kpi}{role}"}))}
-    assert {tool: (r["calls"], r["success_rate"], r["error_rate"], r["breached"]) for tool, r in found.items()} == {
-        "incident_get": (1, 0.0, 1.0, True), "incident_list": (1, 1.0, 0.0, False)}
+    assert {tool: (r["calls"], r["success_rate"], r["error_rate"]) for tool, r in found.items()} == {
+        "incident_get": (1, 0.0, 1.0), "incident_list": (1, 1.0, 0.0)}
+    assert found["incident_get"]["breached"] is True  # 100 % errors > 5 %
+    # the successful call breaches only by its time (> 3 s: a cold process on a busy machine can take that long)
+    assert found["incident_list"]["breached"] is (found["incident_list"]["avg_ms"] > 3000)
     breaches = rows(await mcp_client.call_tool("logs_query", {**query, "query": f"{alert}{role}"}))
-    assert [r["tool"] for r in breaches] == ["incident_get"]  # the alert rule fires for the failing tool only
+    # the alert rule fires for exactly the tools the KPI query marks
+    assert sorted(r["tool"] for r in breaches) == sorted(tool for tool, r in found.items() if r["breached"])
