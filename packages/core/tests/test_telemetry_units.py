@@ -162,3 +162,38 @@ def test_url_templates_keep_no_ids() -> None:
                          "operationStatuses/6e4f3c1a-27aa-4b8e-9d4a-0c1d2e3f4a5b") == (
         "/subscriptions/{subscriptionId}/providers/Microsoft.OperationalInsights/locations/{name}/operationStatuses/"
         "{name}")
+
+
+STARTUP = """
+import asyncio, sys
+from fastmcp import Client
+from sentinelkit.cli import _telemetry
+from sentinelkit.server import build_server
+from sentinelkit.settings import load_settings
+
+settings = load_settings()
+assert _telemetry(settings) is None
+
+async def main():
+    async with Client(build_server(settings)) as client:
+        await client.list_tools()
+
+asyncio.run(main())
+print(" ".join(sorted(m for m in sys.modules if m.startswith(("opentelemetry.sdk", "opentelemetry.exporter",
+                                                             "opentelemetry.metrics", "azure.monitor")))))
+"""
+
+
+def test_start_up_without_telemetry_configured_loads_no_sdk(tmp_path: Path) -> None:
+    """The extra installed but not configured: serving and listing tools import neither the SDK, nor an exporter,
+    nor the metrics API (what `sentinelkit serve` does before its first call)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "APPLICATIONINSIGHTS_", "SENTINELKIT_"))}
+    env["SENTINELKIT_AUDIT_LOG"] = str(tmp_path / "audit.jsonl")
+    done = subprocess.run([sys.executable, "-c", STARTUP], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == ""
