@@ -12,7 +12,7 @@ Tools: ``workspace_list`` (answered from the discovery cache: the cost of the ca
 alone) and ``incident_get`` with the incident dropped from the read cache before each call (one ARM request:
 plus one HTTP span and its metrics).
 
-    python benchmarks/telemetry_overhead.py [--rounds 300]
+    python benchmarks/telemetry_overhead.py [--rounds 300] [--isolated 20000]
 """
 
 from __future__ import annotations
@@ -140,30 +140,35 @@ def isolated(chosen: dict[str, tuple[Any, Any]], count: int) -> dict[str, dict[s
         request = PipelineRequest(HttpRequest("GET", url), PipelineContext(None, sentinelkit_tenant="fabrikam"))
         await policy.send(request)
 
-    loop = asyncio.new_event_loop()
-    out: dict[str, dict[str, float]] = {}
-    for name, providers in chosen.items():
-        telemetry.use(*providers)
-        calls, attempts = [], []
-        for _ in range(count):
-            call = ToolCall(spec, {}, caller="local:bench")
-            started = time.perf_counter()
-            with observe(call, runtime):
-                pass
-            calls.append((time.perf_counter() - started) * 1e6)
-            with running(call):
+    async def run() -> dict[str, dict[str, float]]:
+        """On the event loop, as in the server: the KPIs file is then written a few seconds after calls, not
+        during each one."""
+        out: dict[str, dict[str, float]] = {}
+        for name, providers in chosen.items():
+            telemetry.use(*providers)
+            calls, attempts = [], []
+            for _ in range(count):
+                call = ToolCall(spec, {}, caller="local:bench")
                 started = time.perf_counter()
-                loop.run_until_complete(attempt())
-                attempts.append((time.perf_counter() - started) * 1e6)
-        out[name] = {"tool call": statistics.median(calls), "Azure request attempt": statistics.median(attempts)}
-    telemetry.use()
-    loop.close()
-    return out
+                with observe(call, runtime):
+                    pass
+                calls.append((time.perf_counter() - started) * 1e6)
+                with running(call):
+                    started = time.perf_counter()
+                    await attempt()
+                    attempts.append((time.perf_counter() - started) * 1e6)
+            out[name] = {"tool call": statistics.median(calls), "Azure request attempt": statistics.median(attempts)}
+        telemetry.use()
+        runtime.stats_file.close()
+        return out
+
+    return asyncio.run(run())
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rounds", type=int, default=300)
+    parser.add_argument("--rounds", type=int, default=300, help="tool calls per mode through MCP (0: skip)")
+    parser.add_argument("--isolated", type=int, default=20000, help="repetitions of the isolated measurement")
     args = parser.parse_args()
     from sentinelkit_devkit.emulator import emulator_environment
 
@@ -176,14 +181,15 @@ def main() -> int:
         os.environ.update(emulator_environment(emulator.info, Path(tmp)))
         os.chdir(tmp)
         chosen = modes(sink)
-        results = asyncio.run(measure(args.rounds, chosen))
-        alone = isolated(chosen, 20000)
+        results = asyncio.run(measure(args.rounds, chosen)) if args.rounds else {}
+        alone = isolated(chosen, args.isolated)
         for tracer_provider, meter_provider in chosen.values():  # the last batches go out before the sink stops
             for provider in (tracer_provider, meter_provider):
                 if provider is not None:
                     provider.shutdown()
     server.shutdown()
-    print("sentinelkit's telemetry work alone (median of 20,000, microseconds; the loop's own cost included)")
+    print(f"sentinelkit's telemetry work alone (median of {args.isolated:,}, microseconds; the loop's own cost "
+          "included)")
     for name, figures in alone.items():
         print(f"  {name:<20} " + "   ".join(f"{what} {value:7.1f} us" for what, value in figures.items()))
     print()
