@@ -173,4 +173,7 @@ class Runtime:
                     pass
         self._bridges.clear()
         self.stats_file.close()
+        from .telemetry.metrics import unwatch_confirmations
+
+        unwatch_confirmations(self.stats.confirmations)
         await self.credentials.close()

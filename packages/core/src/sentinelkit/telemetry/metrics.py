@@ -91,6 +91,11 @@ def watch_confirmations(source: Callable[[], int]) -> None:
     _open_confirmations.add(source)
 
 
+def unwatch_confirmations(source: Callable[[], int]) -> None:
+    """A runtime closed: its confirmations no longer count."""
+    _open_confirmations.discard(source)
+
+
 def _observe_open_confirmations(options: Any) -> Iterable[Any]:
     from opentelemetry.metrics import Observation
 
