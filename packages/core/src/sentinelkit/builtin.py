@@ -107,6 +107,9 @@ def check_call(call: ToolCall, workspace: Workspace | None, tenant_id: str | Non
 
 @hookimpl
 def register_tools(register: ToolRegistrar) -> None:
+    from .hosted import hosted_status
+
     register(workspace_list)
     register(workspace_get)
     register(server_stats)
+    register(hosted_status)
