@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -21,12 +24,15 @@ def _free_port() -> int:
 
 
 @contextmanager
-def http_server(env: dict[str, str], *extra: str, port: int | None = None) -> Iterator[str]:
+def http_server(env: dict[str, str], *extra: str, port: int | None = None, stderr: Path | None = None
+                ) -> Iterator[str]:
+    """``sentinelkit serve --http`` in a child process; its stderr goes to ``stderr`` when given."""
     address = [] if port else None
     port = port or _free_port()
     http = ["--http"] if address is not None else ["--http", f"127.0.0.1:{port}"]
+    err = stderr.open("w") if stderr is not None else subprocess.PIPE
     proc = subprocess.Popen([*SENTINELKIT, "serve", *http, *extra], env=child_env(env),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=err, text=True)
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -35,7 +41,8 @@ def http_server(env: dict[str, str], *extra: str, port: int | None = None) -> It
                     break
             except OSError:
                 if proc.poll() is not None:
-                    raise AssertionError(f"server exited: {proc.stderr.read()}") from None
+                    said = proc.stderr.read() if proc.stderr else stderr.read_text() if stderr else ""
+                    raise AssertionError(f"server exited: {said}") from None
                 if time.monotonic() > deadline:
                     raise AssertionError("the HTTP server did not start") from None
                 time.sleep(0.05)
@@ -46,6 +53,8 @@ def http_server(env: dict[str, str], *extra: str, port: int | None = None) -> It
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+        if stderr is not None:
+            err.close()
 
 
 async def test_http_transport_serves_tools(sentinelkit_env) -> None:
@@ -164,3 +173,36 @@ def test_allowed_host_names() -> None:
     assert {"mcp.example.com:443", "box.internal:8443", "[fe80::1]:8443", "localhost:8443"} <= remote
     assert "0.0.0.0:8443" not in remote
     assert "10.0.0.5:8765" in allowed_authorities("10.0.0.5", 8765)
+
+
+def console_spans(text: str) -> list[dict[str, Any]]:
+    """The spans the console exporter wrote (indented JSON objects between the one-line JSON log lines)."""
+    decoder, spans, at = json.JSONDecoder(), [], 0
+    while (at := text.find("{\n", at)) != -1:
+        span, at = decoder.raw_decode(text, at)
+        if isinstance(span, dict) and "context" in span:
+            spans.append(span)
+    return spans
+
+
+async def test_http_continues_the_clients_w3c_trace(sentinelkit_env, tmp_path) -> None:
+    """A client's `traceparent` header: the server's spans (FastMCP's request span, the tool call, its Azure
+    requests) continue that trace, exported here by the console exporter (stderr) chosen in the environment."""
+    pytest.importorskip("opentelemetry.sdk", reason="sentinelkit[otel] is not installed")
+    from fastmcp.client.transports import StreamableHttpTransport
+
+    trace_id, parent = "0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331"
+    env = {**sentinelkit_env, "OTEL_TRACES_EXPORTER": "console", "OTEL_METRICS_EXPORTER": "none"}
+    log = tmp_path / "server.err"
+    with http_server(env, stderr=log) as url:
+        transport = StreamableHttpTransport(url, headers={"traceparent": f"00-{trace_id}-{parent}-01"})
+        async with Client(transport) as client:
+            await client.call_tool("workspace_list", {"tenant": "northwind"})
+    spans = console_spans(log.read_text())
+    request = next(s for s in spans if s["name"] == "tools/call workspace_list")
+    assert (request["context"]["trace_id"], request["parent_id"], request["kind"]) == (
+        f"0x{trace_id}", f"0x{parent}", "SpanKind.SERVER")
+    tool = next(s for s in spans if s["name"] == "execute_tool workspace_list")
+    assert tool["parent_id"] == request["context"]["span_id"] and tool["context"]["trace_id"] == f"0x{trace_id}"
+    azure = [s for s in spans if s["kind"] == "SpanKind.CLIENT" and s["context"]["trace_id"] == f"0x{trace_id}"]
+    assert azure and all(s["attributes"]["url.template"].startswith("/") for s in azure)

@@ -223,3 +223,34 @@ def test_wire_format_helpers() -> None:
     assert decode_record(b"What if: Performing the operation\n") is None
     with pytest.raises(ValueError):
         decode_record(f"{RS}[1, 2]\n".encode())
+
+
+async def test_each_call_is_a_span_without_its_parameters(make_bridge) -> None:
+    """A bridge call is one CLIENT span in the current trace: the function, where it ran, its attempts; a
+    failure marks it; the parameters (which may hold secrets) never appear."""
+    pytest.importorskip("opentelemetry.sdk", reason="sentinelkit[otel] is not installed")
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from opentelemetry.trace import SpanKind, StatusCode
+
+    from sentinelkit import telemetry
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    telemetry.use(provider)
+    try:
+        bridge = make_bridge()
+        await bridge.invoke("Get-Echo", {"Text": "hunter2-password"}, read_only=True)
+        with pytest.raises(PowerShellError):
+            await bridge.invoke("Get-Flaky", {"Key": "span", "FailTimes": 99}, read_only=True)
+    finally:
+        telemetry.use()
+    echo, flaky = exporter.get_finished_spans()
+    assert (echo.name, echo.kind, echo.attributes["sentinelkit.powershell.host"]) == (
+        "powershell Get-Echo", SpanKind.CLIENT, "local")
+    assert echo.attributes["sentinelkit.powershell.attempts"] == 1 and echo.status.status_code is StatusCode.UNSET
+    assert flaky.status.status_code is StatusCode.ERROR and flaky.attributes["error.type"] == "PowerShellError"
+    assert flaky.attributes["sentinelkit.powershell.attempts"] == 4  # retried, read-only and transient
+    assert "hunter2" not in str([dict(s.attributes or {}) for s in (echo, flaky)])

@@ -58,6 +58,7 @@ if TYPE_CHECKING:
         ToolRegistrar,
     )
     from .settings import PackSettings, Settings, TenantConfig
+    from .telemetry.spans import span
     from .workspaces import Discovery, Unreachable, Workspace
 
 #: public name → the module that defines it (imported on first access)
@@ -90,6 +91,7 @@ _LAZY = {
     "PackSettings": ".settings",
     "Settings": ".settings",
     "TenantConfig": ".settings",
+    "span": ".telemetry.spans",
     "Discovery": ".workspaces",
     "Unreachable": ".workspaces",
     "Workspace": ".workspaces",
@@ -104,7 +106,7 @@ __all__ = [
     "Registrar", "ResourceRegistrar", "SHARED_ARGUMENTS", "Safety", "ServiceError", "Settings", "SettingsRegistrar", "Targets",
     "TenantConfig", "ThrottledError", "ToolRegistrar", "TtlCache", "Unreachable", "Where", "Workspace",
     "WorkspaceNotFound", "__version__", "clip", "decode_cursor", "encode_cursor", "hookimpl", "hookspec",
-    "page", "redact", "redact_text", "register_secret", "replace_references", "select_fields", "stable",
+    "page", "redact", "redact_text", "register_secret", "replace_references", "select_fields", "span", "stable",
     "tool", "valid_tool_name",
 ]
 

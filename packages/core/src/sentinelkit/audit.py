@@ -49,7 +49,10 @@ class AuditLog:
                 pass
 
     def record(self, call: ToolCall) -> dict[str, Any]:
-        """The one audit record of a write tool's call: who, what, where it really wrote, how it ended."""
+        """The one audit record of a write tool's call: who, what, where it really wrote, how it ended; and the
+        ids of its trace (``trace_id``, ``span_id``: the tool call's span) when there is one."""
+        from .log import trace_ids
+
         tenant, workspace = call.audit_scope()
         outcome = call.final_outcome()
         # what went wrong is its ``error``; why a call that went well went as it did is its ``detail``
@@ -60,7 +63,7 @@ class AuditLog:
             workspace=workspace, arguments=call.arguments, dry_run=call.dry_run, outcome=outcome,
             confirmed_by=call.confirmed_by, error=None if went_well else text, **({"detail": text} if went_well and text else {}),
             correlation_ids=call.correlation_ids, **({"refused": call.refusals} if call.refusals else {}),
-            **({"notes": call.notes} if call.notes else {}),
+            **({"notes": call.notes} if call.notes else {}), **trace_ids(),
         )
 
     def write(self, **entry: Any) -> dict[str, Any]:

@@ -80,6 +80,23 @@ async def workspace_get(kit: Kit, workspace: str) -> dict[str, Any]:
     return out
 
 
+@tool(READ_ONLY, title="Server statistics")
+async def server_stats(kit: Kit, tool: str | None = None, tenant: str | None = None) -> dict[str, Any]:
+    """This server's own KPIs: per tool and tenant, calls, success rate, error rate, average, p50 and p95 latency
+    over the last hour and since the server started, with the thresholds (errors above 5 %, average response
+    above 3 s, configurable) listed under `breaches` when breached.
+
+    Also, per customer tenant, the Azure requests sent (by status), 429 answers and the time spent waiting on
+    Retry-After; the read cache's hit ratio; confirmations asked and not answered yet. A call counts once for
+    the tool (tenant null: all tenants) and once per tenant it targeted.
+
+    Args:
+        tool: Only this tool's rows (e.g. "incident_list").
+        tenant: Only rows and Azure requests of this tenant (short name, e.g. "fabrikam").
+    """
+    return kit.server_stats(tool=tool, tenant=tenant)
+
+
 @hookimpl
 def check_call(call: ToolCall, workspace: Workspace | None, tenant_id: str | None, settings: Settings) -> str | None:
     """The per-tenant policy of sentinelkit.toml (``[tenants.<name>] allow``)."""
@@ -94,4 +111,5 @@ def register_tools(register: ToolRegistrar) -> None:
 
     register(workspace_list)
     register(workspace_get)
+    register(server_stats)
     register(hosted_status)

@@ -23,7 +23,8 @@ if TYPE_CHECKING:
     from .workspaces import Workspace
 
 Outcome = Literal["applied", "partial", "failed", "no_change", "dry_run", "preview", "declined", "refused",
-                  "error", "input_required"]
+                  "error", "input_required", "ok"]
+"""How a call ended; ``ok``: a read-only tool answered (telemetry only: reads are not audited)."""
 Confirmation = Literal["elicitation", "confirm_flag"]
 
 
@@ -35,6 +36,38 @@ class Write:
     path: str
     workspace: str | None = None
     tenant: str | None = None
+
+
+@dataclass
+class Tally:
+    """What the call's Azure requests and cache reads came to, per target tenant (each attempt counts): its
+    span and the server's KPIs report it."""
+
+    requests: dict[str, dict[int, int]] = field(default_factory=dict)
+    """tenant → HTTP status → attempts (status 0: no answer)."""
+    throttled: dict[str, int] = field(default_factory=dict)
+    waited: dict[str, float] = field(default_factory=dict)
+    """tenant → seconds waited before a retry because Azure's Retry-After asked for it."""
+    cache_hits: int = 0
+    cache_misses: int = 0
+
+    @property
+    def total_requests(self) -> int:
+        return sum(sum(by_status.values()) for by_status in self.requests.values())
+
+    def azure(self, tenant: str, status: int, waited: float | None) -> None:
+        by_status = self.requests.setdefault(tenant, {})
+        by_status[status] = by_status.get(status, 0) + 1
+        if status == 429:
+            self.throttled[tenant] = self.throttled.get(tenant, 0) + 1
+        if waited:
+            self.waited[tenant] = self.waited.get(tenant, 0.0) + waited
+
+    def cache(self, hit: bool) -> None:
+        if hit:
+            self.cache_hits += 1
+        else:
+            self.cache_misses += 1
 
 
 @dataclass
@@ -62,9 +95,12 @@ class ToolCall:
     detail: str | None = None
     correlation_ids: list[str] = field(default_factory=list)
     refusals: dict[str, str] = field(default_factory=dict)
+    """Workspaces (or tenants) a policy refused, with the reason: in the audit record."""
     notes: dict[str, Any] = field(default_factory=dict)
     """What a tool adds to its audit record (``kit.annotate``): e.g. the PowerShell host it ran on."""
-    """Workspaces (or tenants) a policy refused, with the reason: in the audit record."""
+    failures: list[tuple[str, str]] = field(default_factory=list)
+    """(tenant, workspace or scope) of each fan-out target that failed: the KPIs count them per tenant."""
+    tally: Tally = field(default_factory=Tally)
     started: float = field(default_factory=time.monotonic)
 
     @property

@@ -57,6 +57,14 @@ def _parser(commands: list[Any], options: list[Any]) -> argparse.ArgumentParser:
     call.add_argument("--args", default="{}", help="arguments as a JSON object")
     call.add_argument("--read-only", action="store_true", default=None)
 
+    stats = parsers["stats"] = sub.add_parser(
+        "stats", help="the running servers' KPIs: per tool and tenant, calls, success and error rates, p50/p95 "
+                      "latency over the last hour and since start, breached thresholds marked")
+    stats.add_argument("--json", action="store_true", help="machine-readable output")
+    stats.add_argument("--tool", help="only this tool")
+    stats.add_argument("--tenant", help="only this tenant")
+    stats.add_argument("--check", action="store_true", help="exit 2 when a threshold is breached (for monitoring)")
+
     config = sub.add_parser("config", help="configuration commands")
     config_sub = config.add_subparsers(dest="config_command", required=True)
     parsers["config check"] = config_sub.add_parser("check", help="validate configuration and credentials; get one token")
@@ -190,11 +198,31 @@ def _stop_on_sigterm() -> None:
             signal.signal(getattr(signal, name), stop)
 
 
+def _telemetry(settings: Any) -> Any:
+    """The OpenTelemetry SDK and exporters when ``[telemetry]`` / ``OTEL_*`` configure them, else ``None``."""
+    from .settings import ConfigError
+    from .telemetry.setup import configure
+
+    try:
+        return configure(settings)
+    except ConfigError as exc:
+        raise SystemExit(f"sentinelkit: configuration error: {exc}") from None
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     from .log import configure
 
     configure(settings.log_level, debug=settings.debug, human=args.log_format == "console")
+    telemetry = _telemetry(settings)
+    try:
+        return _serve(args, settings)
+    finally:  # what is still buffered goes out, also on SIGTERM
+        if telemetry is not None:
+            telemetry.shutdown()
+
+
+def _serve(args: argparse.Namespace, settings: Any) -> int:
     from .packs import DuplicateToolError, PackManager
     from .server import build_server
     from .settings import ConfigError
@@ -227,9 +255,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
         from .httpauth import HostOriginGuard, allowed_authorities
         from .httpserve import run_http
+        from .telemetry.httpcontext import TraceContextMiddleware
 
         # DNS rebinding: refuse Host/Origin headers that do not name this server (MCP spec).
         middleware = [Middleware(HostOriginGuard, allowed=allowed_authorities(host, port, settings.http.allowed_hosts))]
+        # a client's W3C trace context (traceparent) is continued by the server's spans
+        middleware.append(Middleware(TraceContextMiddleware))
         if settings.http.auth == "entra":
             from .entra import RoleGate
 
@@ -327,7 +358,12 @@ def cmd_call(args: argparse.Namespace) -> int:
     from .log import configure
 
     configure(settings.log_level, debug=settings.debug)
-    return asyncio.run(_call(settings, args.tool, arguments))
+    telemetry = _telemetry(settings)
+    try:
+        return asyncio.run(_call(settings, args.tool, arguments))
+    finally:
+        if telemetry is not None:
+            telemetry.shutdown()
 
 
 async def _call(settings: Any, tool: str, arguments: dict[str, Any]) -> int:
@@ -350,6 +386,29 @@ async def _call(settings: Any, tool: str, arguments: dict[str, Any]) -> int:
               file=sys.stderr)
         return 3
     return 0
+
+
+# -- stats ------------------------------------------------------------------------------------
+def cmd_stats(args: argparse.Namespace) -> int:
+    """The KPIs of the servers running with this configuration: each writes them to the stats directory
+    (``[telemetry] stats_dir``, default ``stats/`` beside the audit log) a few seconds after its calls."""
+    from .telemetry.kpi import Stats, running_servers
+    from .telemetry.report import render
+
+    settings = _settings(args)
+    servers = running_servers(settings.stats_dir)
+    reports = [{"server": data["server"], **Stats.from_json(data["stats"]).report(tool=args.tool, tenant=args.tenant)}
+               for data in servers]
+    if args.json:
+        print(json.dumps({"stats_dir": str(settings.stats_dir), "servers": reports}, indent=2))
+    elif not reports:
+        print(f"no running sentinelkit server has stats in {settings.stats_dir} (a server writes them there a few "
+              "seconds after its first tool call; `sentinelkit stats` must use the same configuration, or the "
+              "same [telemetry] stats_dir, as the server)")
+    else:
+        print("\n\n".join(render(report) for report in reports))
+    breached = any(report["breaches"] for report in reports)
+    return 2 if args.check and breached else 0
 
 
 # -- config check -----------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from .errors import KitError
+from .telemetry.spans import fail, workspace_span
 from .workspaces import Unreachable, Workspace
 
 T = TypeVar("T")
@@ -114,16 +115,19 @@ async def fan_out(targets: Sequence[Workspace], fn: Callable[[Workspace], Awaita
     async def one(index: int, ws: Workspace) -> None:
         nonlocal done
         async with limit:
-            try:
-                if ws.id.lower() in refused:
-                    from .policy import PolicyRefused
+            with workspace_span(ws) as span:  # one child span of the call's per workspace
+                try:
+                    if ws.id.lower() in refused:
+                        from .policy import PolicyRefused
 
-                    raise PolicyRefused(refused[ws.id.lower()])
-                results[index] = await fn(ws)
-            except KitError as exc:
-                errors[index] = exc
-            except Exception as exc:
-                errors[index] = KitError(f"unexpected {type(exc).__name__}: {exc}")
+                        raise PolicyRefused(refused[ws.id.lower()])
+                    results[index] = await fn(ws)
+                except KitError as exc:
+                    errors[index] = exc
+                    fail(span, exc)
+                except Exception as exc:
+                    errors[index] = KitError(f"unexpected {type(exc).__name__}: {exc}")
+                    fail(span, exc)
         async with lock:
             done += 1
             state = "failed" if index in errors else "done"

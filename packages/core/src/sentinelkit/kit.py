@@ -189,6 +189,8 @@ class Kit:
         wide = self._runtime.settings.fan_out_concurrency
         result = await fan_out(targets, fn, concurrency=min(concurrency or wide, wide),
                                progress=self.progress if progress else _no_progress, label=label)
+        self._call.failures.extend((ws.tenant_label, ws.label) for ws, _ in result.errors)
+        self._call.failures.extend((u.tenant or u.tenant_id or "unknown", u.scope) for u in result.unreachable)
         if isinstance(targets, Targets) and targets.single and result.errors:
             raise result.errors[0][1]
         return result
@@ -275,6 +277,13 @@ class Kit:
     def started_bridge(self, name: str) -> Any | None:
         """The bridge if a call already created it, else ``None`` (for status tools that must not start one)."""
         return self._runtime.bridges.get(name)
+
+    # -- the server ----------------------------------------------------------------------------
+    def server_stats(self, *, tool: str | None = None, tenant: str | None = None) -> dict[str, Any]:
+        """This server's KPIs (what ``server_stats`` answers): per tool and tenant, calls, success and error
+        rates, average/p50/p95 latency over the last hour and since start, breached thresholds; Azure
+        requests, 429s and Retry-After waits per tenant; the read cache's hit ratio; open confirmations."""
+        return self._runtime.stats.report(tool=tool, tenant=tenant)
 
     def content_kinds(self) -> dict[str, ContentKind]:
         """Every installed kind of content (``register_content_kinds``), by name."""

@@ -61,6 +61,22 @@ def redact(value: Any, key: str | None = None) -> Any:
     return value
 
 
+def trace_ids() -> dict[str, str]:
+    """The current trace and span ids (empty outside a trace, or before anything loaded OpenTelemetry)."""
+    if "opentelemetry.trace" not in sys.modules:
+        return {}
+    from .telemetry.spans import current_ids
+
+    return current_ids()
+
+
+def _trace_processor(logger: Any, method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """Log lines carry the trace and span ids: joined with the trace and the audit record."""
+    for key, value in trace_ids().items():
+        event.setdefault(key, value)
+    return event
+
+
 def _redact_processor(logger: Any, method: str, event: MutableMapping[str, Any]) -> Mapping[str, Any]:
     return {k: (redact(v, k) if k not in ("event", "level", "timestamp") else v) for k, v in event.items()}
 
@@ -84,7 +100,8 @@ class LineHandler(logging.Handler):
                 from datetime import UTC, datetime
 
                 line = json.dumps({"logger": record.name, "event": message, "level": record.levelname.lower(),
-                                   "timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z")})
+                                   "timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+                                   **trace_ids()})
             sys.stderr.write(line + "\n")
         except Exception:  # a log line must never break the server
             self.handleError(record)
@@ -128,6 +145,7 @@ def logger() -> Any:
                 structlog.processors.add_log_level,
                 structlog.processors.TimeStamper(fmt="iso", utc=True),
                 structlog.processors.format_exc_info,
+                _trace_processor,
                 _redact_processor,
                 structlog.dev.ConsoleRenderer(colors=False) if _human else structlog.processors.JSONRenderer(),
             ],

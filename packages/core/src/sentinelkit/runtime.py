@@ -49,6 +49,16 @@ class Runtime:
         self._cache: TtlCache | None = None
         self._shared: SharedState | None = None
         self._bridges: dict[str, Any] = {}
+        from .telemetry.kpi import Stats, StatsFile
+        from .telemetry.metrics import watch_confirmations
+
+        thresholds = settings.telemetry.thresholds
+        self.stats = Stats(error_rate=thresholds.error_rate, avg_response_seconds=thresholds.avg_response_seconds)
+        """The KPIs of this server (``server_stats``)."""
+        self.stats_file = StatsFile(self.stats, settings.stats_dir, interval=settings.telemetry.stats_interval,
+                                    server={"name": settings.server_name,
+                                            "config_file": str(settings.config_file) if settings.config_file else None})
+        watch_confirmations(self.stats.confirmations)
 
     @property
     def shared(self) -> SharedState:
@@ -185,6 +195,10 @@ class Runtime:
                 except Exception:
                     pass
         self._bridges.clear()
+        self.stats_file.close()
+        from .telemetry.metrics import unwatch_confirmations
+
+        unwatch_confirmations(self.stats.confirmations)
         await self.credentials.close()
         if self._shared is not None:
             self._shared.close()

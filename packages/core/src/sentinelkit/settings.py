@@ -167,6 +167,41 @@ class HostedConfig(_Strict):
     """Requests a tenant's budget lets through at once after a quiet spell."""
 
 
+class ThresholdsConfig(_Strict):
+    """``[telemetry.thresholds]``: when ``server_stats`` / ``sentinelkit stats`` mark a KPI as breached."""
+
+    error_rate: float = Field(default=0.05, ge=0, le=1)
+    """A share of calls ending in error above this (0.05: 5 %)."""
+    avg_response_seconds: float = Field(default=3.0, gt=0)
+    """An average response time above this."""
+
+
+class TelemetryConfig(_Strict):
+    """``[telemetry]``: OpenTelemetry traces and metrics (the ``sentinelkit[otel]`` extra) and the KPIs.
+
+    The standard environment wins over the file: ``OTEL_TRACES_EXPORTER`` / ``OTEL_METRICS_EXPORTER``
+    (``otlp``, ``console``, ``azure_monitor``, ``none``), ``OTEL_EXPORTER_OTLP_*``, ``OTEL_SDK_DISABLED``,
+    ``OTEL_SERVICE_NAME``, ``OTEL_RESOURCE_ATTRIBUTES``, ``OTEL_TRACES_SAMPLER``, and
+    ``APPLICATIONINSIGHTS_CONNECTION_STRING`` (which alone turns the Azure Monitor exporter on)."""
+
+    enabled: bool | None = None
+    """``true``: the SDK even without an exporter (trace ids in logs and audit records); ``false``: never;
+    unset: when an exporter is chosen."""
+    exporters: list[Literal["otlp", "console", "azure_monitor"]] = []
+    otlp_protocol: Literal["grpc", "http/protobuf"] | None = None
+    otlp_endpoint: str | None = None
+    azure_monitor_connection_string: str | None = Field(default=None, repr=False)
+    record_queries: bool = False
+    """Put KQL query text on the query API's spans (``db.query.text``), redacted like the logs."""
+    metric_export_interval: float = Field(default=60.0, gt=0)
+    """Seconds between two exports of the metrics."""
+    stats_dir: Path | None = None
+    """Where the server keeps its KPIs for ``sentinelkit stats``; default: ``stats/`` beside the audit log."""
+    stats_interval: float = Field(default=5.0, gt=0)
+    """Seconds between two writes of the KPIs file (only after calls)."""
+    thresholds: ThresholdsConfig = ThresholdsConfig()
+
+
 #: environment variable → setting; the only names the environment sets (empty values count as unset)
 ENVIRONMENT: dict[str, str] = {
     "AZURE_TENANT_ID": "azure_tenant_id",
@@ -230,6 +265,7 @@ class Settings(BaseSettings):
     packs: PacksConfig = PacksConfig()
     retry: RetryConfig = RetryConfig()
     http: HttpConfig = HttpConfig()
+    telemetry: TelemetryConfig = TelemetryConfig()
     hosted: HostedConfig = HostedConfig()
     redis_url: str | None = Field(default=None, repr=False)
     """``$SENTINELKIT_REDIS_URL`` (it may hold a password): wins over ``[hosted] redis_url``."""
@@ -264,6 +300,14 @@ class Settings(BaseSettings):
         if self.logs_endpoint.rstrip("/") == DEFAULT_LOGS_ENDPOINT or _is_local(self.logs_endpoint):
             return "https://api.loganalytics.io/.default"
         return self.logs_endpoint.rstrip("/") + "/.default"
+
+    @property
+    def stats_dir(self) -> Path:
+        """Where servers keep their KPIs for ``sentinelkit stats``: ``[telemetry] stats_dir``, else ``stats/``
+        beside the audit log (the state directory by default)."""
+        if self.telemetry.stats_dir is not None:
+            return Path(self.telemetry.stats_dir).expanduser()
+        return Path(self.audit_log or default_audit_log()).parent / "stats"
 
     @property
     def shared_redis_url(self) -> str | None:

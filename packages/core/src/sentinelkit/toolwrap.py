@@ -156,7 +156,15 @@ def local_user() -> str:
 
 
 async def run(call: ToolCall, runtime: Runtime) -> Any:
-    """Run the body as the current call; audit writes; turn failures into tool errors that say what to do."""
+    """Run the body as the current call, in its span; audit writes; turn failures into tool errors that say
+    what to do; record the call's metrics and KPIs."""
+    from .telemetry.calls import observe
+
+    with observe(call, runtime):
+        return await _run(call, runtime)
+
+
+async def _run(call: ToolCall, runtime: Runtime) -> Any:
     spec = call.spec
     try:
         reason = runtime.refusal(call)

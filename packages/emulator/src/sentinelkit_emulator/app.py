@@ -1,4 +1,5 @@
-"""Assembles the Starlette application: Entra ID, admin API, Log Analytics query API and ARM."""
+"""Assembles the Starlette application: Entra ID, admin API, Log Analytics query API, Application Insights
+ingestion and ARM."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import admin
+from .appinsights import ingestion
 from .arm import router as arm_router
 from .arm.resources import load_all
 from .errors import ArmError
@@ -71,6 +73,7 @@ def build_app(rt: Runtime, info: dict[str, Any]) -> ASGIApp:
         *admin.routes(),
         *entra.routes(),
         *logs_api.routes(),
+        *ingestion.routes(),
         Route("/{path:path}", arm_router.handle, methods=["GET", "PUT", "PATCH", "DELETE", "POST"]),
     ]
     app = Starlette(

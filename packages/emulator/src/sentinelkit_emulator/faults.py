@@ -1,7 +1,7 @@
 """What a fault is: the requests it matches, what it does to them, and the book of active faults.
 
 A fault matches a request by path (a regular expression searched in it), method, service (``arm``,
-``logs``, ``identity``) and the tenant that owns the target (with Lighthouse every token comes from
+``logs``, ``identity``, ``ingestion``) and the tenant that owns the target (with Lighthouse every token comes from
 the managing tenant, so the *target's* tenant is what "this customer is down" means). Of the
 matching requests it takes a ``fraction`` (drawn from a seeded generator when ``seed`` is given, so
 tests replay the same pattern), at most ``count`` of them and only for ``duration_seconds`` after
@@ -26,7 +26,7 @@ from collections.abc import Set
 from dataclasses import dataclass, field
 from typing import Any
 
-SERVICES = ("arm", "logs", "identity")
+SERVICES = ("arm", "logs", "identity", "ingestion")
 MATCH_FIELDS = ("path", "method", "service", "tenant")
 
 #: field -> (accepted JSON types, what the value must be), for clear errors on bad definitions

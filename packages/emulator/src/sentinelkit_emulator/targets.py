@@ -20,7 +20,7 @@ _SCOPE_KEY = "sentinelkit.target"
 
 @dataclass(frozen=True)
 class Target:
-    service: str  # arm, logs or identity
+    service: str  # arm, logs, identity or ingestion (Application Insights)
     tenant: Tenant | None
     #: the tenant's id, short name and domain, lower-case (what a fault's ``tenant`` may say)
     names: frozenset[str] = field(default=frozenset())
@@ -44,6 +44,8 @@ def target_of(rt: Runtime, scope: Scope) -> Target:
 def service_of(path: str) -> str:
     if path.startswith("/v1/"):
         return "logs"
+    if path.lstrip("/") in ("v2/track", "v2.1/track"):
+        return "ingestion"
     if re.match(r"^/[^/]+/(oauth2|v2\.0|discovery|\.well-known)/", path):
         return "identity"
     return "arm"

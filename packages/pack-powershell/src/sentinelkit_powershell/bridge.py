@@ -12,6 +12,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Protocol
 
+from sentinelkit import span
+
 from .discovery import FunctionInfo
 from .errors import (
     BridgeError,
@@ -122,20 +124,26 @@ class PowerShellBridge:
                    "depth": self.settings.json_depth}
         attempts = self.settings.retries + 1 if read_only else 1
         started = time.perf_counter()
-        for attempt in range(1, attempts + 1):
-            try:
-                record, host_lines = await self.pool(fn.script).request(request, self.settings.timeout)
-                result = self._result(fn, record, host_lines)
-                result.attempts = attempt
-                result.duration_ms = (time.perf_counter() - started) * 1000
-                return result
-            except (PowerShellError, BridgeError) as exc:
-                if attempt >= attempts or not getattr(exc, "transient", False):
-                    if attempt > 1:
-                        first, sep, rest = str(exc.args[0]).partition("\n")
-                        exc.args = (f"{first} (after {attempt} attempts){sep}{rest}",)
-                    raise
-                await self._sleep(self.settings.backoff * (2 ** (attempt - 1)))
+        # one span per bridge call, in the tool call's trace: the function, where it ran, never its parameters
+        attributes: dict[str, str | bool] = {
+            "sentinelkit.powershell.function": fn.name, "sentinelkit.powershell.whatif": whatif,
+            "sentinelkit.powershell.host": "remote" if self.settings.remote is not None else "local"}
+        with span(f"powershell {fn.name}", kind="client", attributes=attributes) as current:
+            for attempt in range(1, attempts + 1):
+                current.set_attribute("sentinelkit.powershell.attempts", attempt)
+                try:
+                    record, host_lines = await self.pool(fn.script).request(request, self.settings.timeout)
+                    result = self._result(fn, record, host_lines)
+                    result.attempts = attempt
+                    result.duration_ms = (time.perf_counter() - started) * 1000
+                    return result
+                except (PowerShellError, BridgeError) as exc:
+                    if attempt >= attempts or not getattr(exc, "transient", False):
+                        if attempt > 1:
+                            first, sep, rest = str(exc.args[0]).partition("\n")
+                            exc.args = (f"{first} (after {attempt} attempts){sep}{rest}",)
+                        raise
+                    await self._sleep(self.settings.backoff * (2 ** (attempt - 1)))
         raise AssertionError("unreachable")
 
     def _result(self, fn: FunctionInfo, record: dict[str, Any], host_lines: list[str]) -> CallResult:

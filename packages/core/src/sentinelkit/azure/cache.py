@@ -12,6 +12,8 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..telemetry.calls import cache_lookup
+
 _SUBSCRIPTION = re.compile(r"^/subscriptions/([^/]+)")
 _NAMESPACE = re.compile(r"/providers/([^/]+)")
 
@@ -71,13 +73,11 @@ class TtlCache:
 
     def get(self, scope: str, key: str) -> Any | None:
         hit = self._data.get((scope, key))
-        if hit is None:
-            return None
-        expires, value = hit
-        if expires < time.monotonic():
+        if hit is not None and hit[0] < time.monotonic():
             del self._data[(scope, key)]
-            return None
-        return value
+            hit = None
+        cache_lookup(hit is not None)
+        return None if hit is None else hit[1]
 
     def put(self, scope: str, key: str, value: Any) -> None:
         if self.ttl > 0:

@@ -22,6 +22,7 @@ from ..call import current_call
 from ..credentials import time_bound
 from ..log import logger
 from ..settings import Settings
+from .telemetry import TelemetryPolicy
 
 
 class CappedRetryPolicy(AsyncRetryPolicy):  # type: ignore[type-arg]
@@ -118,6 +119,7 @@ def build_client(base_url: str, credential: Any, scope: str, settings: Settings,
             retry_backoff_max=retry.backoff_max,
             timeout=retry.timeout * (retry.max_retries + 1),
         ),
+        TelemetryPolicy(service, settings),  # after the retries: one span and measurement per attempt
         _auth_policy(time_bound(credential, retry.timeout, tenant), scope, service),
         ContentDecodePolicy(),
     ]

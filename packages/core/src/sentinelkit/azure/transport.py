@@ -53,7 +53,8 @@ class Transport:
         options: dict[str, Any] = {"retry_on_methods": READ_METHODS} if read else {}
         async with self._limits(tenant):
             try:
-                response = await self._client.send_request(request, read_timeout=self._read_timeout, **options)
+                response = await self._client.send_request(request, read_timeout=self._read_timeout, **options,
+                                                           sentinelkit_tenant=where.tenant or tenant)
             except Exception as exc:
                 raise describe_azure_error(exc, where, retries=self.retries) from exc
         if response.status_code >= 400:
