@@ -298,7 +298,7 @@ def test_semantic_errors(query: str, expected: str) -> None:
     ("Heartbeat | make-series n = count() on TimeGenerated step 1h", "the 'make-series' operator"),
     ("Heartbeat | evaluate bag_unpack(ComputerPrivateIPs)", "'evaluate bag_unpack'"),
     ("Heartbeat | serialize | extend p = prev(Computer)", "the function 'prev()'"),
-    ("Heartbeat | extend k = bag_keys(ComputerPrivateIPs)", "the function 'bag_keys()'"),
+    ("Heartbeat | extend k = hash(Computer)", "the function 'hash()'"),
     ("search 'vm1'", "the 'search' operator"),
 ])
 def test_unsupported_kql_says_so(query: str, named: str) -> None:

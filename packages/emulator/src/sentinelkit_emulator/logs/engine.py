@@ -488,13 +488,17 @@ def _translate(query: str, schema_key: tuple[tuple[str, tuple[str, ...]], ...],
     """
     import duckdb_kql
 
+    from .kql_functions import install
     from .rewrite import positional_arguments, rewrite
+    from .rewrite_tabular import column_ifexists
 
+    install()
     schema = {name: list(columns) for name, columns in schema_key}
     words = set(re.findall(r"[A-Za-z_]\w*", query))
     called = tuple(f for f in functions if f.name in words)
     definitions = _parsed_functions(tuple(f.definition for f in called)) if called else None
     rewritten = positional_arguments(rewrite(query), {f.name: f.parameters for f in called})
+    rewritten = column_ifexists(rewritten, schema)
     try:
         return duckdb_kql.to_sql(rewritten, schema=schema, allow_write=False, query_now=dt.datetime.now(dt.UTC),
                                  functions=definitions)
@@ -627,7 +631,7 @@ def _judged(query: str, schemas: Mapping[str, Schema], exc: Exception,
     first = errors[0]
     line = query.count("\n", 0, first.start) + 1
     column = first.start - (query.rfind("\n", 0, first.start) + 1)
-    token = query[first.start:first.start + max(first.length, 1)]
+    token = query[first.start:first.start + max(first.length, 1)].strip() or "<EOF>"
     if first.code in ("KS006", "KS007") or "parse" in first.message.lower() or "expected" in first.message.lower():
         return syntax_error(f"Query could not be parsed at '{token}' on line [{line},{column}] ({first.message})",
                             line, column, token)
@@ -662,7 +666,7 @@ def _unknown_table(query: str, schemas: Mapping[str, Schema]) -> QueryApiError |
     duckdb-kql reports an unknown table in a ``join`` or with ``arg_max(*, ...)`` as a schema or
     unsupported-construct problem; the service says the table does not exist.
     """
-    from .rewrite import tokenize
+    from .kql_tokens import tokenize
 
     code = [t for t in tokenize(query) if t.kind not in ("ws", "comment")]
     declared = {code[k + 1].text for k, t in enumerate(code[:-1]) if t.text == "let"}
