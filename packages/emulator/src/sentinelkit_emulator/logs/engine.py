@@ -180,6 +180,28 @@ def parse_timespan(text: str, now: dt.datetime) -> tuple[dt.datetime, dt.datetim
     return start, end
 
 
+#: Columns every Log Analytics table has but a result shows only when the query names them (a join's
+#: right-hand copy is ``_ItemId1``...). Rows get a fresh ``_ItemId`` when loaded.
+HIDDEN_COLUMNS: dict[str, str] = {"_ItemId": "string"}
+_HIDDEN_NAME = re.compile(r"(_ItemId)\d*")
+
+
+def with_hidden_columns(schemas: Mapping[str, Schema]) -> dict[str, Schema]:
+    """``schemas`` with the hidden columns every table has (what queries may name)."""
+    return {name: {**schema, **{c: t for c, t in HIDDEN_COLUMNS.items() if c not in schema}}
+            for name, schema in schemas.items()}
+
+
+def _visible(description: Sequence[Any], query: str) -> list[int] | None:
+    """Indexes of the result columns to answer with (hidden ones the query does not name are left out), or
+    None when every column is."""
+    hidden = [i for i, d in enumerate(description)
+              if (m := _HIDDEN_NAME.fullmatch(str(d[0]))) and m.group(1) not in query]
+    if not hidden:
+        return None
+    return [i for i in range(len(description)) if i not in hidden]
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """What a query needs from the store, captured on the event loop.
@@ -490,7 +512,7 @@ def _translate(query: str, schema_key: tuple[tuple[str, tuple[str, ...]], ...],
 
     from .kql_functions import install
     from .rewrite import positional_arguments, rewrite
-    from .rewrite_tabular import column_ifexists
+    from .rewrite_tabular import column_ifexists, with_aliases
 
     install()
     schema = {name: list(columns) for name, columns in schema_key}
@@ -499,6 +521,7 @@ def _translate(query: str, schema_key: tuple[tuple[str, tuple[str, ...]], ...],
     definitions = _parsed_functions(tuple(f.definition for f in called)) if called else None
     rewritten = positional_arguments(rewrite(query), {f.name: f.parameters for f in called})
     rewritten = column_ifexists(rewritten, schema)
+    rewritten = with_aliases(rewritten, _case_aliases(query, schema_key))
     try:
         return duckdb_kql.to_sql(rewritten, schema=schema, allow_write=False, query_now=dt.datetime.now(dt.UTC),
                                  functions=definitions)
@@ -508,6 +531,14 @@ def _translate(query: str, schema_key: tuple[tuple[str, tuple[str, ...]], ...],
     # a syntax error is reported against the text the user wrote
     return duckdb_kql.to_sql(query, schema=schema, allow_write=False, query_now=dt.datetime.now(dt.UTC),
                              functions=definitions)
+
+
+@functools.lru_cache(maxsize=512)
+def _case_aliases(query: str, schema_key: tuple[tuple[str, tuple[str, ...]], ...]) -> dict[str, str]:
+    """The query's names that differ only in case from another -> their aliases (``rewrite_tabular``)."""
+    from .rewrite_tabular import case_aliases
+
+    return case_aliases(query, dict(schema_key))
 
 
 def translate_syntax_error(query: str, exc: Exception) -> QueryApiError:
@@ -628,6 +659,26 @@ def _judged(query: str, schemas: Mapping[str, Schema], exc: Exception,
             return own
         construct = str(getattr(exc, "construct", "") or "") or _token_at(query, 1, 0)
         return unsupported_error(f"'{construct}'")
+    return _microsoft_error(query, errors)
+
+
+def _engine_failure(query: str, schemas: Mapping[str, Schema], exc: Exception,
+                    functions: tuple[Function, ...]) -> QueryApiError:
+    """The error for a translated query DuckDB could not run: if the service would run it (Microsoft's
+    parser finds no error), the translation fell short and the emulator says so; else the query's error."""
+    from .validation import microsoft_errors
+
+    own = translate_engine_error(query, exc)
+    errors = microsoft_errors(query, schemas, functions)
+    if errors is None:
+        return own
+    if not errors:
+        return unsupported_error(f"running this query on its engine (DuckDB: {_clean_duckdb_message(str(exc))})")
+    return _microsoft_error(query, errors)
+
+
+def _microsoft_error(query: str, errors: Sequence[Any]) -> QueryApiError:
+    """The service's error for the first of Microsoft's parser's diagnostics, with its position."""
     first = errors[0]
     line = query.count("\n", 0, first.start) + 1
     column = first.start - (query.rfind("\n", 0, first.start) + 1)
@@ -775,6 +826,9 @@ class _Database:
     loaded: dict[tuple[str, str], int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     catalog: str = "memory"
+    #: the schemas queries see (with the hidden columns) and their hashable form (the translation cache's key)
+    query_schemas: dict[str, Schema] = field(default_factory=dict)
+    schema_key: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @classmethod
     def create(cls, snap: Snapshot) -> _Database:
@@ -782,13 +836,16 @@ class _Database:
 
         con = duckdb_kql.connect()
         statements = []
-        for name, schema in snap.schemas.items():
+        query_schemas = with_hidden_columns(snap.schemas)
+        for name, schema in query_schemas.items():
             cols = ", ".join(f"{_quote(c)} {DUCKDB_TYPES.get(t, 'VARCHAR')}" for c, t in schema.items())
             statements.append(f"CREATE TABLE {_quote(name)} ({cols});")
         if statements:
             con.execute("\n".join(statements))
         catalog = con.execute("SELECT current_database()").fetchone()
-        return cls(snap.key, snap.store, snap.schemas, con, catalog=str(catalog[0]) if catalog else "memory")
+        return cls(snap.key, snap.store, snap.schemas, con, catalog=str(catalog[0]) if catalog else "memory",
+                   query_schemas=query_schemas,
+                   schema_key=tuple((name, tuple(schema)) for name, schema in sorted(query_schemas.items())))
 
     def load(self, snap: Snapshot, tables: Iterable[str]) -> None:
         """Append the rows of ``tables`` the database does not hold yet. Call with ``lock`` held."""
@@ -806,6 +863,7 @@ class _Database:
                 self.loaded[(customer_id, table)] = end
 
     def _insert(self, table: str, schema: Schema, customer_id: str, rows: list[LogRow]) -> None:
+        schema = with_hidden_columns({table: schema})[table]
         spec = {c: DUCKDB_TYPES.get(t, "VARCHAR") for c, t in schema.items() if c not in ("Type",)}
         select = []
         for col in schema:
@@ -813,6 +871,8 @@ class _Database:
                 select.append(_sql_string(table))
             elif col == "TenantId":
                 select.append(f"coalesce(x.{_quote(col)}, {_sql_string(customer_id)})")
+            elif col == "_ItemId":
+                select.append(f"coalesce(x.{_quote(col)}, CAST(uuid() AS VARCHAR))")
             else:
                 select.append(f"x.{_quote(col)}")
         sql = (f"INSERT INTO {_quote(table)} SELECT {', '.join(select)} "
@@ -892,7 +952,7 @@ class LogsEngine:
         _refuse_commands(query)
         window = parse_timespan(timespan, now) if timespan else None
         db = self.database(snap)
-        schema_key = tuple((name, tuple(schema)) for name, schema in sorted(db.schemas.items()))
+        schemas, schema_key = db.query_schemas, db.schema_key
         try:
             try:
                 translated = _translate(query, schema_key, snap.functions)
@@ -902,7 +962,9 @@ class LogsEngine:
                 translated = _translate(_resolve_reorders(query, db, schema_key, now, snap.functions), schema_key,
                                         snap.functions)
         except duckdb_kql.KqlError as exc:
-            raise _judged(query, db.schemas, exc, snap.functions) from exc
+            raise _judged(query, schemas, exc, snap.functions) from exc
+        except duckdb.Error as exc:  # running the statement before a project-reorder
+            raise _engine_failure(query, schemas, exc, snap.functions) from exc
         sql = str(translated)
         referenced = referenced_tables(sql, db.schemas)
         for name in referenced:
@@ -937,11 +999,18 @@ class LogsEngine:
                     "(set with the Prefer: wait=N header) and was cancelled.",
                 ) from exc
             except duckdb.Error as exc:
-                raise translate_engine_error(query, exc) from exc
+                raise _engine_failure(query, schemas, exc, snap.functions) from exc
         finally:
             timer.cancel()
             cursor.close()
 
+        if (keep := _visible(description, query)) is not None:
+            description = [description[i] for i in keep]
+            rows = [tuple(row[i] for i in keep) for row in rows]
+        if aliases := _case_aliases(query, schema_key):
+            from .rewrite_tabular import without_aliases
+
+            description = [(without_aliases(d[0], aliases), *d[1:]) for d in description]
         types = [kusto_type(d[1]) for d in description]
         truncated_message = None
         if len(rows) > max_rows:

@@ -207,7 +207,7 @@ def watchlist_function(store: Store, workspace_id: str) -> Function | None:
                          str(ip.get("updated") or ip.get("created") or ""), values))
     columns: list[str] = []
     for *_, values in rows:
-        columns += [c for c in values if c not in columns and re.fullmatch(r"[A-Za-z_]\w*", c)]
+        columns += [c for c in values if c not in columns and not re.search(r"['\]\\]", c)]
     header = ", ".join(["WatchlistAlias:string", "SearchKey:string", "_DTItemId:string", "LastUpdatedTimeUTC:string",
                         *(f"['{c}']:string" for c in columns)])
     cells = []

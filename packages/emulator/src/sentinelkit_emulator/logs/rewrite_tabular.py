@@ -289,22 +289,25 @@ _ASSIGNED = re.compile(r"(?<![\w.$])\[?['\"]?([A-Za-z_]\w*)['\"]?\]?\s*=(?![=~])
 def column_ifexists(query: str, tables: Mapping[str, Sequence[str]]) -> str:
     """``column_ifexists('c', default)`` -> ``c`` when ``c`` is a column the query can see, else ``default``.
 
-    The columns it can see: those of the tables it names and those it assigns (``extend c = ...``). A
-    column of another of its tables is taken as present; if the step does not have it after all, the
-    translation fails rather than answering wrongly.
+    The columns it can see: those of the tables it names and those an earlier step assigns (``extend c =
+    ...``; not the step of the call, which reads its input). A column of another of its tables is taken as
+    present; if the step does not have it after all, the translation fails rather than answering wrongly.
     """
     if "column_ifexists" not in query:
         return query
     tokens = tokenize(query)
     code = code_of(tokens)
     words = {tokens[i].text for i in code if tokens[i].kind == "ident"}
-    known = {c for name, columns in tables.items() if name in words for c in columns}
-    known.update(m.group(1) for m in _ASSIGNED.finditer(query))
+    tables_known = {c for name, columns in tables.items() if name in words for c in columns}
     edits = Edits(query)
+    step = 0  # offset of the pipe that starts the current step
     for k, i in enumerate(code):
         t = tokens[i]
+        if t.text == "|":
+            step = t.start
         if t.text != "column_ifexists" or k + 1 >= len(code) or tokens[code[k + 1]].text != "(":
             continue
+        known = tables_known | {m.group(1) for m in _ASSIGNED.finditer(query, 0, step)}
         close = matching(tokens, code, k + 1)
         args = arguments(tokens, code, k + 1, close) if close > 0 else []
         if len(args) != 2 or args[0][0] != args[0][1] or tokens[code[args[0][0]]].kind != "string":
@@ -313,3 +316,69 @@ def column_ifexists(query: str, tables: Mapping[str, Sequence[str]]) -> str:
         replacement = ("['" + name + "']") if name in known else f"({text_of(tokens, code, *args[1], query)})"
         edits.replace(t.start, tokens[code[close]].end, replacement)
     return edits.apply()
+
+
+#: Words that are never column names (operators' keywords); a column spelled like one is left alone.
+_KEYWORDS = frozenset("""
+and or not by on kind with asc desc nulls first last to typeof between in has contains startswith endswith
+matches regex step from true false let set isfuzzy withsource bagexpansion with_itemindex flags dynamic
+where extend project summarize join union take limit top sort order distinct count render as inner outer
+leftouter rightouter fullouter leftanti rightanti leftsemi rightsemi innerunique anti semi
+""".split())
+_CASE_ALIAS = "__case{}"
+
+
+def case_aliases(query: str, tables: Mapping[str, Sequence[str]]) -> dict[str, str]:
+    """Names the query uses that differ only in case from a column (``timestamp`` beside ``Timestamp``) or
+    from another of its names -> a distinct alias for each: DuckDB's names ignore case, Kusto's do not.
+
+    The first spelling met keeps its name (a table's own column always does); calls and keywords are left
+    alone.
+    """
+    tokens = tokenize(query)
+    code = code_of(tokens)
+    words = {tokens[i].text for i in code if tokens[i].kind == "ident"}
+    spelled: dict[str, str] = {}
+    for name, columns in tables.items():
+        if name in words:
+            for column in columns:
+                spelled.setdefault(column.lower(), column)
+    aliases: dict[str, str] = {}
+    for k, i in enumerate(code):
+        t = tokens[i]
+        if t.kind != "ident" or t.text.lower() in _KEYWORDS or t.text in aliases or t.text in tables:
+            continue
+        before = tokens[code[k - 1]].text if k else ""
+        after = tokens[code[k + 1]].text if k + 1 < len(code) else ""
+        if before == "." or after == "(":
+            continue
+        first = spelled.setdefault(t.text.lower(), t.text)
+        if first != t.text:
+            aliases[t.text] = t.text + _CASE_ALIAS.format(len(aliases) + 1)
+    return aliases
+
+
+def with_aliases(query: str, aliases: Mapping[str, str]) -> str:
+    """``query`` with each aliased name replaced (identifiers only, not after a dot), also inside the names
+    Kusto derives from it (``set_folders`` for ``make_set(folders)``)."""
+    if not aliases:
+        return query
+    derived = re.compile(r"(?<![^_])(" + "|".join(re.escape(a) for a in sorted(aliases, key=len, reverse=True))
+                         + r")(?![^_])")
+    tokens = tokenize(query)
+    code = code_of(tokens)
+    edits = Edits(query)
+    for k, i in enumerate(code):
+        t = tokens[i]
+        if t.kind == "ident" and not (k and tokens[code[k - 1]].text == "."):
+            renamed = derived.sub(lambda m: aliases[m.group(1)], t.text)
+            if renamed != t.text:
+                edits.replace(t.start, t.end, renamed)
+    return edits.apply()
+
+
+def without_aliases(name: str, aliases: Mapping[str, str]) -> str:
+    """A result column's name as the query spelled it (``set_folders__case1`` -> ``set_folders``)."""
+    for original, alias in aliases.items():
+        name = name.replace(alias, original)
+    return name
