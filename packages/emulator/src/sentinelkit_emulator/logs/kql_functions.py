@@ -85,6 +85,14 @@ def _dynamic(template: str) -> str:
     return template if template.startswith("to_json(") else f"to_json({template})"
 
 
+def _arrays_only_if_dynamic(template: str) -> str:
+    """``make_set``'s template with its array test limited to dynamic (JSON) input."""
+    test = "json_type(TRY_CAST({0} AS JSON)) = 'ARRAY'"
+    if test not in template:
+        raise LookupError(f"duckdb-kql's make_set template changed shape: {template!r}")
+    return template.replace(test, f"typeof({{0}}) = 'JSON' AND {test}")
+
+
 def _conditional(base: str) -> str:
     """``make_list``'s / ``make_set``'s template with the predicate ``{1}`` added to its filter."""
     marker = "FILTER (WHERE {0} IS NOT NULL)"
@@ -101,6 +109,10 @@ def install() -> None:
     for name, (template, arities, note) in SCALAR_TEMPLATES.items():
         registry.SCALAR_FUNCTIONS.setdefault(name, registry.FunctionSpec(name, "template", template, arities,
                                                                           note=note))
+    # make_set unions the arrays of a dynamic column; a string column holding "[...]" text is strings
+    make_set = registry.AGGREGATE_FUNCTIONS["make_set"]
+    registry.AGGREGATE_FUNCTIONS["make_set"] = dataclasses.replace(make_set, template=_arrays_only_if_dynamic(
+        make_set.template))
     aggregates = dict(AGGREGATE_TEMPLATES)
     for name, base in (("make_list_if", "make_list"), ("make_set_if", "make_set")):
         spec = registry.AGGREGATE_FUNCTIONS[base]

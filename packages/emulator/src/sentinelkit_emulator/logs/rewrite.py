@@ -2,10 +2,12 @@
 
 duckdb-kql (a dependency) refuses some spellings that Log Analytics runs: deprecated names (``makeset``,
 ``arraylength``, ``mvexpand``), the three-argument ``split()``, ``table('Name')`` with a literal name, a
-bare ``serialize``, a whole query in parentheses, ``mv-expand f(Column)`` without a name, and zero-argument
-``let`` functions whose bodies hold their own ``let`` statements. Each rewrite here produces KQL with the
-same meaning, keeps every line break (so error lines still point into what the user wrote), and works on
-tokens, never inside string literals or comments.
+bare ``serialize``, a whole query in parentheses, ``mv-expand f(Column)`` without a name, zero-argument
+``let`` functions whose bodies hold their own ``let`` statements, ``ipv4_is_match()`` and a timespan
+literal divided by a number. Each rewrite here produces KQL with the same meaning, keeps every line break
+(so error lines still point into what the user wrote), and works on tokens, never inside string literals or
+comments. The rewrites of tabular constructs (let functions with parameters, ``mv-apply``...) are in
+:mod:`.rewrite_tabular`.
 """
 
 from __future__ import annotations
@@ -81,6 +83,31 @@ def _ipv4_is_match(query: str) -> str:
         if len(args) == 2:
             a, b = (text_of(tokens, code, first, last, query) for first, last in args)
             edits.replace(t.start, tokens[code[close]].end, f"(parse_ipv4({a}) == parse_ipv4({b}))")
+    return edits.apply()
+
+
+#: Timespan literal units -> seconds.
+_TIMESPAN_UNITS = {"d": 86400, "day": 86400, "days": 86400, "h": 3600, "hr": 3600, "hrs": 3600, "hour": 3600,
+                   "hours": 3600, "m": 60, "min": 60, "minute": 60, "minutes": 60, "s": 1, "sec": 1, "second": 1,
+                   "seconds": 1, "ms": 0.001, "milli": 0.001, "millis": 0.001, "millisecond": 0.001,
+                   "milliseconds": 0.001}
+_TIMESPAN_LITERAL = re.compile(r"(\d+(?:\.\d+)?)([A-Za-z]+)")
+
+
+def _timespan_divided(query: str) -> str:
+    """``20min / 2`` (a timespan literal by a number) -> ``600000ms``: the same timespan, as a literal."""
+    tokens = tokenize(query)
+    code = code_of(tokens)
+    edits = Edits(query)
+    for k in range(len(code) - 2):
+        span, slash, divisor = (tokens[code[k + j]] for j in range(3))
+        m = _TIMESPAN_LITERAL.fullmatch(span.text) if span.kind == "number" else None
+        if not m or m.group(2).lower() not in _TIMESPAN_UNITS or slash.text != "/" \
+                or not re.fullmatch(r"\d+(?:\.\d+)?", divisor.text) or float(divisor.text) == 0:
+            continue
+        millis = float(m.group(1)) * _TIMESPAN_UNITS[m.group(2).lower()] * 1000 / float(divisor.text)
+        if millis.is_integer():
+            edits.replace(span.start, divisor.end, f"{int(millis)}ms")
     return edits.apply()
 
 
@@ -296,7 +323,8 @@ def positional_arguments(query: str, signatures: Mapping[str, Sequence[tuple[str
 
 #: The rewrites every query goes through, in order.
 REWRITES: tuple[Callable[[str], str], ...] = (
-    _renames, inline_let_functions, _split_with_index, _ipv4_is_match, _literal_table, _bare_serialize,
+    _renames, inline_let_functions, _split_with_index, _ipv4_is_match, _timespan_divided, _literal_table,
+    _bare_serialize,
     _unparenthesized_statement, parenthesized_pipeline, row_wise_mv_apply, in_list_lets, _named_mv_expand,
     _parameterless_functions,
 )

@@ -332,21 +332,24 @@ def case_aliases(query: str, tables: Mapping[str, Sequence[str]]) -> dict[str, s
     """Names the query uses that differ only in case from a column (``timestamp`` beside ``Timestamp``) or
     from another of its names -> a distinct alias for each: DuckDB's names ignore case, Kusto's do not.
 
-    The first spelling met keeps its name (a table's own column always does); calls and keywords are left
-    alone.
+    The first spelling met keeps its name, and so does every column of the tables the query reads (two
+    tables may spell a column differently); calls and keywords are left alone.
     """
     tokens = tokenize(query)
     code = code_of(tokens)
     words = {tokens[i].text for i in code if tokens[i].kind == "ident"}
     spelled: dict[str, str] = {}
+    columns_read: set[str] = set()
     for name, columns in tables.items():
         if name in words:
+            columns_read.update(columns)
             for column in columns:
                 spelled.setdefault(column.lower(), column)
     aliases: dict[str, str] = {}
     for k, i in enumerate(code):
         t = tokens[i]
-        if t.kind != "ident" or t.text.lower() in _KEYWORDS or t.text in aliases or t.text in tables:
+        if t.kind != "ident" or t.text.lower() in _KEYWORDS or t.text in aliases or t.text in tables \
+                or t.text in columns_read:
             continue
         before = tokens[code[k - 1]].text if k else ""
         after = tokens[code[k + 1]].text if k + 1 < len(code) else ""
@@ -360,11 +363,11 @@ def case_aliases(query: str, tables: Mapping[str, Sequence[str]]) -> dict[str, s
 
 def with_aliases(query: str, aliases: Mapping[str, str]) -> str:
     """``query`` with each aliased name replaced (identifiers only, not after a dot), also inside the names
-    Kusto derives from it (``set_folders`` for ``make_set(folders)``)."""
+    Kusto derives from it (``set_folders`` for ``make_set(folders)``, ``folders1`` for a join's right side)."""
     if not aliases:
         return query
     derived = re.compile(r"(?<![^_])(" + "|".join(re.escape(a) for a in sorted(aliases, key=len, reverse=True))
-                         + r")(?![^_])")
+                         + r")(?![^_0-9])")
     tokens = tokenize(query)
     code = code_of(tokens)
     edits = Edits(query)

@@ -291,7 +291,7 @@ class _WorkspaceSeeder:
             if kind == DEFENDER_XDR:
                 props: dict[str, Any] = {"tenantId": self.tenant.id, "dataTypes": {"incidents": dict(enabled)}}
             elif kind == AWS_CLOUDTRAIL:
-                props = {"awsRoleArn": f"arn:aws:iam::{_aws_account(self.wp.name)}:role/MicrosoftSentinelRole",
+                props = {"awsRoleArn": f"arn:aws:iam::{aws_account(self.wp.name)}:role/MicrosoftSentinelRole",
                          "dataTypes": {"logs": dict(enabled)}}
             else:
                 continue  # DNS and UEBA: no data connector resource
@@ -676,7 +676,7 @@ def _owner_of(user: User | None) -> dict[str, Any] | None:
     return {"objectId": user.object_id} if user else None
 
 
-def _aws_account(workspace: str) -> str:
+def aws_account(workspace: str) -> str:
     """The 12-digit AWS account a workspace's CloudTrail connector reads (stable per workspace)."""
     return str(int(stable_id("aws-account", workspace).replace("-", ""), 16))[:12]
 
