@@ -659,13 +659,16 @@ def _judged(query: str, schemas: Mapping[str, Schema], exc: Exception,
             return own
         construct = str(getattr(exc, "construct", "") or "") or _token_at(query, 1, 0)
         return unsupported_error(f"'{construct}'")
+    if not _is_unsupported(own):
+        return own  # both say the query is wrong: the engine's answer has Log Analytics' shape and position
     return _microsoft_error(query, errors)
 
 
 def _engine_failure(query: str, schemas: Mapping[str, Schema], exc: Exception,
                     functions: tuple[Function, ...]) -> QueryApiError:
     """The error for a translated query DuckDB could not run: if the service would run it (Microsoft's
-    parser finds no error), the translation fell short and the emulator says so; else the query's error."""
+    parser finds no error), the translation fell short and the emulator says so; else the query's error
+    (in the service's runtime wording when the emulator knows it)."""
     from .validation import microsoft_errors
 
     own = translate_engine_error(query, exc)
@@ -674,7 +677,16 @@ def _engine_failure(query: str, schemas: Mapping[str, Schema], exc: Exception,
         return own
     if not errors:
         return unsupported_error(f"running this query on its engine (DuckDB: {_clean_duckdb_message(str(exc))})")
-    return _microsoft_error(query, errors)
+    return own if _in_service_wording(own) else _microsoft_error(query, errors)
+
+
+def _in_service_wording(error: QueryApiError) -> bool:
+    """Whether ``error`` is one the emulator words as the service does (an unresolved name, mistyped arguments)."""
+    inner = error.inner or {}
+    while isinstance(inner.get("innererror"), dict):
+        inner = inner["innererror"]
+    message = str(inner.get("message", ""))
+    return "Failed to resolve" in message or message.startswith("Cannot apply")
 
 
 def _microsoft_error(query: str, errors: Sequence[Any]) -> QueryApiError:

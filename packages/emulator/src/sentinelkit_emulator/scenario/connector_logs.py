@@ -14,13 +14,34 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from ..arm.resources.la_catalog import AWS_CLOUDTRAIL, DEFENDER_XDR, DNS, UEBA
 from ..store import LogRow
-from .logs import HOURS, Agent, Seeder, _ad_domain, _user_upns, agents_of
-from .plan import stable_id
+from .plan import TenantPlan, WorkspacePlan, stable_id
 from .sentinel import DATA_SOURCES, aws_account
+
+
+class Sink(Protocol):
+    """What this module needs of the log seeder (``logs.Seeder``; not imported: logs imports this module)."""
+
+    wp: WorkspacePlan
+    tenant: TenantPlan
+
+    @property
+    def clock(self) -> Any: ...
+
+    def emit(self, table: str, ts: float, row: LogRow) -> None: ...
+
+
+class Device(Protocol):
+    """One of the workspace's machines (``logs.Agent``)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def os(self) -> str: ...
 
 #: Rows per hour-of-cycle for a busy source and a quiet one (24 entries: the pattern repeats daily).
 BUSY = (2, 1, 1, 1, 1, 1, 2, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 1, 1, 1, 1)
@@ -57,18 +78,18 @@ _INDICATORS = (("NetworkIP", "185.220.101.47", "Botnet", 80), ("NetworkIP", "45.
 class _Source:
     """What every row of one workspace's sources shares: its seeder, generator, devices and users."""
 
-    def __init__(self, s: Seeder) -> None:
+    def __init__(self, s: Sink, agents: Sequence[Device], upns: Sequence[str], domain: str, hours: int) -> None:
         self.s = s
         self.rng = random.Random(stable_id("connector-logs", s.wp.name))
-        self.domain = _ad_domain(s)
-        agents = agents_of(s.wp)
-        self.windows: Sequence[Agent] = [a for a in agents if a.os == "Windows"] or list(agents)
+        self.domain = domain
+        self.hours = hours
+        self.windows: Sequence[Device] = [a for a in agents if a.os == "Windows"] or list(agents)
         self.devices = [(a.name, stable_id("mde-device", s.wp.name, a.name), a.os) for a in agents]
-        self.upns = _user_upns(s)
+        self.upns = upns
 
     def each_hour(self, pattern: Sequence[int], make: Callable[[float, int], tuple[str, LogRow]]) -> None:
         """``pattern[k % 24]`` rows for the hour ``k`` hours ago, over the scenario's 30 days."""
-        for k in range(HOURS):
+        for k in range(self.hours):
             for n in range(pattern[k % 24]):
                 ts = self.s.clock.ago(k) - self.rng.random() * 3600
                 table, row = make(ts, n)
@@ -85,12 +106,13 @@ class _Source:
         return f"{agent.name}.{self.domain}", stable_id("mde-device", self.s.wp.name, agent.name)
 
 
-def seed_sources(s: Seeder) -> None:
-    """The rows of the workspace's DATA_SOURCES (and its TI indicators when it has any such source)."""
+def seed_sources(s: Sink, agents: Sequence[Device], upns: Sequence[str], domain: str, hours: int) -> None:
+    """The rows of the workspace's DATA_SOURCES (and its TI indicators when it has any such source) over the
+    last ``hours``, on its machines ``agents``, for its users ``upns`` of the AD domain ``domain``."""
     sources = DATA_SOURCES.get(s.wp.name, ())
     if not sources:
         return
-    src = _Source(s)
+    src = _Source(s, agents, upns, domain, hours)
     if DEFENDER_XDR in sources:
         defender_xdr(src)
     if AWS_CLOUDTRAIL in sources:

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..store import LogRow, Resource, Store
+from .connector_logs import seed_sources
 from .plan import ScenarioPlan, TenantPlan, WorkspacePlan, stable_id
 
 DAYS = 30
@@ -287,9 +288,7 @@ def seed_workspace(s: Seeder) -> None:
         incident_and_alert_rows(s, incidents)
         analytics_rule_health(s, rules, incidents)
         connector_health_and_data(s, connectors)
-        from .connector_logs import seed_sources
-
-        seed_sources(s)
+        seed_sources(s, agents, _user_upns(s), _ad_domain(s), HOURS)
         automation_health(s, automation, incidents)
         sentinel_audit(s, rules)
     custom_tables(s)
