@@ -29,7 +29,7 @@ from sentinelkit_emulator.logs import validation
 
 CONTENT = Path(__file__).parent / "sentinel_content"
 #: The share of the data set that must execute (measured: see expected.json); raise it, never lower it.
-MIN_SHARE = 0.75
+MIN_SHARE = 0.79
 #: The data set is broad: each of these (tables, watchlists, ASIM) is read by at least three of its queries.
 SOURCES = ("SigninLogs", "AuditLogs", "SecurityEvent", "CommonSecurityLog", "OfficeActivity", "AzureActivity",
            "AWSCloudTrail", "DeviceProcessEvents", "DnsEvents", "ThreatIntelligenceIndicator", "Syslog",

@@ -63,6 +63,12 @@ SCALAR_TEMPLATES: dict[str, tuple[str, tuple[int, ...], str]] = {
         "lambda ip: " + _prefixed("ip", "CAST(to_json({1}) AS VARCHAR[])") + ")) > 0)",
         (2,), "as has_ipv4_prefix, for any prefix of the array",
     ),
+    "parse_command_line": (
+        "(CASE WHEN lower({1}) = 'windows' THEN to_json(list_transform(regexp_extract_all(CAST({0} AS VARCHAR), "
+        + _sql_regex(r'(?:[^\s"]+|"[^"]*")+') + "), lambda a: replace(a, '\"', ''))) END)",
+        (2,), "the arguments as Windows splits them (spaces outside quotes; quotes removed; backslash escapes "
+              "before quotes are not interpreted)",
+    ),
     "bag_keys": (
         "(CASE WHEN json_type(CAST({0} AS JSON)) = 'OBJECT' THEN to_json(json_keys(CAST({0} AS JSON))) END)",
         (1,), "the keys of a property bag, null for anything else",

@@ -3,8 +3,8 @@
 duckdb-kql (a dependency) refuses some spellings that Log Analytics runs: deprecated names (``makeset``,
 ``arraylength``, ``mvexpand``), the three-argument ``split()``, ``table('Name')`` with a literal name, a
 bare ``serialize``, a whole query in parentheses, ``mv-expand f(Column)`` without a name, zero-argument
-``let`` functions whose bodies hold their own ``let`` statements, ``ipv4_is_match()`` and a timespan
-literal divided by a number. Each rewrite here produces KQL with the same meaning, keeps every line break
+``let`` functions whose bodies hold their own ``let`` statements, ``ipv4_is_match()``, a timespan
+literal divided by a number, the ``as`` operator and ``extract_all()`` capture groups chosen by name. Each rewrite here produces KQL with the same meaning, keeps every line break
 (so error lines still point into what the user wrote), and works on tokens, never inside string literals or
 comments. The rewrites of tabular constructs (let functions with parameters, ``mv-apply``...) are in
 :mod:`.rewrite_tabular`.
@@ -112,17 +112,22 @@ def _timespan_divided(query: str) -> str:
 
 
 def _literal_table(query: str) -> str:
-    """``table('Name')`` with a literal name -> ``Name`` (duckdb-kql does not parse ``table()``)."""
+    """``table('Name')`` with a literal name, or a ``let`` name bound to one -> ``Name`` (duckdb-kql does not
+    parse ``table()``)."""
     tokens = tokenize(query)
     code = code_of(tokens)
     edits = Edits(query)
+    strings = {tokens[code[a + 1]].text: string_value(tokens[code[a + 3]].text)
+               for a, b in split_statements(tokens, code, 0, len(code) - 1)
+               if b == a + 3 and tokens[code[a]].text == "let" and tokens[code[a + 2]].text == "="
+               and tokens[code[a + 3]].kind == "string"}
     for k, i in enumerate(code):
         t = tokens[i]
         if t.kind == "ident" and t.text == "table" and k + 3 < len(code) and tokens[code[k + 1]].text == "(" \
-                and tokens[code[k + 2]].kind == "string" and tokens[code[k + 3]].text == ")":
-            literal = tokens[code[k + 2]].text
-            name = literal[1:-1] if literal[0] in "'\"" else ""
-            if re.fullmatch(r"[A-Za-z_]\w*", name):
+                and tokens[code[k + 3]].text == ")":
+            argument = tokens[code[k + 2]]
+            name = string_value(argument.text) if argument.kind == "string" else strings.get(argument.text)
+            if name and re.fullmatch(r"[A-Za-z_]\w*", name):
                 edits.replace(t.start, tokens[code[k + 3]].end, name)
     return edits.apply()
 
@@ -160,6 +165,75 @@ def _unparenthesized_statement(query: str) -> str:
             edits.replace(tokens[code[first]].start, tokens[code[first]].end, " ")
             edits.replace(tokens[code[last]].start, tokens[code[last]].end, " ")
         k += 1
+    return edits.apply()
+
+
+def _as_operator(query: str) -> str:
+    """``T | as X | rest`` -> ``let X = T; X | rest``: ``as`` names the rows so far for what follows (a query
+    statement's operators only; duckdb-kql does not parse ``as``)."""
+    tokens = tokenize(query)
+    code = code_of(tokens)
+    edits = Edits(query)
+    for first, last in split_statements(tokens, code, 0, len(code) - 1):
+        if tokens[code[first]].text in ("let", "set", "declare", "alias", "pattern"):
+            continue
+        names: list[tuple[int, int, str]] = []  # (start of '|', end of the name, the name)
+        depth = 0
+        for k in range(first, last + 1):
+            text = tokens[code[k]].text
+            depth += text in "([{"
+            depth -= text in ")]}"
+            if depth or text != "|" or k + 2 > last or tokens[code[k + 1]].text != "as":
+                continue
+            at = k + 2
+            while at + 5 <= last and tokens[code[at]].text == "hint" and tokens[code[at + 3]].text == "=":
+                at += 5  # hint.materialized = true: a hint for the real service's cache, nothing to do here
+            name = tokens[code[at]]
+            if name.kind != "ident":
+                break
+            names.append((tokens[code[k]].start, name.end, name.text))
+        if not names:
+            continue
+        edits.replace(tokens[code[first]].start, tokens[code[first]].start, f"let {names[0][2]} = ")
+        for n, (start, end, name) in enumerate(names):
+            then = f"let {names[n + 1][2]} = " if n + 1 < len(names) else ""
+            edits.replace(start, end, f"; {then}{name}")
+    return edits.apply()
+
+
+def string_value(literal: str) -> str | None:
+    """The text of a KQL string literal token (``'..'``, ``".."``, verbatim ``@'..'``), or None for others."""
+    body = literal[1:] if literal[:1] in "hH" else literal
+    if body[:1] == "@" and len(body) >= 3 and body[1] == body[-1] and body[1] in "'\"":
+        return body[2:-1].replace(body[1] * 2, body[1])
+    if len(body) >= 2 and body[0] == body[-1] and body[0] in "'\"":
+        return re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t", "r": "\r"}.get(m.group(1), m.group(1)), body[1:-1])
+    return None
+
+
+def _extract_all_group_names(query: str) -> str:
+    """``extract_all(@'(?<ip>...)', dynamic(["ip"]), text)`` -> ``dynamic([1])``: the named groups as their
+    1-based positions (duckdb-kql selects capture groups by position only)."""
+    tokens = tokenize(query)
+    code = code_of(tokens)
+    edits = Edits(query)
+    for k in range(len(code) - 3):
+        if tokens[code[k]].text != "extract_all" or tokens[code[k + 1]].text != "(":
+            continue
+        args = arguments(tokens, code, k + 1, matching(tokens, code, k + 1))
+        if len(args) != 3 or args[0][0] != args[0][1] or (pattern := string_value(tokens[code[args[0][0]]].text)) is None:
+            continue
+        first, last = args[1]
+        names = [string_value(tokens[code[j]].text) for j in range(first + 3, last - 1, 2)]
+        if tokens[code[first]].text != "dynamic" or not names or None in names:
+            continue
+        try:
+            groups = re.compile(re.sub(r"\(\?<(?=[A-Za-z_])", "(?P<", pattern)).groupindex
+        except re.error:
+            continue
+        if all(n in groups for n in names):
+            edits.replace(tokens[code[first]].start, tokens[code[last]].end,
+                          "dynamic([" + ", ".join(str(groups[str(n)]) for n in names) + "])")
     return edits.apply()
 
 
@@ -324,7 +398,7 @@ def positional_arguments(query: str, signatures: Mapping[str, Sequence[tuple[str
 #: The rewrites every query goes through, in order.
 REWRITES: tuple[Callable[[str], str], ...] = (
     _renames, inline_let_functions, _split_with_index, _ipv4_is_match, _timespan_divided, _literal_table,
-    _bare_serialize,
+    _bare_serialize, _as_operator, _extract_all_group_names,
     _unparenthesized_statement, parenthesized_pipeline, row_wise_mv_apply, in_list_lets, _named_mv_expand,
     _parameterless_functions,
 )

@@ -2,8 +2,8 @@
 
 - ``let F = (p:type, ...) { ...; T }`` (and ``view``) called as ``F(args)``: each call becomes the body with
   its parameters replaced by the arguments and its own ``let`` statements hoisted before the calling
-  statement (renamed per call, so two calls cannot clash); ``table(p)`` called with a literal then names
-  the table (``rewrite._literal_table``);
+  statement (renamed per call, so two calls cannot clash); ``table(p)`` called with a literal (or a ``let``
+  name bound to one) then names the table (``rewrite._literal_table``);
 - ``mv-apply x = arr on (where ... | extend ...)``, whose subquery works row by row on the expanded items,
   is ``mv-expand x = arr | where ... | extend ...``: the expanded rows keep their other columns either way;
 - ``x in (L)`` where ``L`` is a ``let`` ending in ``summarize make_list(c)`` (or ``make_set``): Kusto compares
@@ -161,7 +161,7 @@ def _bind(params: list[_Param], args: list[str]) -> dict[str, str] | None:
         value = positional[index] if index < len(positional) else named.get(param.name, param.default)
         if not value:
             return None
-        literal = re.fullmatch(r"""\s*(?:'[^'\\]*'|"[^"\\]*")\s*""", value)
+        literal = re.fullmatch(r"""\s*(?:'[^'\\]*'|"[^"\\]*"|[A-Za-z_]\w*)\s*""", value)  # or a name
         out[param.name] = value.strip() if literal else f"({value.strip()})"
     return out
 
