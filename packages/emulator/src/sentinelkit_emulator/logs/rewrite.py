@@ -48,42 +48,35 @@ def _renames(query: str) -> str:
     return edits.apply()
 
 
-def _split_with_index(query: str) -> str:
-    """``split(s, d, i)`` -> ``pack_array(split(s, d)[i])``: the i-th part, as a one-element array."""
+def _replace_calls(query: str, name: str, replacement: Callable[[list[str]], str | None]) -> str:
+    """Every call ``name(...)`` replaced by ``replacement(its arguments' texts)`` (kept when that is None)."""
     tokens = tokenize(query)
     code = code_of(tokens)
     edits = Edits(query)
     for k, i in enumerate(code):
         t = tokens[i]
-        if t.kind != "ident" or t.text != "split" or k + 1 >= len(code) or tokens[code[k + 1]].text != "(":
+        if t.kind != "ident" or t.text != name or k + 1 >= len(code) or tokens[code[k + 1]].text != "(":
             continue
         close = matching(tokens, code, k + 1)
         if close < 0:
             continue
-        args = arguments(tokens, code, k + 1, close)
-        if len(args) != 3:
-            continue
-        text, delimiter, index = (text_of(tokens, code, a, b, query) for a, b in args)
-        edits.replace(t.start, tokens[code[close]].end, f"pack_array(split({text}, {delimiter})[{index}])")
+        text = replacement([text_of(tokens, code, a, b, query) for a, b in arguments(tokens, code, k + 1, close)])
+        if text is not None:
+            edits.replace(t.start, tokens[code[close]].end, text)
     return edits.apply()
+
+
+def _split_with_index(query: str) -> str:
+    """``split(s, d, i)`` -> ``pack_array(split(s, d)[i])``: the i-th part, as a one-element array."""
+    return _replace_calls(query, "split", lambda args: f"pack_array(split({args[0]}, {args[1]})[{args[2]}])"
+                          if len(args) == 3 else None)
 
 
 def _ipv4_is_match(query: str) -> str:
     """``ipv4_is_match(a, b)`` -> ``(parse_ipv4(a) == parse_ipv4(b))``: the same addresses (a CIDR suffix on
     either side masks that side, as ``parse_ipv4`` does)."""
-    tokens = tokenize(query)
-    code = code_of(tokens)
-    edits = Edits(query)
-    for k, i in enumerate(code):
-        t = tokens[i]
-        if t.kind != "ident" or t.text != "ipv4_is_match" or k + 1 >= len(code) or tokens[code[k + 1]].text != "(":
-            continue
-        close = matching(tokens, code, k + 1)
-        args = arguments(tokens, code, k + 1, close) if close > 0 else []
-        if len(args) == 2:
-            a, b = (text_of(tokens, code, first, last, query) for first, last in args)
-            edits.replace(t.start, tokens[code[close]].end, f"(parse_ipv4({a}) == parse_ipv4({b}))")
-    return edits.apply()
+    return _replace_calls(query, "ipv4_is_match", lambda args: f"(parse_ipv4({args[0]}) == parse_ipv4({args[1]}))"
+                          if len(args) == 2 else None)
 
 
 #: Timespan literal units -> seconds.
