@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from ..arm.resources.la_catalog import AWS_CLOUDTRAIL, DEFENDER_XDR, DNS, UEBA
 from ..store import LogRow
-from .plan import TenantPlan, WorkspacePlan, stable_id
+from .plan import TenantPlan, WorkspacePlan, random_guid, stable_id
 from .sentinel import DATA_SOURCES, aws_account
 
 
@@ -31,7 +31,7 @@ class Sink(Protocol):
     @property
     def clock(self) -> Any: ...
 
-    def emit(self, table: str, ts: float, row: LogRow) -> None: ...
+    def emit(self, table: str, ts: float, row: LogRow, text: str | None = None) -> None: ...
 
 
 class Device(Protocol):
@@ -44,7 +44,7 @@ class Device(Protocol):
     def os(self) -> str: ...
 
 #: Rows per hour-of-cycle for a busy source and a quiet one (24 entries: the pattern repeats daily).
-BUSY = (2, 1, 1, 1, 1, 1, 2, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 1, 1, 1, 1)
+BUSY = (2, 1, 1, 1, 0, 0, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 1)
 QUIET = (0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0)
 DAILY = (1,) + (0,) * 23
 
@@ -83,27 +83,32 @@ class _Source:
         self.rng = random.Random(stable_id("connector-logs", s.wp.name))
         self.domain = domain
         self.hours = hours
-        self.windows: Sequence[Device] = [a for a in agents if a.os == "Windows"] or list(agents)
         self.devices = [(a.name, stable_id("mde-device", s.wp.name, a.name), a.os) for a in agents]
+        #: (FQDN, Defender device id) of the Windows machines (of every machine when none is Windows)
+        self.windows = [(f"{name}.{domain}", device_id) for name, device_id, os in self.devices if os == "Windows"] \
+            or [(f"{name}.{domain}", device_id) for name, device_id, _ in self.devices]
         self.upns = upns
+        self.object_ids = {upn: stable_id("user", upn) for upn in upns}
 
-    def each_hour(self, pattern: Sequence[int], make: Callable[[float, int], tuple[str, LogRow]]) -> None:
-        """``pattern[k % 24]`` rows for the hour ``k`` hours ago, over the scenario's 30 days."""
+    def each_hour(self, pattern: Sequence[int], make: Callable[[float, str, int], tuple[str, LogRow]]) -> None:
+        """``pattern[k % 24]`` rows for the hour ``k`` hours ago, over the scenario's 30 days; ``make`` gets
+        each row's instant as epoch seconds and as ISO text."""
+        clock = self.s.clock
         for k in range(self.hours):
             for n in range(pattern[k % 24]):
-                ts = self.s.clock.ago(k) - self.rng.random() * 3600
-                table, row = make(ts, n)
-                self.s.emit(table, ts, row)
+                ts = clock.ago(k) - self.rng.random() * 3600
+                text = clock.iso(ts)
+                table, row = make(ts, text, n)
+                self.s.emit(table, ts, row, text)
 
     def guid(self) -> str:
-        return str(stable_id("row", str(self.rng.getrandbits(64))))
+        return random_guid(self.rng)
 
     def pick(self, seq: Sequence[Any]) -> Any:
         return seq[int(self.rng.random() * len(seq))]
 
     def windows_device(self) -> tuple[str, str]:
-        agent = self.pick(self.windows)
-        return f"{agent.name}.{self.domain}", stable_id("mde-device", self.s.wp.name, agent.name)
+        return self.windows[int(self.rng.random() * len(self.windows))]
 
 
 def seed_sources(s: Sink, agents: Sequence[Device], upns: Sequence[str], domain: str, hours: int) -> None:
@@ -124,7 +129,7 @@ def seed_sources(s: Sink, agents: Sequence[Device], upns: Sequence[str], domain:
     threat_indicators(src)
 
 
-def _process(src: _Source, ts: float) -> dict[str, Any]:
+def _process(src: _Source, ts: float, text: str) -> dict[str, Any]:
     file_name, folder, parent, command = src.pick(_PROCESSES)
     user = src.pick(src.upns)
     return {"FileName": file_name, "FolderPath": folder, "ProcessCommandLine": command,
@@ -134,7 +139,7 @@ def _process(src: _Source, ts: float) -> dict[str, Any]:
             "InitiatingProcessAccountUpn": user, "AccountName": user.split("@")[0],
             "AccountDomain": src.domain.split(".")[0], "AccountUpn": user, "SHA1": f"{src.rng.getrandbits(160):040x}",
             "SHA256": f"{src.rng.getrandbits(256):064x}", "MD5": f"{src.rng.getrandbits(128):032x}",
-            "ProcessCreationTime": src.s.clock.iso(ts), "InitiatingProcessCreationTime": src.s.clock.iso(ts - 60)}
+            "ProcessCreationTime": text, "InitiatingProcessCreationTime": src.s.clock.iso(ts - 60)}
 
 
 def defender_xdr(src: _Source) -> None:
@@ -142,37 +147,37 @@ def defender_xdr(src: _Source) -> None:
     identity sign-ins now and then."""
     group = f"{src.s.tenant.display_name} servers"
 
-    def common(ts: float) -> dict[str, Any]:
+    def common(ts: float, text: str) -> dict[str, Any]:
         device, device_id = src.windows_device()
-        return {"Timestamp": src.s.clock.iso(ts), "DeviceName": device, "DeviceId": device_id,
+        return {"Timestamp": text, "DeviceName": device, "DeviceId": device_id,
                 "ReportId": int(ts) % 100000, "MachineGroup": group}
 
-    def info(ts: float, n: int) -> tuple[str, LogRow]:
+    def info(ts: float, text: str, n: int) -> tuple[str, LogRow]:
         name, device_id, os = src.devices[n % len(src.devices)]
-        return "DeviceInfo", {"Timestamp": src.s.clock.iso(ts), "DeviceName": f"{name}.{src.domain}",
+        return "DeviceInfo", {"Timestamp": text, "DeviceName": f"{name}.{src.domain}",
                               "DeviceId": device_id, "OSPlatform": "WindowsServer2022" if os == "Windows" else "Linux",
                               "OSDistribution": "" if os == "Windows" else "Ubuntu", "DeviceType": "Server",
                               "OnboardingStatus": "Onboarded", "SensorHealthState": "Active", "ReportId": n,
                               "PublicIP": "81.204.12.40", "IsAzureADJoined": False, "MachineGroup": group}
 
-    def process(ts: float, n: int) -> tuple[str, LogRow]:
-        row = common(ts)
-        row.update(_process(src, ts), ActionType="ProcessCreated")
+    def process(ts: float, text: str, n: int) -> tuple[str, LogRow]:
+        row = common(ts, text)
+        row.update(_process(src, ts, text), ActionType="ProcessCreated")
         return "DeviceProcessEvents", row
 
-    def network(ts: float, n: int) -> tuple[str, LogRow]:
+    def network(ts: float, text: str, n: int) -> tuple[str, LogRow]:
         ip, url, port = src.pick(_REMOTE)
-        row = common(ts)
+        row = common(ts, text)
         row.update(ActionType="ConnectionSuccess", RemoteIP=ip, RemoteUrl=url, RemotePort=port, RemoteIPType="Public",
                    LocalIP="10.0.1.10", LocalPort=49152 + int(src.rng.random() * 10000), Protocol="Tcp",
                    InitiatingProcessFileName="msedge.exe", InitiatingProcessCommandLine="msedge.exe",
                    InitiatingProcessAccountName=src.pick(src.upns).split("@")[0])
         return "DeviceNetworkEvents", row
 
-    def logon(ts: float, n: int) -> tuple[str, LogRow]:
+    def logon(ts: float, text: str, n: int) -> tuple[str, LogRow]:
         user = src.pick(src.upns)
         failed = src.rng.random() < 0.1
-        row = common(ts)
+        row = common(ts, text)
         row.update(ActionType="LogonFailed" if failed else "LogonSuccess", AccountName=user.split("@")[0],
                    AccountDomain=src.domain.split(".")[0], LogonType=src.pick(("Network", "RemoteInteractive")),
                    Protocol="Kerberos", RemoteIP=f"10.0.{int(src.rng.random() * 8)}.{int(src.rng.random() * 250) + 2}",
@@ -180,33 +185,33 @@ def defender_xdr(src: _Source) -> None:
                    FailureReason="InvalidUserNameOrPassword" if failed else "", IsLocalAdmin=False)
         return "DeviceLogonEvents", row
 
-    def file(ts: float, n: int) -> tuple[str, LogRow]:
-        row = common(ts)
+    def file(ts: float, text: str, n: int) -> tuple[str, LogRow]:
+        row = common(ts, text)
         name = f"report-{int(src.rng.random() * 90):02d}.xlsx"
         row.update(ActionType="FileCreated", FileName=name, FolderPath=f"C:\\Users\\Public\\Documents\\{name}",
                    InitiatingProcessFileName="excel.exe", FileSize=int(src.rng.random() * 200000),
                    SHA256=f"{src.rng.getrandbits(256):064x}")
         return "DeviceFileEvents", row
 
-    def registry(ts: float, n: int) -> tuple[str, LogRow]:
-        row = common(ts)
+    def registry(ts: float, text: str, n: int) -> tuple[str, LogRow]:
+        row = common(ts, text)
         row.update(ActionType="RegistryValueSet", RegistryKey="HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows\\"
                    "CurrentVersion\\Run", RegistryValueName="OneDrive", RegistryValueData="C:\\Program Files\\"
                    "Microsoft OneDrive\\OneDrive.exe /background", InitiatingProcessFileName="OneDriveSetup.exe")
         return "DeviceRegistryEvents", row
 
-    def device_event(ts: float, n: int) -> tuple[str, LogRow]:
-        row = common(ts)
+    def device_event(ts: float, text: str, n: int) -> tuple[str, LogRow]:
+        row = common(ts, text)
         row.update(ActionType="AntivirusScanCompleted", AdditionalFields={"ScanTypeIndex": "Quick"},
                    InitiatingProcessFileName="MsMpEng.exe")
         return "DeviceEvents", row
 
-    def email(ts: float, n: int) -> tuple[str, LogRow]:
+    def email(ts: float, text: str, n: int) -> tuple[str, LogRow]:
         phish = src.rng.random() < 0.1
         recipient = src.pick(src.upns)
         sender = "billing@invoices-example.com" if phish else f"news@{src.pick(('contoso.com', 'woodgrovebank.com'))}"
         return "EmailEvents", {
-            "Timestamp": src.s.clock.iso(ts), "NetworkMessageId": src.guid(), "InternetMessageId": f"<{src.guid()}@mail>",
+            "Timestamp": text, "NetworkMessageId": src.guid(), "InternetMessageId": f"<{src.guid()}@mail>",
             "SenderFromAddress": sender, "SenderFromDomain": sender.split("@")[1], "SenderMailFromAddress": sender,
             "SenderIPv4": "45.141.84.120" if phish else "40.92.18.20", "RecipientEmailAddress": recipient,
             "Subject": "Invoice overdue" if phish else "Weekly newsletter", "EmailDirection": "Inbound",
@@ -215,17 +220,17 @@ def defender_xdr(src: _Source) -> None:
             "ThreatTypes": "Phish" if phish else "", "AttachmentCount": 1 if phish else 0, "UrlCount": 2,
             "ReportId": src.guid()}
 
-    def identity_logon(ts: float, n: int) -> tuple[str, LogRow]:
+    def identity_logon(ts: float, text: str, n: int) -> tuple[str, LogRow]:
         user = src.pick(src.upns)
         device, _ = src.windows_device()
         return "IdentityLogonEvents", {
-            "Timestamp": src.s.clock.iso(ts), "ActionType": "LogonSuccess", "Application": "Active Directory",
+            "Timestamp": text, "ActionType": "LogonSuccess", "Application": "Active Directory",
             "LogonType": "Resource access", "Protocol": "Kerberos", "AccountName": user.split("@")[0],
             "AccountDomain": src.domain, "AccountUpn": user, "DeviceName": f"WKS-{int(src.rng.random() * 40):03d}",
             "DestinationDeviceName": device, "IPAddress": f"10.0.2.{int(src.rng.random() * 250) + 2}", "ReportId": src.guid()}
 
     for n in range(len(src.devices)):  # one inventory row per device per day
-        src.each_hour(DAILY, lambda ts, _n, n=n: info(ts, n))
+        src.each_hour(DAILY, lambda ts, text, _n, n=n: info(ts, text, n))
     for make in (process, network, logon):
         src.each_hour(BUSY, make)
     for make in (file, registry, device_event, email, identity_logon):
@@ -236,8 +241,9 @@ def aws_cloudtrail(src: _Source) -> None:
     """The AWS account's management events: console sign-ins (with MFA) and routine API calls."""
     account = aws_account(src.s.wp.name)
     users = [u.split("@")[0] for u in src.upns[:4]]
+    principals = {user: f"AIDA{stable_id('aws-user', user)[:16].replace('-', '').upper()}" for user in users}
 
-    def event(ts: float, n: int) -> tuple[str, LogRow]:
+    def event(ts: float, text: str, n: int) -> tuple[str, LogRow]:
         source, name, kind = src.pick(_AWS_EVENTS)
         user = src.pick(users)
         login = name == "ConsoleLogin"
@@ -246,7 +252,7 @@ def aws_cloudtrail(src: _Source) -> None:
             "AwsEventId": src.guid(), "AWSRegion": src.pick(_AWS_REGIONS), "RecipientAccountId": account,
             "UserIdentityType": "IAMUser", "UserIdentityUserName": user, "UserIdentityAccountId": account,
             "UserIdentityArn": f"arn:aws:iam::{account}:user/{user}",
-            "UserIdentityPrincipalid": f"AIDA{stable_id('aws-user', user)[:16].replace('-', '').upper()}",
+            "UserIdentityPrincipalid": principals[user],
             "SourceIpAddress": f"81.204.12.{int(src.rng.random() * 250) + 2}", "UserAgent": "aws-cli/2.15.0",
             "SessionMfaAuthenticated": login, "ManagementEvent": True, "ReadOnly": not login,
             "ResponseElements": '{"ConsoleLogin":"Success"}' if login else "",
@@ -259,7 +265,7 @@ def aws_cloudtrail(src: _Source) -> None:
 
 def dns_events(src: _Source) -> None:
     """Lookups answered by the domain controllers' DNS servers (clients on the office network)."""
-    def lookup(ts: float, n: int) -> tuple[str, LogRow]:
+    def lookup(ts: float, text: str, n: int) -> tuple[str, LogRow]:
         device, _ = src.windows_device()
         name = src.pick(_DOMAINS)
         return "DnsEvents", {"Computer": device, "ClientIP": f"10.0.{int(src.rng.random() * 8)}.{int(src.rng.random() * 250) + 2}",
@@ -272,7 +278,7 @@ def dns_events(src: _Source) -> None:
 
 def ueba(src: _Source) -> None:
     """UEBA's enriched sign-ins (BehaviorAnalytics) and its daily identity snapshot (IdentityInfo)."""
-    def activity(ts: float, n: int) -> tuple[str, LogRow]:
+    def activity(ts: float, text: str, n: int) -> tuple[str, LogRow]:
         user = src.pick(src.upns)
         return "BehaviorAnalytics", {
             "SourceRecordId": src.guid(), "EventSource": "Azure AD", "ActivityType": "LogOn", "ActionType": "Sign-in",
@@ -280,15 +286,15 @@ def ueba(src: _Source) -> None:
             f"81.204.12.{int(src.rng.random() * 250) + 2}", "SourceIPLocation": "Netherlands",
             "SourceDevice": f"WKS-{int(src.rng.random() * 40):03d}", "DestinationDevice": "", "NativeTableName": "SigninLogs",
             "InvestigationPriority": int(src.rng.random() * 3),
-            "UsersInsights": {"AccountObjectID": stable_id("user", user), "IsDormantAccount": False, "BlastRadius": "Low"},
+            "UsersInsights": {"AccountObjectID": src.object_ids[user], "IsDormantAccount": False, "BlastRadius": "Low"},
             "DevicesInsights": {"Browser": "Edge", "OSFamily": "Windows"},
             "ActivityInsights": {"FirstTimeUserConnectedFromCountry": False, "CountryUncommonlyConnectedFromAmongPeers": False}}
 
-    def identity(ts: float, n: int) -> tuple[str, LogRow]:
+    def identity(ts: float, text: str, n: int) -> tuple[str, LogRow]:
         user = src.upns[n % len(src.upns)]
         admin = n == 0
         return "IdentityInfo", {
-            "AccountUPN": user, "AccountName": user.split("@")[0], "AccountObjectId": stable_id("user", user),
+            "AccountUPN": user, "AccountName": user.split("@")[0], "AccountObjectId": src.object_ids[user],
             "AccountTenantId": src.s.tenant.id, "AccountDisplayName": user.split("@")[0].replace(".", " ").title(),
             "AccountDomain": src.s.tenant.domain, "Department": "IT" if admin else "Finance",
             "JobTitle": "Administrator" if admin else "Analyst", "IsAccountEnabled": True, "UserType": "Member",
@@ -298,12 +304,12 @@ def ueba(src: _Source) -> None:
 
     src.each_hour(QUIET, activity)
     for n in range(len(src.upns)):
-        src.each_hour(DAILY, lambda ts, _n, n=n: identity(ts, n))
+        src.each_hour(DAILY, lambda ts, text, _n, n=n: identity(ts, text, n))
 
 
 def threat_indicators(src: _Source) -> None:
     """The TI connector's indicators, re-imported daily, active for 30 more days."""
-    def indicator(ts: float, n: int) -> tuple[str, LogRow]:
+    def indicator(ts: float, text: str, n: int) -> tuple[str, LogRow]:
         kind, value, threat, confidence = _INDICATORS[n]
         return "ThreatIntelligenceIndicator", {
             "IndicatorId": stable_id("indicator", src.s.wp.name, value), "SourceSystem": "SecurityGraph",
@@ -312,4 +318,4 @@ def threat_indicators(src: _Source) -> None:
             "ExpirationDateTime": src.s.clock.iso(ts + 30 * 86400), "IndicatorProvider": "Contoso MSSP TI", kind: value}
 
     for n in range(len(_INDICATORS)):
-        src.each_hour(DAILY, lambda ts, _n, n=n: indicator(ts, n))
+        src.each_hour(DAILY, lambda ts, text, _n, n=n: indicator(ts, text, n))

@@ -27,7 +27,7 @@ from typing import Any
 
 from ..store import LogRow, Resource, Store
 from .connector_logs import seed_sources
-from .plan import ScenarioPlan, TenantPlan, WorkspacePlan, stable_id
+from .plan import ScenarioPlan, TenantPlan, WorkspacePlan, random_guid, stable_id
 
 DAYS = 30
 HOURS = DAYS * 24
@@ -220,8 +220,7 @@ class Seeder:
             self.hourly[table][hour] += 1
 
     def guid(self) -> str:
-        h = f"{self.rng.getrandbits(128):032x}"
-        return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{(int(h[16], 16) & 3 | 8):x}{h[17:20]}-{h[20:]}"
+        return random_guid(self.rng)
 
     def pick(self, seq: Sequence[Any]) -> Any:
         return seq[int(self.rng.random() * len(seq))]
