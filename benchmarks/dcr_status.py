@@ -25,6 +25,7 @@ from typing import Any
 
 async def timed(tool: str, args: dict[str, Any]) -> tuple[float, dict[str, Any]]:
     from fastmcp import Client
+
     from sentinelkit.server import build_server
     from sentinelkit.settings import load_settings
 
@@ -72,7 +73,8 @@ if __name__ == "__main__":
     options = parser.parse_args()
     LATENCY_MS = options.latency_ms
 
-    from sentinelkit.emulator import emulator_environment
+    from sentinelkit_devkit.emulator import emulator_environment
+
     from sentinelkit_emulator import Emulator
 
     with Emulator() as EMU:

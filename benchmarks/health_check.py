@@ -44,6 +44,7 @@ class Admin:
 
 async def timed_check(args: dict[str, Any], *, repeat: bool, latency_ms: int) -> tuple[float, float | None, int]:
     from fastmcp import Client
+
     from sentinelkit.server import build_server
     from sentinelkit.settings import load_settings
 
@@ -72,6 +73,7 @@ async def timed_check(args: dict[str, Any], *, repeat: bool, latency_ms: int) ->
 async def warm_emulator() -> None:
     """One unmeasured check, so that the emulator's per-workspace KQL databases are loaded."""
     from fastmcp import Client
+
     from sentinelkit.server import build_server
     from sentinelkit.settings import load_settings
 
@@ -134,7 +136,7 @@ if __name__ == "__main__":
     options = parser.parse_args()
     LATENCY_MS = options.latency_ms
 
-    from sentinelkit.emulator import emulator_environment
+    from sentinelkit_devkit.emulator import emulator_environment
 
     # the emulator in a process of its own: Azure's compute is not on this machine's event loop either
     proc = subprocess.Popen(

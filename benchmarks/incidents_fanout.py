@@ -24,7 +24,8 @@ from pathlib import Path
 
 async def measure(runs: int, latency_ms: int) -> None:
     from fastmcp import Client
-    from sentinelkit.emulator import emulator_environment
+    from sentinelkit_devkit.emulator import emulator_environment
+
     from sentinelkit.packs import PackManager
     from sentinelkit.server import build_server
     from sentinelkit.settings import load_settings

@@ -20,6 +20,22 @@ READS: list[tuple[str, dict[str, Any]]] = [
     ("dce_list", {"workspaces": "all"}),
     ("dcr_association_list", {"workspace": "law-tailspin", "rule": "dcr-tailspin-syslog"}),
     ("dcr_status", {"workspaces": "all"}),
+    ("table_list", {"workspaces": "all"}),
+    ("table_get", {"workspace": "law-northwind", "table": "SecurityEvent"}),
+    ("table_retention_report", {"workspaces": "all"}),
+    ("hunting_query_list", {"workspaces": "all"}),
+    ("function_get", {"workspace": "law-northwind", "alias": "FailedSignins"}),
+    ("watchlist_list", {"workspaces": "all"}),
+    ("watchlist_get", {"workspace": "law-tailspin", "alias": "VIPUsers"}),
+    ("rule_list", {"workspaces": "all"}),
+    ("rule_template_list", {"workspace": "law-tailspin"}),
+    ("automation_rule_list", {"workspaces": "all"}),
+    ("kql_validate", {"query": "SigninLogs | take 1", "workspace": "law-tailspin"}),
+    ("workbook_list", {"workspaces": "all"}),
+    ("workbook_get", {"workspace": "law-northwind", "workbook": "Azure Activity", "view": "outline"}),
+    ("workbook_revisions", {"workspace": "law-northwind", "workbook": "Azure Activity"}),
+    ("workbook_import", {"workspace": "law-northwind", "workbook_json": '{"version": "Notebook/1.0", "items": []}',
+                         "display_name": "api-version probe", "dry_run": True}),
 ]
 
 
@@ -36,5 +52,6 @@ async def test_every_resource_type_is_called_at_one_api_version(make_server, emu
     assert ours, f"no request of sentinelkit recorded (clients: {sorted(seen)})"
     types = next(iter(ours.values()))
     assert "Microsoft.Insights/dataCollectionRules" in types and "Microsoft.SecurityInsights/incidents" in types
+    assert "Microsoft.OperationalInsights/workspaces/tables" in types
     twice = {t: v for t, v in types.items() if len(v) > 1}
     assert not twice, f"resource types called at more than one api-version: {twice}"

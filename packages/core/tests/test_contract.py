@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from sentinelkit.testing.contract import PackContract
+from sentinelkit_devkit.contract import PackContract
 
 
 class TestCorePackContract(PackContract):

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 from fastmcp import Client
+from sentinelkit_devkit.process import run_cli
 
 from sentinelkit.settings import ConfigError, load_settings
-from sentinelkit.testing.process import run_cli
 
 
 def _config(env: dict[str, str], tmp_path: Path, extra: str) -> Path:

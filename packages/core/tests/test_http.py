@@ -11,8 +11,7 @@ from contextlib import contextmanager
 import httpx
 import pytest
 from fastmcp import Client
-
-from sentinelkit.testing.process import SENTINELKIT, child_env, run_cli
+from sentinelkit_devkit.process import SENTINELKIT, child_env, run_cli
 
 
 def _free_port() -> int:
@@ -83,10 +82,17 @@ def test_non_loopback_allowed_but_without_token_is_refused(sentinelkit_env, tmp_
     assert done.returncode != 0 and "without authentication" in done.stderr and "SENTINELKIT_HTTP_TOKEN" in done.stderr
 
 
-@pytest.mark.parametrize("value", ["8000", "localhost:http"])
+@pytest.mark.parametrize("value", ["localhost:http", "8000x", ":"])
 def test_malformed_http_address_is_explained(sentinelkit_env, value: str) -> None:
     done = run_cli("serve", "--http", value, timeout=60)
     assert done.returncode != 0 and "HOST:PORT" in done.stderr
+
+
+def test_a_bare_port_binds_loopback() -> None:
+    from sentinelkit.cli import parse_hostport
+
+    assert parse_hostport("8765") == ("127.0.0.1", 8765)
+    assert parse_hostport("[::1]:8765") == ("::1", 8765)
 
 
 async def test_http_with_entra_id_tokens(sentinelkit_env, emulator, tmp_path) -> None:

@@ -9,9 +9,9 @@ from pathlib import Path
 
 from fastmcp import Client
 from pydantic_settings import SettingsConfigDict
+from sentinelkit_devkit.process import cli_json, run_cli
 
 from sentinelkit import READ_ONLY, Kit, PackSettings, SettingsRegistrar, ToolRegistrar, hookimpl, tool
-from sentinelkit.testing.process import cli_json, run_cli
 
 
 @tool(READ_ONLY)

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 from fastmcp import Client
+from sentinelkit_devkit.process import cli_json, run_cli
 
 from sentinelkit import READ_ONLY, hookimpl, tool
 from sentinelkit.packs import DuplicateToolError, PackManager
-from sentinelkit.testing.process import cli_json, run_cli
 
 
 def _pack(name: str, *tool_names: str, fail: bool = False) -> types.SimpleNamespace:
@@ -174,23 +174,23 @@ async def test_a_tool_with_an_unusable_signature_is_left_out_and_explained(make_
     from sentinelkit import READ_ONLY, hookimpl, tool
 
     @tool(READ_ONLY)
-    async def rule_list(workspace: str) -> str:  # forgot `kit`
-        """List analytics rules of a workspace (a broken test tool)."""
+    async def draft_list(workspace: str) -> str:  # forgot `kit`
+        """List draft rules of a workspace (a broken test tool)."""
         return workspace
 
     @tool(READ_ONLY)
-    async def rule_get(kit, workspace: str) -> str:
-        """Show one analytics rule (a working test tool)."""
+    async def draft_get(kit, workspace: str) -> str:
+        """Show one draft rule (a working test tool)."""
         return workspace
 
     @hookimpl
     def register_tools(register):
-        register(rule_list)
-        register(rule_get)
+        register(draft_list)
+        register(draft_get)
 
-    server = make_server(plugins={"rules": types.SimpleNamespace(register_tools=register_tools, __name__="t.rules")})
-    info = server._sentinelkit_packs.packs["rules"]
-    assert info.loaded and "rule_list left out" in info.warnings[0] and "first parameter must be `kit`" in info.warnings[0]
+    server = make_server(plugins={"drafts": types.SimpleNamespace(register_tools=register_tools, __name__="t.drafts")})
+    info = server._sentinelkit_packs.packs["drafts"]
+    assert info.loaded and "draft_list left out" in info.warnings[0] and "first parameter must be `kit`" in info.warnings[0]
     async with Client(server) as client:
         names = {t.name for t in await client.list_tools()}
-    assert "rule_get" in names and "rule_list" not in names
+    assert "draft_get" in names and "draft_list" not in names

@@ -61,11 +61,11 @@ async def test_unknown_workspace_suggests_closest_names(mcp_client) -> None:
 async def test_aliases_from_configuration(make_server, emulator, tmp_path: Path) -> None:
     from fastmcp import Client
 
-    from sentinelkit.emulator import emulator_config
+    from sentinelkit_emulator.clientconfig import sentinelkit_config
 
     ws = next(w for w in emulator.info["workspaces"] if w["name"] == "law-fabrikam-prod")
     config = tmp_path / "aliases.toml"
-    config.write_text(emulator_config(emulator.info) + f'\n[[workspaces]]\nalias = "fab"\nid = "{ws["id"]}"\n')
+    config.write_text(sentinelkit_config(emulator.info) + f'\n[[workspaces]]\nalias = "fab"\nid = "{ws["id"]}"\n')
     async with Client(make_server(config=config)) as client:
         got = await client.call_tool("workspace_get", {"workspace": "fab"})
         listed = await client.call_tool("workspace_list", {"tenant": "fabrikam"})

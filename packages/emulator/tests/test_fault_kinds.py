@@ -25,9 +25,9 @@ from azure.core.pipeline.transport import AioHttpTransport, RequestsTransport
 from azure.core.rest import HttpRequest
 from azure.identity.aio import ClientSecretCredential as AsyncClientSecretCredential
 from azure.mgmt.securityinsight import SecurityInsightsMgmtClient
+from test_sentinel_support import API, ARM_SCOPE, WORKSPACES, credential, raw, sentinel_emulator, sentinel_path, si
 
 from sentinelkit_emulator import Emulator
-from test_sentinel_support import API, ARM_SCOPE, WORKSPACES, credential, raw, sentinel_emulator, sentinel_path, si
 
 __all__ = ["raw", "sentinel_emulator", "si"]  # fixtures used by this module
 FAB_RG, FAB_WS = WORKSPACES["fabrikam"]

@@ -11,9 +11,10 @@ import pytest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.mgmt.loganalytics import LogAnalyticsManagementClient
 from azure.mgmt.loganalytics.models import Column, Schema, Table
+from azure.monitor.query import LogsQueryClient, LogsQueryStatus
+from spec_conformance import requires_specs, validate_response
 
 from sentinelkit_emulator import Emulator
-from spec_conformance import requires_specs, validate_response
 
 SPEC = "operationalinsights/stable/2026-03-01/Tables.json"
 API = {"api-version": "2025-07-01"}
@@ -72,11 +73,18 @@ def test_custom_table_lifecycle_with_the_sdk(la: Callable[..., Any]) -> None:
     assert (got.retention_in_days, got.total_retention_in_days, got.archive_retention_in_days) == (60, 365, 305)
     assert got.plan == "Analytics" and got.provisioning_state == "Succeeded"
 
+    defaults = client.tables.begin_update(rg, ws, "SdkLifecycle_CL", Table(retention_in_days=-1,
+                                                                               total_retention_in_days=-1)).result()
+    assert (defaults.retention_in_days, defaults.retention_in_days_as_default, defaults.total_retention_in_days,
+            defaults.total_retention_in_days_as_default) == (90, True, 90, True)
     updated = client.tables.begin_update(rg, ws, "SdkLifecycle_CL", Table(plan="Basic")).result()
-    assert (updated.plan, updated.retention_in_days, updated.total_retention_in_days) == ("Basic", 30, 365)
-    back = client.tables.begin_update(rg, ws, "SdkLifecycle_CL", Table(plan="Analytics", retention_in_days=-1,
-                                                                           total_retention_in_days=-1)).result()
-    assert (back.retention_in_days, back.retention_in_days_as_default, back.total_retention_in_days) == (90, True, 90)
+    # a plan switch keeps the total retention: days 31-90 become long-term retention
+    assert (updated.plan, updated.retention_in_days, updated.total_retention_in_days) == ("Basic", 30, 90)
+    assert updated.archive_retention_in_days == 60
+    with pytest.raises(HttpResponseError) as err:  # one plan switch per table per week
+        client.tables.begin_update(rg, ws, "SdkLifecycle_CL", Table(plan="Analytics")).result()
+    assert err.value.status_code == 400 and "once a week" in str(err.value)
+    assert client.tables.get(rg, ws, "SdkLifecycle_CL").plan == "Basic"
 
     client.tables.begin_delete(rg, ws, "SdkLifecycle_CL").result()
     with pytest.raises(ResourceNotFoundError):
@@ -166,3 +174,65 @@ def test_table_patch_is_long_running(emulator: Emulator, arm: httpx.Client) -> N
             break
     table = arm.get(f"{ws}/tables/SocAutomationAudit_CL", params=API).json()["properties"]
     assert table["provisioningState"] == "Succeeded" and table["totalRetentionInDays"] == 400
+
+
+def test_the_plan_chosen_at_creation_is_not_a_switch(la: Callable[..., Any]) -> None:
+    client = la("law-contoso-soc")
+    rg, ws = "rg-soc", "law-contoso-soc"
+    table = Table(plan="Basic", schema=Schema(name="CreatedBasic_CL", columns=[
+        Column(name="TimeGenerated", type="dateTime"), Column(name="Message", type="string")]))
+    try:
+        assert client.tables.begin_create_or_update(rg, ws, "CreatedBasic_CL", table).result().plan == "Basic"
+        switched = client.tables.begin_update(rg, ws, "CreatedBasic_CL", Table(plan="Analytics")).result()
+        assert (switched.plan, switched.retention_in_days, switched.retention_in_days_as_default) == ("Analytics", 90,
+                                                                                                       True)
+    finally:
+        client.tables.begin_delete(rg, ws, "CreatedBasic_CL").result()
+
+
+def test_a_table_still_updating_refuses_the_next_write(emulator: Emulator, arm: httpx.Client) -> None:
+    ws = emulator.workspace("law-tailspin")["id"]
+    path = f"{ws}/tables/CheckoutEvents_CL"
+    before = arm.get(path, params=API).json()["properties"]["totalRetentionInDays"]
+    first = arm.patch(path, params=API, json={"properties": {"totalRetentionInDays": before + 10}})
+    assert first.status_code == 202
+    assert arm.get(path, params=API).json()["properties"]["provisioningState"] == "Updating"
+    second = arm.patch(path, params=API, json={"properties": {"totalRetentionInDays": before + 20}})
+    assert second.status_code == 409 and second.json()["error"]["code"] == "Conflict"
+    assert "Updating" in second.json()["error"]["message"]
+    assert arm.delete(path, params=API).status_code == 409
+    while arm.get(first.headers["Azure-AsyncOperation"]).json()["status"] != "Succeeded":
+        pass
+    done = arm.get(path, params=API).json()["properties"]
+    assert (done["provisioningState"], done["totalRetentionInDays"]) == ("Succeeded", before + 10)
+    restored = arm.patch(path, params=API, json={"properties": {"totalRetentionInDays": before}})
+    assert restored.status_code == 202
+    while arm.get(restored.headers["Azure-AsyncOperation"]).json()["status"] != "Succeeded":
+        pass
+
+
+def test_rows_appended_through_the_admin_api_are_queried(emulator: Emulator,
+                                                         credential_for: Callable[..., Any]) -> None:
+    ws = emulator.workspace("law-fabrikam-prod")
+    logs_client = LogsQueryClient(credential_for(), endpoint=emulator.info["logs_url"],
+                                  audience="https://api.loganalytics.io", connection_verify=emulator.info["ca_path"])
+    rows = [{"TimeGenerated": f"2024-03-01T00:00:0{i}Z", "Action": f"admin-{i}", "UserPrincipalName": "ops@fabrikam.com"}
+            for i in range(5)]
+    try:
+        done = emulator.append_logs("law-fabrikam-prod", "AppAudit_CL", rows)
+        assert done["appended"] == 5 and done["rows"] >= 5
+        result = logs_client.query_workspace(ws["customer_id"], "AppAudit_CL | where Action startswith 'admin-' "
+                                             "| sort by TimeGenerated asc | project Action", timespan=None)
+        assert [r[0] for r in result.tables[0].rows] == [f"admin-{i}" for i in range(5)]
+        emulator.set_query_limits(max_rows=3)  # the service's 500,000-row limit, lowered: a partial answer
+        cut = logs_client.query_workspace(ws["customer_id"], "AppAudit_CL | where Action startswith 'admin-'",
+                                          timespan=None)
+        assert cut.status == LogsQueryStatus.PARTIAL and len(cut.partial_data[0].rows) == 3
+        assert "exceed the set limit of 3 records" in str(cut.partial_error)
+        with pytest.raises(ValueError, match="'Nope'.*its columns: .*Action"):
+            emulator.append_logs("law-fabrikam-prod", "AppAudit_CL", [{"Nope": 1}])
+        with pytest.raises(ValueError, match="no table 'Missing_CL'.*create a custom table"):
+            emulator.append_logs("law-fabrikam-prod", "Missing_CL", [{"Message": "x"}])
+    finally:
+        logs_client.close()
+        emulator.reset()

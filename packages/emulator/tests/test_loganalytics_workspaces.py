@@ -11,9 +11,9 @@ import pytest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.mgmt.loganalytics import LogAnalyticsManagementClient
 from azure.mgmt.loganalytics.models import SavedSearch, Workspace, WorkspacePatch, WorkspaceSku
+from spec_conformance import requires_specs, validate_response
 
 from sentinelkit_emulator import Emulator
-from spec_conformance import requires_specs, validate_response
 
 WS_SPEC = "operationalinsights/stable/2026-03-01/Workspaces.json"
 SS_SPEC = "operationalinsights/stable/2026-03-01/SavedSearches.json"

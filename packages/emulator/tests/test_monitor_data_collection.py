@@ -11,9 +11,9 @@ import httpx
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.mgmt.monitor import MonitorManagementClient
+from spec_conformance import requires_specs, validate_response
 
 from sentinelkit_emulator import Emulator
-from spec_conformance import requires_specs, validate_response
 
 DCR_SPEC = "monitor/stable/2024-03-11/dataCollectionRules_API.json"
 DCE_SPEC = "monitor/stable/2024-03-11/dataCollectionEndpoints_API.json"

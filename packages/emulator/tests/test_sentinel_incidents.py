@@ -14,8 +14,6 @@ from azure.mgmt.securityinsight import SecurityInsightsMgmtClient
 from azure.mgmt.securityinsight import models as m
 from azure.mgmt.securityinsight.aio import SecurityInsightsMgmtClient as AsyncSecurityInsights
 from azure.monitor.query import LogsQueryClient
-
-from sentinelkit_emulator import Emulator
 from spec_conformance import requires_specs, validate_response
 from test_sentinel_support import (
     API,
@@ -31,6 +29,8 @@ from test_sentinel_support import (
     si,
     sub_id,
 )
+
+from sentinelkit_emulator import Emulator
 
 __all__ = ["raw", "sentinel_emulator", "si"]  # fixtures used by this module
 FAB_RG, FAB_WS = WORKSPACES["fabrikam"]

@@ -11,10 +11,10 @@ import pytest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.mgmt.securityinsight import SecurityInsightsMgmtClient
 from azure.mgmt.securityinsight import models as m
-
-from sentinelkit_emulator import Emulator
 from spec_conformance import requires_specs, validate_response
 from test_sentinel_support import API, SPEC, WORKSPACES, error_of, raw, sentinel_emulator, sentinel_path, si, sub_id
+
+from sentinelkit_emulator import Emulator
 
 __all__ = ["raw", "sentinel_emulator", "si"]  # fixtures used by this module
 RG, WS = WORKSPACES["contoso-mssp"]

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from spec_conformance import (
     SPECS_DIR,
     _find_specs_dir,

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import httpx
+from spec_conformance import requires_specs, validate_response
 
 from sentinelkit_emulator import Emulator
-from spec_conformance import requires_specs, validate_response
 
 SUBS = {"api-version": "2022-12-01"}
 

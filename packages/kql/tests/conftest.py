@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 from kql_testkit import DATA, Registry
-
 from sentinelkit_kql import KqlValidator, PackageError, Schema, Table, package
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 from kql_testkit import sentinel_queries
-
 from sentinelkit_kql import Diagnostic, KqlValidator, Schema
 
 BASE = next(q["query"] for q in sentinel_queries() if q["file"].endswith("/DoppelPaymerProcDump.kql"))

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 from kql_testkit import files_under
-
 from sentinelkit_kql import package
 from sentinelkit_kql.cli import main
 

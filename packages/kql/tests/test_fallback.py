@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 from kql_testkit import files_under, sentinel_queries
-
 from sentinelkit_kql import KqlValidator, PackageError, Schema
 
 

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 from kql_testkit import Registry, files_under
-
 from sentinelkit_kql import PackageError, package
 
 

@@ -6,7 +6,6 @@ import json
 from typing import Any
 
 import pytest
-
 from sentinelkit_kql import GET_WATCHLIST, Function, KqlValidator, Parameter, Schema, Table, kql_type
 
 

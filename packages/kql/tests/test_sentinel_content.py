@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 from kql_testkit import sentinel_queries
-
 from sentinelkit_kql import KqlValidator, Schema
 
 QUERIES = sentinel_queries()

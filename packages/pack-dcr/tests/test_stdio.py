@@ -12,7 +12,7 @@ from typing import Any
 import mcp.types as t
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
-from sentinelkit.testing.process import child_env
+from sentinelkit_devkit.process import child_env
 
 
 @asynccontextmanager

@@ -1,6 +1,6 @@
 """The contract every pack honours (loads, documented, safety declared, light start-up)."""
 
-from sentinelkit.testing.contract import PackContract
+from sentinelkit_devkit.contract import PackContract
 
 
 class TestHealthPackContract(PackContract):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from sentinelkit.testing.contract import PackContract
+from sentinelkit_devkit.contract import PackContract
 
 
 class TestIncidentsContract(PackContract):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from sentinelkit_powershell.discovery import NO_DEFAULT, NOT_LITERAL, parse_script
 from sentinelkit_powershell.help import parse_help
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from sentinelkit_powershell.bridge import PowerShellBridge
 from sentinelkit_powershell.catalog import build_catalog
 from sentinelkit_powershell.errors import (

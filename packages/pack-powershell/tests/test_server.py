@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from fastmcp import Client
-from sentinelkit.testing.contract import PackContract
+from sentinelkit_devkit.contract import PackContract
 
 from .conftest import SENTINEL_MANAGER
 from .test_discovery import DCR_FUNCTIONS, SEED_FUNCTIONS
@@ -120,6 +120,34 @@ def _env() -> dict[str, str]:
     return {"SENTINELKIT_AUDIT_LOG": os.environ["SENTINELKIT_AUDIT_LOG"]}
 
 
+async def test_file_paths_are_confined_to_the_export_directory_even_in_read_only_mode(
+        make_server, powershell_env, fake_env, sentinelkit_env) -> None:
+    """Export-* functions are read-only for Azure but write files: never outside the export directory."""
+    import os
+
+    exports = Path(os.environ["SENTINELKIT_EXPORT_DIR"]).resolve()
+    async with Client(make_server(read_only=True)) as client:
+        for bad in ("/etc/cron.d", "../..", "C:\\Windows\\Temp", "~/x"):
+            refused = await client.call_tool("Export-AnalyticsRules", {"OutputPath": bad}, raise_on_error=False)
+            assert refused.is_error and "export directory" in refused.content[0].text, bad
+        assert not (fake_env / "requests.jsonl").exists()  # nothing ran
+        await client.call_tool("Export-AnalyticsRules", {})  # the script's default, .\backup\analytics-rules
+        await client.call_tool("Export-AnalyticsRules", {"OutputPath": "rules/today"})
+    sent = [json.loads(line)["parameters"]["OutputPath"] for line in (fake_env / "requests.jsonl").read_text().splitlines()]
+    assert sent == [str(exports / "backup" / "analytics-rules"), str(exports / "rules" / "today")]
+    entry = _audit(powershell_env | _env())[-1] if _audit(powershell_env | _env()) else None
+    assert entry is None or entry["tool"] != "Export-AnalyticsRules"  # reads are not audited
+
+
+async def test_generated_writes_record_where_they_ran_in_the_audit(make_server, powershell_env, fake_env) -> None:
+    async with Client(make_server()) as client:
+        await client.call_tool("Remove-SentinelTable", {"TableName": "Old_CL", "confirm": True})
+    entry = _audit(powershell_env | _env())[-1]
+    notes = entry["notes"]["powershell"]
+    assert notes["function"] == "Remove-SentinelTable" and notes["host"] == "local pwsh"
+    assert notes["script"].endswith("SentinelManager.ps1")
+
+
 async def test_dry_run_uses_whatif_when_the_function_really_supports_it(make_server, powershell_env, fake_env) -> None:
     async with Client(make_server()) as client:
         whatif = await client.call_tool("Remove-Widget", {"Name": "w1", "dry_run": True})
@@ -208,7 +236,7 @@ async def test_missing_script_is_a_start_up_warning_and_the_server_keeps_working
 
 
 def test_sentinelkit_packs_command_shows_a_missing_script(powershell_env, tmp_path) -> None:
-    from sentinelkit.testing.process import cli_json, run_cli
+    from sentinelkit_devkit.process import cli_json, run_cli
 
     env = {"POWERSHELL_SCRIPT_PATH": str(tmp_path / "Gone.ps1")}
     packs = {p["name"]: p for p in cli_json("packs", "--json", env=env)["packs"]}
@@ -220,7 +248,7 @@ def test_sentinelkit_packs_command_shows_a_missing_script(powershell_env, tmp_pa
 
 
 def test_sentinelkit_packs_command_shows_a_missing_pwsh(powershell_env, monkeypatch) -> None:
-    from sentinelkit.testing.process import cli_json
+    from sentinelkit_devkit.process import cli_json
 
     monkeypatch.delenv("SENTINELKIT_POWERSHELL_HOST_COMMAND")
     packs = {p["name"]: p for p in cli_json("packs", "--json",

@@ -9,6 +9,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+
 from sentinelkit_powershell.discovery import parse_script
 from sentinelkit_powershell.errors import is_transient
 from sentinelkit_powershell.schema import (

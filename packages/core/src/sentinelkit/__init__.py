@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from .outputs import DEFAULT_BUDGET, clip, decode_cursor, encode_cursor, page, select_fields
     from .registrars import (
         BridgeRegistrar,
+        CommandRegistrar,
         ContentKindRegistrar,
         HookspecRegistrar,
         PromptRegistrar,
@@ -81,9 +82,9 @@ _LAZY = {
     "register_secret": ".log",
     **{name: ".outputs" for name in ("DEFAULT_BUDGET", "clip", "decode_cursor", "encode_cursor", "page",
                                      "select_fields")},
-    **{name: ".registrars" for name in ("BridgeRegistrar", "ContentKindRegistrar", "HookspecRegistrar",
-                                        "PromptRegistrar", "Registrar", "ResourceRegistrar", "SettingsRegistrar",
-                                        "ToolRegistrar")},
+    **{name: ".registrars" for name in ("BridgeRegistrar", "CommandRegistrar", "ContentKindRegistrar",
+                                        "HookspecRegistrar", "PromptRegistrar", "Registrar", "ResourceRegistrar",
+                                        "SettingsRegistrar", "ToolRegistrar")},
     "PackSettings": ".settings",
     "Settings": ".settings",
     "TenantConfig": ".settings",
@@ -94,15 +95,15 @@ _LAZY = {
 
 __all__ = [
     "ADDITIVE", "ArmClient", "ArmId", "AuthenticationError", "AzureCallError", "AzureError",
-    "AzureNetworkError", "AzureTimeoutError", "BadRequestError", "BridgeRegistrar", "ConflictError",
-    "ContentKind", "ContentKindRegistrar", "DEFAULT_BUDGET", "DESTRUCTIVE", "Discovery", "ExportPathError",
-    "FanOut", "ForbiddenError", "HookspecRegistrar", "InvalidArmId", "Kit", "KitError", "NotFoundError",
-    "PackSettings", "PreconditionFailedError", "PromptRegistrar", "QueryRows", "READ_ONLY", "Registrar",
-    "ResourceRegistrar", "Safety", "ServiceError", "Settings", "SettingsRegistrar", "Targets", "TenantConfig",
-    "ThrottledError", "ToolRegistrar", "TtlCache", "Unreachable", "Where", "Workspace", "WorkspaceNotFound",
-    "__version__", "clip", "decode_cursor", "encode_cursor", "hookimpl", "hookspec", "page", "redact",
-    "redact_text", "register_secret", "replace_references", "select_fields", "stable", "tool",
-    "valid_tool_name",
+    "AzureNetworkError", "AzureTimeoutError", "BadRequestError", "BridgeRegistrar", "CommandRegistrar",
+    "ConflictError", "ContentKind", "ContentKindRegistrar", "DEFAULT_BUDGET", "DESTRUCTIVE", "Discovery",
+    "ExportPathError", "FanOut", "ForbiddenError", "HookspecRegistrar", "InvalidArmId", "Kit", "KitError",
+    "NotFoundError", "PackSettings", "PreconditionFailedError", "PromptRegistrar", "QueryRows", "READ_ONLY",
+    "Registrar", "ResourceRegistrar", "Safety", "ServiceError", "Settings", "SettingsRegistrar", "Targets",
+    "TenantConfig", "ThrottledError", "ToolRegistrar", "TtlCache", "Unreachable", "Where", "Workspace",
+    "WorkspaceNotFound", "__version__", "clip", "decode_cursor", "encode_cursor", "hookimpl", "hookspec",
+    "page", "redact", "redact_text", "register_secret", "replace_references", "select_fields", "stable",
+    "tool", "valid_tool_name",
 ]
 
 

@@ -9,8 +9,11 @@ from .errors import KitError
 from .hookspecs import hookimpl
 
 if TYPE_CHECKING:
+    from .call import ToolCall
     from .kit import Kit
     from .registrars import ToolRegistrar
+    from .settings import Settings
+    from .workspaces import Workspace
 
 WORKSPACE_FIELDS = ["tenant", "subscription", "resource_group", "name", "alias", "customer_id", "sentinel"]
 
@@ -75,6 +78,14 @@ async def workspace_get(kit: Kit, workspace: str) -> dict[str, Any]:
     out["reached_with"] = "the managing tenant's credential (Azure Lighthouse)" if ws.delegated else (
         "the default credential" if ws.via == "default" else f"the credential of tenant {ws.via!r}")
     return out
+
+
+@hookimpl
+def check_call(call: ToolCall, workspace: Workspace | None, tenant_id: str | None, settings: Settings) -> str | None:
+    """The per-tenant policy of sentinelkit.toml (``[tenants.<name>] allow``)."""
+    from .policy import tenant_policy
+
+    return tenant_policy(call, workspace, tenant_id, settings)
 
 
 @hookimpl

@@ -61,6 +61,10 @@ class ToolCall:
     """Set when the call ended other than by applying (preview, dry run, partial...); ``None`` = applied."""
     detail: str | None = None
     correlation_ids: list[str] = field(default_factory=list)
+    refusals: dict[str, str] = field(default_factory=dict)
+    notes: dict[str, Any] = field(default_factory=dict)
+    """What a tool adds to its audit record (``kit.annotate``): e.g. the PowerShell host it ran on."""
+    """Workspaces (or tenants) a policy refused, with the reason: in the audit record."""
     started: float = field(default_factory=time.monotonic)
 
     @property

@@ -49,7 +49,10 @@ async def run_check(settings: Settings, out: Any = print) -> int:
             try:
                 credential = runtime.credentials.get(key)
                 tenant_id = runtime.credentials.tenant_id(key)
-                await credential.get_token(settings.arm_scope, **({"tenant_id": tenant_id} if key != "default" else {}))
+                from .credentials import time_bound
+
+                await time_bound(credential, settings.retry.timeout, key).get_token(
+                    settings.arm_scope, **({"tenant_id": tenant_id} if key != "default" else {}))
             except KitError as exc:
                 failures += 1
                 out(f"FAIL {label}: {exc}")

@@ -1,4 +1,5 @@
-"""The ``sentinelkit`` command: serve, packs, tools, call, config check, demo.
+"""The ``sentinelkit`` command: serve, packs, tools, call, config check — and what packs add
+(``register_commands``: the devkit adds ``demo`` and ``--emulator``).
 
 Imports stay inside the commands: ``serve`` must reach ``tools/list`` quickly.
 """
@@ -13,41 +14,59 @@ from pathlib import Path
 from typing import Any
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+#: the shortest bearer token the HTTP transport accepts (characters)
+MIN_TOKEN = 32
 
 
-def _parser() -> argparse.ArgumentParser:
+def _common(parser: argparse.ArgumentParser) -> None:
+    """Options every command takes, before or after its name."""
+    parser.add_argument("--config", type=Path, default=argparse.SUPPRESS,
+                        help="sentinelkit.toml to use (default: $SENTINELKIT_CONFIG, ./sentinelkit.toml)")
+
+
+def _parser(commands: list[Any], options: list[Any]) -> argparse.ArgumentParser:
+    from . import __version__
+
     parser = argparse.ArgumentParser(prog="sentinelkit", description="Microsoft Sentinel over the Model Context Protocol.")
-    parser.add_argument("--config", type=Path, help="sentinelkit.toml to use (default: $SENTINELKIT_CONFIG, ./sentinelkit.toml)")
+    parser.add_argument("--version", action="version", version=f"sentinelkit {__version__}")
+    _common(parser)
     sub = parser.add_subparsers(dest="command", required=True)
+    parsers: dict[str, argparse.ArgumentParser] = {}
 
-    serve = sub.add_parser("serve", help="run the MCP server (stdio by default)")
-    serve.add_argument("--http", metavar="HOST:PORT", nargs="?", const="",
-                       help="serve streamable HTTP at http://HOST:PORT/mcp instead of stdio "
-                            "(default address: [http] host and port of sentinelkit.toml, else 127.0.0.1:8000)")
+    serve = parsers["serve"] = sub.add_parser("serve", help="run the MCP server (stdio by default)")
+    serve.add_argument("--http", metavar="[HOST:]PORT", nargs="?", const="",
+                       help="serve streamable HTTP at http://HOST:PORT/mcp instead of stdio (a bare PORT binds "
+                            "127.0.0.1; default: [http] host and port of sentinelkit.toml, else 127.0.0.1:8000)")
     serve.add_argument("--read-only", action="store_true", default=None, help="serve only read-only tools")
-    serve.add_argument("--emulator", action="store_true", help="start the embedded Azure emulator and use it")
-    serve.add_argument("--emulator-state", type=Path, metavar="FILE",
-                       help="with --emulator: keep the emulator's state in FILE across restarts")
+    serve.add_argument("--log-format", choices=("json", "console"), default="json",
+                       help="stderr log lines: one JSON object each (default), or readable text")
 
     for name, text in (("packs", "installed packs, versions, tools, load errors and start-up warnings"),
-                       ("tools", "tools with their pack and safety class")):
-        p = sub.add_parser(name, help=text)
+                       ("tools", "tools with their pack, safety class, description and parameters")):
+        p = parsers[name] = sub.add_parser(name, help=text)
         p.add_argument("--json", action="store_true", help="machine-readable output")
         p.add_argument("--read-only", action="store_true", default=None, help=argparse.SUPPRESS)
 
-    call = sub.add_parser("call", help="call one tool and print its result (for scripts)")
+    call = parsers["call"] = sub.add_parser(
+        "call", help="call one tool and print its result (for scripts; exit 1: the tool failed, 3: it answered "
+                     "with errors for some of its targets)")
     call.add_argument("tool")
     call.add_argument("--args", default="{}", help="arguments as a JSON object")
-    call.add_argument("--emulator", action="store_true", help="run against the embedded emulator")
     call.add_argument("--read-only", action="store_true", default=None)
 
     config = sub.add_parser("config", help="configuration commands")
     config_sub = config.add_subparsers(dest="config_command", required=True)
-    check = config_sub.add_parser("check", help="validate configuration and credentials; get one token")
-    check.add_argument("--emulator", action="store_true", help="check against the embedded emulator")
-
-    demo = sub.add_parser("demo", help="a short tour against the embedded emulator")
-    demo.add_argument("--no-color", action="store_true")
+    parsers["config check"] = config_sub.add_parser("check", help="validate configuration and credentials; get one token")
+    for spec in commands:
+        p = parsers[spec.name] = sub.add_parser(spec.name, help=f"{spec.help} (pack {spec.pack})")
+        if spec.arguments is not None:
+            spec.arguments(p)
+    for option in options:
+        for command in option.commands:
+            if command in parsers:
+                parsers[command].add_argument(*option.flags, **option.kwargs)
+    for p in parsers.values():
+        _common(p)
     return parser
 
 
@@ -55,25 +74,49 @@ def _settings(args: argparse.Namespace) -> Any:
     from .settings import ConfigError, load_settings
 
     try:
-        return load_settings(args.config, read_only=getattr(args, "read_only", None))
+        return load_settings(getattr(args, "config", None), read_only=getattr(args, "read_only", None))
     except ConfigError as exc:
         raise SystemExit(f"sentinelkit: configuration error: {exc}") from None
 
 
 def main(argv: list[str] | None = None) -> int:
+    from contextlib import ExitStack
+
+    from .packs import PackManager
+
     os.environ.setdefault("FASTMCP_CHECK_FOR_UPDATES", "off")
     os.environ.setdefault("FASTMCP_SHOW_SERVER_BANNER", "false")
-    args = _parser().parse_args(argv)
-    command = args.command if args.command != "config" else f"config_{args.config_command}"
-    handler = globals()[f"cmd_{command}"]
-    return int(handler(args) or 0)
+    os.environ.setdefault("FASTMCP_LOG_ENABLED", "false")  # its records go through our handler: JSON lines
+    commands, options = PackManager().commands()
+    args = _parser(commands, options).parse_args(argv)
+    command = args.command if args.command != "config" else f"config {args.config_command}"
+    handler = next((c.run for c in commands if c.name == command), None) or globals()[
+        f"cmd_{command.replace(' ', '_')}"]
+    if command == "serve":
+        _stop_on_sigterm()
+    try:
+        with ExitStack() as stack:  # options' contexts (e.g. --emulator), entered in order, left in reverse
+            for option in options:
+                if command in option.commands and option.around is not None:
+                    stack.enter_context(option.around(args))
+            return int(handler(args) or 0)
+    except _Terminated:
+        # cleaned up (the contexts above were left); the stdio transport's reader thread may still block on
+        # a stdin the client keeps open, and the interpreter would wait for it forever
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
 
 # -- serve ------------------------------------------------------------------------------------
 def parse_hostport(value: str) -> tuple[str, int]:
+    """``HOST:PORT``, ``[::1]:PORT`` or a bare ``PORT`` (on 127.0.0.1)."""
+    value = value.strip()
+    if value.isdigit():
+        return "127.0.0.1", int(value)
     host, sep, port = value.rpartition(":")
     if not sep or not port.isdigit():
-        raise SystemExit(f"sentinelkit: --http expects HOST:PORT (e.g. 127.0.0.1:8000), got {value!r}")
+        raise SystemExit(f"sentinelkit: --http expects HOST:PORT or PORT (e.g. 127.0.0.1:8000 or 8000), got {value!r}")
     return host.strip("[]") or "127.0.0.1", int(port)
 
 
@@ -98,6 +141,11 @@ def http_auth(settings: Any, host: str) -> Any:
     else:
         env = http.auth_token_env
         token = os.environ.get(env) if env else None
+        if token and len(token) < MIN_TOKEN:
+            raise SystemExit(
+                f"sentinelkit: the HTTP bearer token in ${env} has {len(token)} characters; use at least {MIN_TOKEN} "
+                "random ones (e.g. `python3 -c \"import secrets; print(secrets.token_urlsafe(32))\"`): a short token "
+                "can be guessed")
         if token:
             from .httpauth import SharedTokenVerifier
             from .log import add_secret
@@ -121,16 +169,28 @@ def http_auth(settings: Any, host: str) -> Any:
     return verifier
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
-    emu = None
-    if args.emulator:
-        from .emulator import start_emulator
+class _Terminated(SystemExit):
+    """SIGTERM or SIGHUP: unwinds like Ctrl-C does, through ``finally`` blocks (the embedded emulator
+    removes its files), where the default action would end the process on the spot."""
 
-        emu = start_emulator(state_file=args.emulator_state)
+
+def _stop_on_sigterm() -> None:
+    import signal
+
+    def stop(signum: int, frame: Any) -> None:
+        signal.signal(signum, signal.SIG_IGN)  # a second signal must not interrupt the clean-up
+        raise _Terminated(0)
+
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), stop)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     from .log import configure
 
-    configure(settings.log_level, debug=settings.debug)
+    configure(settings.log_level, debug=settings.debug, human=args.log_format == "console")
     from .packs import DuplicateToolError, PackManager
     from .server import build_server
     from .settings import ConfigError
@@ -154,24 +214,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
         for warning in warnings:
             logger().warning("pack_warning", pack=name, warning=warning,
                              hint="`sentinelkit packs` shows every pack and its status")
-    try:
-        if args.http is not None:
-            host, port = parse_hostport(args.http) if args.http else (settings.http.host, settings.http.port)
-            auth = http_auth(settings, host)
-            if auth is not None:
-                mcp.auth = auth
-            from starlette.middleware import Middleware
+    if args.http is not None:
+        host, port = parse_hostport(args.http) if args.http else (settings.http.host, settings.http.port)
+        auth = http_auth(settings, host)
+        if auth is not None:
+            mcp.auth = auth
+        from starlette.middleware import Middleware
 
-            from .httpauth import HostOriginGuard, allowed_authorities
+        from .httpauth import HostOriginGuard, allowed_authorities
 
-            # DNS rebinding: refuse Host/Origin headers that do not name this server (MCP spec).
-            guard = Middleware(HostOriginGuard, allowed=allowed_authorities(host, port, settings.http.allowed_hosts))
-            mcp.run(transport="http", host=host, port=port, show_banner=False, middleware=[guard])
-        else:
-            mcp.run(transport="stdio", show_banner=False)
-    finally:
-        if emu is not None:
-            emu.stop()
+        # DNS rebinding: refuse Host/Origin headers that do not name this server (MCP spec).
+        guard = Middleware(HostOriginGuard, allowed=allowed_authorities(host, port, settings.http.allowed_hosts))
+        mcp.run(transport="http", host=host, port=port, show_banner=False, middleware=[guard],
+                uvicorn_config={"log_config": None})  # uvicorn's records go through our handler too
+    else:
+        mcp.run(transport="stdio", show_banner=False)
     return 0
 
 
@@ -221,10 +278,12 @@ def cmd_tools(args: argparse.Namespace) -> int:
         print(f"sentinelkit: {problem}", file=sys.stderr)
         return 1
     settings = _settings(args)
+    from .toolwrap import describe_parameters
+
     rows = [
         {"name": s.name, "pack": s.pack, "safety": s.safety.value,
          "served": not (settings.read_only and s.safety.writes),
-         "description": (s.description.splitlines() or [""])[0]}
+         "description": summary(s.description), "parameters": describe_parameters(s)}
         for s in sorted(collected.tools.values(), key=lambda s: (s.pack != "core", s.pack, s.name))
     ]
     if args.json:
@@ -233,7 +292,14 @@ def cmd_tools(args: argparse.Namespace) -> int:
     for r in rows:
         hidden = "" if r["served"] else "  (hidden: read-only)"
         print(f"{r['name']:<32} {r['pack']:<12} {r['safety']:<12} {r['description']}{hidden}")
+        params = ", ".join(f"{p['name']}{'' if p['required'] else '?'}" for p in r["parameters"])
+        print(f"{'':<32} {'':<12} {'':<12} ({params})")
     return 0
+
+
+def summary(description: str) -> str:
+    """A docstring's first paragraph on one line (a wrapped sentence is not cut in the middle)."""
+    return " ".join(description.strip().split("\n\n", 1)[0].split())
 
 
 # -- call -------------------------------------------------------------------------------------
@@ -249,20 +315,11 @@ def cmd_call(args: argparse.Namespace) -> int:
     if not isinstance(arguments, dict):
         print("sentinelkit: --args must be a JSON object", file=sys.stderr)
         return 2
-    emu = None
-    if args.emulator:
-        from .emulator import start_emulator
+    settings = _settings(args)
+    from .log import configure
 
-        emu = start_emulator()
-    try:
-        settings = _settings(args)
-        from .log import configure
-
-        configure(settings.log_level, debug=settings.debug)
-        return asyncio.run(_call(settings, args.tool, arguments))
-    finally:
-        if emu is not None:
-            emu.stop()
+    configure(settings.log_level, debug=settings.debug)
+    return asyncio.run(_call(settings, args.tool, arguments))
 
 
 async def _call(settings: Any, tool: str, arguments: dict[str, Any]) -> int:
@@ -280,6 +337,10 @@ async def _call(settings: Any, tool: str, arguments: dict[str, Any]) -> int:
     data = result.structured_content if result.structured_content is not None else [
         getattr(c, "text", None) for c in result.content]
     print(json.dumps(data, indent=2, default=str))
+    if isinstance(data, dict) and data.get("errors"):
+        print(f"sentinelkit: {tool} answered, with errors for: {', '.join(map(str, data['errors']))}",
+              file=sys.stderr)
+        return 3
     return 0
 
 
@@ -287,31 +348,16 @@ async def _call(settings: Any, tool: str, arguments: dict[str, Any]) -> int:
 def cmd_config_check(args: argparse.Namespace) -> int:
     import asyncio
 
-    emu = None
-    if args.emulator:
-        from .emulator import start_emulator
+    from .settings import ConfigError, load_settings
 
-        emu = start_emulator()
     try:
-        from .settings import ConfigError, load_settings
+        settings = load_settings(getattr(args, "config", None))
+    except ConfigError as exc:
+        print(f"FAIL configuration: {exc}")
+        return 1
+    from .check import run_check
 
-        try:
-            settings = load_settings(args.config)
-        except ConfigError as exc:
-            print(f"FAIL configuration: {exc}")
-            return 1
-        from .check import run_check
-
-        return asyncio.run(run_check(settings))
-    finally:
-        if emu is not None:
-            emu.stop()
-
-
-def cmd_demo(args: argparse.Namespace) -> int:
-    from .demo import run_demo
-
-    return run_demo(color=not args.no_color and sys.stdout.isatty())
+    return asyncio.run(run_check(settings))
 
 
 if __name__ == "__main__":

@@ -63,6 +63,14 @@ class ToolSpec:
     tags: frozenset[str] = frozenset()
     pack: str = ""
     timeout: float | None = None
+    can_remove: bool = False
+    """An ADDITIVE tool whose change can remove something (a data flow, a classification): it takes
+    ``confirm`` and ``kit.confirm_change(..., removes=True)`` asks like a DESTRUCTIVE tool."""
+
+    @property
+    def asks(self) -> bool:
+        """Whether calls may ask for confirmation (and so take ``confirm``)."""
+        return self.safety is Safety.DESTRUCTIVE or self.can_remove
 
     @property
     def description(self) -> str:
@@ -98,6 +106,7 @@ class _ToolMark:
     title: str | None
     tags: frozenset[str] = field(default_factory=frozenset)
     timeout: float | None = None
+    can_remove: bool = False
 
 
 def tool(
@@ -107,13 +116,19 @@ def tool(
     title: str | None = None,
     tags: set[str] | frozenset[str] = frozenset(),
     timeout: float | None = None,
+    can_remove: bool = False,
 ) -> Callable[[F], F]:
     """Mark an async function as a sentinelkit tool; register it from a ``register_tools`` hook.
+
+    ``can_remove`` (ADDITIVE tools): some calls remove something; those call
+    ``kit.confirm_change(..., removes=True)`` and are confirmed like a DESTRUCTIVE tool's.
 
     >>> @tool(READ_ONLY)
     ... async def incident_list(kit, workspace: str) -> dict: ...
     """
-    mark = _ToolMark(Safety(safety), name, title, frozenset(tags), timeout)
+    if can_remove and Safety(safety) is not Safety.ADDITIVE:
+        raise ValueError("can_remove is for ADDITIVE tools (DESTRUCTIVE ones always ask)")
+    mark = _ToolMark(Safety(safety), name, title, frozenset(tags), timeout, can_remove)
 
     def deco(fn: F) -> F:
         fn.__sentinelkit_tool__ = mark  # type: ignore[attr-defined]
@@ -148,4 +163,5 @@ def spec_from(fn: Callable[..., Any], *, pack: str, name: str | None = None, saf
         tags=frozenset(tags or (mark.tags if mark else ())),
         timeout=timeout or (mark.timeout if mark else None),
         pack=pack,
+        can_remove=bool(mark and mark.can_remove and Safety(chosen) is Safety.ADDITIVE),
     )

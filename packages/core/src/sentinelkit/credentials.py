@@ -30,7 +30,7 @@ class CredentialStore:
     def keys(self) -> list[str]:
         """Every credential the server signs in with: the default one, then each configured tenant."""
         keys = [DEFAULT] if self.has_default() else []
-        return keys + list(self.settings.tenants)
+        return keys + [k for k, t in self.settings.tenants.items() if t.credential != "none"]
 
     def has_default(self) -> bool:
         s = self.settings
@@ -45,9 +45,9 @@ class CredentialStore:
         return kwargs
 
     def get(self, key: str = DEFAULT) -> Any:
-        """The credential for ``key``, bounded by ``[retry] timeout`` per token request. A credential that
-        cannot be built (a missing or unreadable certificate, say) is a ``KitError`` naming the tenant and
-        the setting — for that tenant only."""
+        """The credential for ``key``. A credential that cannot be built (a missing or unreadable certificate,
+        say) is a ``KitError`` naming the tenant and the setting — for that tenant only. The Azure clients
+        bound its token requests by ``[retry] timeout`` (``time_bound``)."""
         if key not in self._made:
             try:
                 credential = self._build(key)
@@ -55,7 +55,7 @@ class CredentialStore:
                 raise
             except Exception as exc:  # azure-identity refuses the certificate, the secret's form...
                 raise KitError(self._unusable(key, exc)) from None
-            self._made[key] = time_bound(credential, self.settings.retry.timeout, key)
+            self._made[key] = credential
         return self._made[key]
 
     def _unusable(self, key: str, exc: BaseException) -> str:

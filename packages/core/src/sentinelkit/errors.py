@@ -24,7 +24,8 @@ class AzureError(KitError):
     text); ``status`` is the HTTP status (``None`` when no answer arrived)."""
 
     def __init__(self, message: str, *, status: int | None = None, code: str | None = None,
-                 correlation_id: str | None = None, retry_after: float | None = None) -> None:
+                 correlation_id: str | None = None, retry_after: float | None = None,
+                 inner_code: str | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
@@ -32,11 +33,15 @@ class AzureError(KitError):
         self.retry_after = retry_after
         #: the request had been sent more than once (its answer was lost, or it was throttled, then retried)
         self.retried = False
+        #: the innermost ``innererror`` code, where Azure nests the precise reason (the Log Analytics
+        #: query API answers ``BadArgumentError`` > ``SyntaxError`` > ``SYN0002``, or > ``SemanticError`` >
+        #: ``SEM0100``); ``None`` when the error has no inner error
+        self.inner_code = inner_code
 
     def with_message(self, message: str) -> AzureError:
-        """The same failure (same class, status and code) with another sentence, e.g. advice added."""
+        """The same failure (same class, status and codes) with another sentence, e.g. advice added."""
         return type(self)(message, status=self.status, code=self.code, correlation_id=self.correlation_id,
-                          retry_after=self.retry_after)
+                          retry_after=self.retry_after, inner_code=self.inner_code)
 
 
 class BadRequestError(AzureError):
@@ -149,6 +154,28 @@ def error_details(error: dict[str, Any], *, limit: int = MAX_DETAILS) -> list[st
     return out
 
 
+def _inner_codes(response: Any) -> list[str]:
+    """The codes of the nested ``innererror``s, outermost first."""
+    try:
+        body = response.json()
+    except Exception:
+        return []
+    error = body.get("error", body) if isinstance(body, dict) else None
+    codes: list[str] = []
+    while isinstance(error, dict) and len(codes) < 10:
+        error = error.get("innererror") or error.get("innerError")
+        if isinstance(error, dict) and error.get("code"):
+            codes.append(str(error["code"]))
+    return codes
+
+
+def _arm_error_codes(response: Any) -> tuple[str | None, str | None, str | None]:
+    """(code, message, innermost code) of an error answer."""
+    codes = _inner_codes(response)
+    code, message = _arm_error(response)
+    return code, message, codes[-1] if codes else None
+
+
 def _arm_error(response: Any) -> tuple[str | None, str | None]:
     try:
         body = response.json()
@@ -246,13 +273,13 @@ def describe_azure_error(exc: BaseException, where: Where, *, retries: int = 0) 
         )
     if isinstance(exc, HttpResponseError) and exc.response is not None:
         response: Any = exc.response
-        code, message = _arm_error(response)
+        code, message, inner_code = _arm_error_codes(response)
         status: int = response.status_code
         retry_after = response.headers.get("Retry-After")
         return error_class(status)(
             describe_status(status, code, message or exc.reason, where, retries, retry_after),
             status=status, code=code, correlation_id=response.headers.get("x-ms-correlation-request-id"),
-            retry_after=_seconds(retry_after),
+            retry_after=_seconds(retry_after), inner_code=inner_code,
         )
     if "Timeout" in type(exc).__name__ or isinstance(exc, TimeoutError):
         return AzureTimeoutError(

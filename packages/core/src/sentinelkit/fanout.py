@@ -8,7 +8,7 @@ so no pack has to rejoin results by label.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -28,6 +28,8 @@ class Targets(Sequence[Workspace]):
     unreachable: tuple[Unreachable, ...] = ()
     """Parts of the estate that "all" would have included but discovery could not list: every fan-out
     answer reports them as failed."""
+    refused: Mapping[str, str] = field(default_factory=dict)
+    """ARM id (lower case) → why a policy refuses this call there: ``fan_out`` skips it, reporting the reason."""
 
     def __getitem__(self, index: int) -> Workspace:  # type: ignore[override]
         return self.workspaces[index]
@@ -107,10 +109,16 @@ async def fan_out(targets: Sequence[Workspace], fn: Callable[[Workspace], Awaita
     lock = asyncio.Lock()
     await progress(0, total, f"0/{total} {label}")
 
+    refused = targets.refused if isinstance(targets, Targets) else {}
+
     async def one(index: int, ws: Workspace) -> None:
         nonlocal done
         async with limit:
             try:
+                if ws.id.lower() in refused:
+                    from .policy import PolicyRefused
+
+                    raise PolicyRefused(refused[ws.id.lower()])
                 results[index] = await fn(ws)
             except KitError as exc:
                 errors[index] = exc

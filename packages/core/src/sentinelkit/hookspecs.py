@@ -15,8 +15,10 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
+    from .call import ToolCall
     from .registrars import (
         BridgeRegistrar,
+        CommandRegistrar,
         ContentKindRegistrar,
         HookspecRegistrar,
         PromptRegistrar,
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
         ToolRegistrar,
     )
     from .settings import Settings, TenantConfig
+    from .workspaces import Workspace
 
 PROJECT = "sentinelkit"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -35,6 +38,12 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 def register_settings(register: SettingsRegistrar) -> None:
     """Declare the model of the pack's ``[packs.<name>]`` settings: ``register(MySettings)`` (a subclass of
     ``sentinelkit.PackSettings``). Called before the other ``register_*`` hooks."""
+
+
+@hookspec
+def register_commands(register: CommandRegistrar) -> None:
+    """Add ``sentinelkit`` commands (``register(name, run, help=..., arguments=...)``) and options of existing
+    commands (``register.option("--flag", commands=("serve",), around=...)``), as llm plugins do."""
 
 
 @hookspec
@@ -71,6 +80,16 @@ def register_bridges(register: BridgeRegistrar) -> None:
 @hookspec
 def register_content_kinds(register: ContentKindRegistrar) -> None:
     """Declare the kinds of content the pack owns: ``register(MyRuleKind())`` for each ``ContentKind``."""
+
+
+@hookspec
+def check_call(call: ToolCall, workspace: Workspace | None, tenant_id: str | None, settings: Settings) -> str | None:
+    """Refuse a call by returning the reason (a sentence naming the policy and what to do), or ``None``.
+
+    Asked before the tool runs (``workspace`` and ``tenant_id`` None), for each workspace a write tool
+    targets (``workspace``), and for each write request (``tenant_id``: the tenant owning the resource).
+    ``call`` is read-only here: its ``tool``, ``spec.safety``, ``arguments``, ``caller``, ``dry_run``.
+    """
 
 
 @hookspec(firstresult=True)

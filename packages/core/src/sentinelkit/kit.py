@@ -82,6 +82,12 @@ class Kit:
         """Resolve an alias, name, label, customerId or ARM id (errors list the closest known names)."""
         ws = await self._runtime.workspaces.resolve(ref)
         self._call.resolved(ws)
+        reason = self._runtime.refusal(self._call, ws)
+        if reason:
+            from .policy import PolicyRefused
+
+            self._call.refusals[ws.label] = reason
+            raise PolicyRefused(reason)
         return ws
 
     async def targets(self, *, workspace: str | None = None, workspaces: Sequence[str] | str | None = None,
@@ -92,7 +98,7 @@ class Kit:
         if workspace and workspaces:
             raise KitError('give either workspace (one) or workspaces (a list, or "all"), not both')
         if workspace:
-            ws = await self.workspace(workspace)
+            ws = await self.workspace(workspace)  # a policy's refusal is the answer
             if tenant and not ws.in_tenant(tenant):
                 raise KitError(f"workspace {ws.label} belongs to tenant {ws.tenant_label}, not {tenant!r}")
             return Targets((ws,), single=True)
@@ -104,7 +110,13 @@ class Kit:
                                                                     sentinel_only=sentinel_only)
         unique = list({ws.id.lower(): ws for ws in chosen}.values())
         self._call.resolved(*unique)
-        return Targets(tuple(unique), unreachable=tuple(unreachable))
+        refused: dict[str, str] = {}
+        for ws in unique:
+            reason = self._runtime.refusal(self._call, ws)
+            if reason:
+                refused[ws.id.lower()] = reason
+                self._call.refusals[ws.label] = reason
+        return Targets(tuple(unique), unreachable=tuple(unreachable), refused=refused)
 
     async def discovery(self, *, refresh: bool = False) -> Discovery:
         """Every reachable workspace, the tenants' short names and what discovery could not reach."""
@@ -172,12 +184,13 @@ class Kit:
         return result
 
     # -- safety ---------------------------------------------------------------------------------
-    async def confirm_change(self, summary: str, changes: Any = None) -> None:
+    async def confirm_change(self, summary: str, changes: Any = None, *, removes: bool = False) -> None:
         """Call once the exact change is known, right before making it: returns when it may go ahead; a dry
-        run, a preview or a refusal ends the call there with its answer (see ``sentinelkit.safety``)."""
+        run, a preview or a refusal ends the call there with its answer (see ``sentinelkit.safety``).
+        ``removes=True`` (tools declared ``can_remove``): this change removes something; ask like DESTRUCTIVE."""
         from .safety import confirm
 
-        await confirm(self._call, summary, changes)
+        await confirm(self._call, summary, changes, removes=removes)
 
     def dry_run_result(self, would_change: Any, *, next_step: str | None = None) -> dict[str, Any]:
         """The answer of a dry run a tool computed itself (e.g. PowerShell's ``-WhatIf``): return it.
@@ -200,6 +213,12 @@ class Kit:
         if outcome not in ("partial", "failed", "no_change"):
             raise ValueError("outcome must be 'partial', 'failed' or 'no_change'")
         self._call.end(outcome, detail)
+
+    def annotate(self, **notes: Any) -> None:
+        """Add facts to this call's audit record (``notes``), e.g. where a write that does not go through
+        ARM ran: a PowerShell host and the workspace or subscription it was told to change. Redacted like
+        the rest of the record."""
+        self._call.notes.update(notes)
 
     def secret(self, value: str | None) -> None:
         """Mask ``value`` wherever it would appear: logs, errors, the audit log, answers."""

@@ -65,12 +65,53 @@ def _redact_processor(logger: Any, method: str, event: MutableMapping[str, Any])
     return {k: (redact(v, k) if k not in ("event", "level", "timestamp") else v) for k, v in event.items()}
 
 
-def configure(level: str = "INFO", *, debug: bool = False) -> None:
-    """Set the level; structlog itself is configured lazily by ``logger()``."""
-    global _level, _logger
+_human = False
+
+
+class LineHandler(logging.Handler):
+    """Library log records (FastMCP, uvicorn, the mcp SDK, azure-core) as sentinelkit's own lines: one JSON
+    object per line on stderr (or readable text with ``--log-format console``), redacted like the rest."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            message = redact_text(record.getMessage())
+            if record.exc_info and _level <= logging.DEBUG:
+                message += "\n" + redact_text(self.formatException(record.exc_info))
+            if _human:
+                line = f"{record.levelname.lower():<7} {record.name}: {message}"
+            else:
+                import json
+                from datetime import UTC, datetime
+
+                line = json.dumps({"logger": record.name, "event": message, "level": record.levelname.lower(),
+                                   "timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z")})
+            sys.stderr.write(line + "\n")
+        except Exception:  # a log line must never break the server
+            self.handleError(record)
+
+    @staticmethod
+    def formatException(exc_info: Any) -> str:
+        return logging.Formatter().formatException(exc_info)
+
+
+def configure(level: str = "INFO", *, debug: bool = False, human: bool = False) -> None:
+    """Set the level and the format of every stderr line (ours and the libraries'): JSON unless ``human``.
+    structlog itself is configured lazily by ``logger()``."""
+    global _level, _logger, _human
     _level = logging.DEBUG if debug else getattr(logging, level.upper(), logging.INFO)
+    _human = human
     _logger = None
-    logging.basicConfig(stream=sys.stderr, level=max(_level, logging.WARNING), format="%(levelname)s %(name)s: %(message)s")
+    root = logging.getLogger()
+    for handler in root.handlers[:]:
+        root.removeHandler(handler)
+    root.addHandler(LineHandler())
+    root.setLevel(max(_level, logging.WARNING))
+    for name in ("fastmcp", "mcp", "uvicorn", "uvicorn.error", "uvicorn.access"):
+        library = logging.getLogger(name)
+        for handler in library.handlers[:]:
+            library.removeHandler(handler)
+        library.propagate = True
+        library.setLevel(max(_level, logging.WARNING))
     logging.getLogger("azure").setLevel(logging.WARNING)
     logging.getLogger("azure.identity").setLevel(logging.ERROR)  # sign-in failures are reported by us
 
@@ -88,7 +129,7 @@ def logger() -> Any:
                 structlog.processors.TimeStamper(fmt="iso", utc=True),
                 structlog.processors.format_exc_info,
                 _redact_processor,
-                structlog.processors.JSONRenderer(),
+                structlog.dev.ConsoleRenderer(colors=False) if _human else structlog.processors.JSONRenderer(),
             ],
             wrapper_class=structlog.make_filtering_bound_logger(_level),
             logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),

@@ -23,8 +23,11 @@ from .errors import KitError
 from .registrars import (
     BridgeFactory,
     BridgeRegistrar,
+    CommandRegistrar,
+    CommandSpec,
     ContentKindRegistrar,
     HookspecRegistrar,
+    OptionSpec,
     PromptRegistrar,
     Registrar,
     ResourceRegistrar,
@@ -319,6 +322,17 @@ class PackManager:
             self._fail(pack, f"registration failed: {_describe(exc)}")
             return False
         return True
+
+    def commands(self) -> tuple[list[CommandSpec], list[OptionSpec]]:
+        """The commands and options packs add to ``sentinelkit`` (``register_commands``); a pack whose hook
+        fails is reported like any load failure and adds nothing."""
+        self.load()
+        commands: list[CommandSpec] = []
+        options: list[OptionSpec] = []
+        for _, registered in self._registered("register_commands", CommandRegistrar):
+            commands += registered.commands
+            options += registered.options
+        return commands, options
 
     def get_credential(self, tenant: Any, settings: Any) -> Any:
         return self.pm.hook.get_credential(tenant=tenant, settings=settings)

@@ -7,7 +7,11 @@ pack's load fail with that message instead of silently registering something els
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import argparse
+import re
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .contract import TOOL_NAME_RE, PromptSpec, ResourceSpec, Safety, ToolSpec, spec_from
@@ -130,6 +134,58 @@ class ContentKindRegistrar(Registrar):
         if any(k.name == kind.name for k in self.kinds):
             raise ValueError(f"content kind {kind.name!r} is registered twice by pack {self.pack!r}")
         self.kinds.append(kind)
+
+
+CommandRun = Callable[["argparse.Namespace"], int]
+#: what an option does around the command it was given to (e.g. start an emulator and stop it after)
+OptionContext = Callable[["argparse.Namespace"], "AbstractContextManager[None]"]
+
+
+@dataclass
+class CommandSpec:
+    """A command a pack adds to ``sentinelkit`` (e.g. ``demo``)."""
+
+    name: str
+    run: CommandRun
+    help: str
+    arguments: Callable[[argparse.ArgumentParser], None] | None
+    pack: str
+
+
+@dataclass
+class OptionSpec:
+    """An option a pack adds to existing commands (e.g. ``--emulator`` on ``serve``)."""
+
+    flags: tuple[str, ...]
+    commands: tuple[str, ...]
+    around: OptionContext | None
+    kwargs: dict[str, Any]
+    pack: str
+
+
+class CommandRegistrar(Registrar):
+    """``register(name, run, help=..., arguments=...)`` adds a ``sentinelkit <name>`` command: ``arguments``
+    gets its ``argparse`` parser, ``run`` the parsed arguments and returns the exit code.
+    ``register.option("--flag", commands=("serve",), around=ctx, **argparse_kwargs)`` adds an option to
+    existing commands (``serve``, ``call``, ``config check``, ``packs``, ``tools``); ``around(args)`` is a
+    context manager the command then runs inside (it decides from ``args`` whether to do anything)."""
+
+    def __init__(self, manager: PackManager, info: PackInfo) -> None:
+        super().__init__(manager, info)
+        self.commands: list[CommandSpec] = []
+        self.options: list[OptionSpec] = []
+
+    def __call__(self, name: str, run: CommandRun, *, help: str,
+                 arguments: Callable[[argparse.ArgumentParser], None] | None = None) -> None:
+        if not re.fullmatch(r"[a-z][a-z0-9-]*", name):
+            raise ValueError(f"command name {name!r} must be lower case words joined by '-'")
+        self.commands.append(CommandSpec(name, run, help, arguments, self.pack))
+
+    def option(self, *flags: str, commands: Sequence[str], around: OptionContext | None = None,
+               **kwargs: Any) -> None:
+        if not flags or not all(f.startswith("--") for f in flags):
+            raise ValueError(f"options must be long flags such as '--emulator', not {flags!r}")
+        self.options.append(OptionSpec(tuple(flags), tuple(commands), around, kwargs, self.pack))
 
 
 class HookspecRegistrar(Registrar):

@@ -22,7 +22,9 @@ if TYPE_CHECKING:
     from .azure.cache import TtlCache
     from .azure.logs import LogsClient
     from .azure.transport import Transport
+    from .call import ToolCall
     from .packs import Collected, PackManager
+    from .workspaces import Workspace
 
 M = TypeVar("M", bound="BaseModel")
 
@@ -58,6 +60,14 @@ class Runtime:
         if self.manager is None:
             raise KitError("no packs are loaded in this runtime")
         return self.manager.hook
+
+    def refusal(self, call: ToolCall, workspace: Workspace | None = None, tenant_id: str | None = None) -> str | None:
+        """Why a policy refuses this call (or this workspace, or a write to this tenant), else ``None``."""
+        if self.manager is None:
+            return None
+        from .policy import first_refusal
+
+        return first_refusal(self.manager.hook, call, workspace, tenant_id, self.settings)
 
     def pack_settings(self, pack: str, model: type[M]) -> M:
         """A pack's ``[packs.<name>]`` settings (see ``PackManager.pack_settings``)."""
@@ -103,7 +113,8 @@ class Runtime:
 
             self._arm[key] = ArmClient(self._transport(self.settings.arm_endpoint, key, self.settings.arm_scope, "arm"),
                                        cache=self.cache, tenant_of=self.tenant_of_path, tenant_name=self.tenant_name,
-                                       home_tenant=self._home(key))
+                                       home_tenant=self._home(key),
+                                       refusal=lambda call, tenant: self.refusal(call, tenant_id=tenant))
         return self._arm[key]
 
     def logs(self, key: str | None = None) -> LogsClient:

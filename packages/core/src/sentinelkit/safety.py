@@ -36,13 +36,14 @@ class Decision(enum.Enum):
 
 
 def decide(*, safety: Safety, dry_run: bool, confirm_flag: bool, can_elicit: bool,
-           answer: bool | None) -> tuple[Decision, Confirmation | None]:
+           answer: bool | None, removes: bool = False) -> tuple[Decision, Confirmation | None]:
     """What to do with a change about to be made, and how it counts as confirmed.
 
-    ``answer`` is the user's answer to an elicitation already asked (``None``: none was asked)."""
+    ``answer`` is the user's answer to an elicitation already asked (``None``: none was asked);
+    ``removes``: this change of an ADDITIVE tool removes something, so it is confirmed like a DESTRUCTIVE one."""
     if dry_run:
         return Decision.DRY_RUN, None
-    if safety is not Safety.DESTRUCTIVE:
+    if safety is not Safety.DESTRUCTIVE and not removes:
         return Decision.PROCEED, None
     if answer is not None:
         return (Decision.PROCEED, "elicitation") if answer else (Decision.DECLINED, None)
@@ -95,14 +96,19 @@ def dry_run_result(would_change: Any, next_step: str | None = None) -> dict[str,
             "next": next_step or "nothing was changed; call again without dry_run to apply"}
 
 
-async def confirm(call: ToolCall, summary: str, changes: Any) -> None:
+async def confirm(call: ToolCall, summary: str, changes: Any, *, removes: bool = False) -> None:
     """See the module docstring. Returns when the change may go ahead; raises ``Finished`` otherwise."""
+    if removes and not call.spec.asks:
+        from .errors import KitError
+
+        raise KitError(f"{call.tool} confirmed a change that removes something, but the tool is not declared "
+                       f"@tool(ADDITIVE, can_remove=True); this is a bug in pack {call.pack!r}")
     ctx = call.ctx
     preview = {"tool": call.tool, "summary": summary, "changes": changes}
     responses = getattr(ctx, "input_responses", None) if ctx is not None else None
     answer = accepted(responses[CONFIRM_KEY]) if responses and CONFIRM_KEY in responses else None
     decision, how = decide(safety=call.spec.safety, dry_run=call.dry_run, confirm_flag=call.confirm,
-                           can_elicit=ctx is not None and client_can_elicit(ctx), answer=answer)
+                           can_elicit=ctx is not None and client_can_elicit(ctx), answer=answer, removes=removes)
     if decision is Decision.ASK:
         decision, how = await _ask(ctx, f"Confirm: {summary}?")
     if decision is Decision.PROCEED:

@@ -48,7 +48,7 @@ def spec_key(spec: ToolSpec) -> str | None:
         return None
     parts = [
         str(FORMAT), __version__, fastmcp.__version__, sys.version.split()[0], spec.pack, spec.name,
-        spec.safety.value, spec.title or "", ",".join(sorted(spec.tags)), str(spec.timeout),
+        spec.safety.value, spec.title or "", ",".join(sorted(spec.tags)), str(spec.timeout), str(spec.can_remove),
         spec.fn.__module__, spec.fn.__qualname__, code.co_filename, str(stat.st_mtime_ns), str(stat.st_size),
         str(code.co_firstlineno),
     ]

@@ -36,7 +36,11 @@ class TenantConfig(_Strict):
 
     tenant_id: str
     name: str = ""
-    credential: Literal["secret", "certificate", "default", "environment", "auto"] = "auto"
+    credential: Literal["secret", "certificate", "default", "environment", "auto", "none"] = "auto"
+    """How to sign in to it; ``none``: not separately (Lighthouse reaches it): the table names it and sets
+    its policy."""
+    allow: Literal["all", "read_only"] = "all"
+    """``read_only``: writes to this tenant are refused (reads work; fan-out writes skip it, saying so)."""
     client_id: str | None = None
     client_secret: str | None = Field(default=None, repr=False)
     client_secret_env: str | None = None

@@ -20,10 +20,11 @@ from mcp.types import ToolAnnotations
 from pydantic import Field
 
 from .call import ToolCall, running
-from .contract import Safety, ToolSpec
+from .contract import ToolSpec
 from .errors import KitError
 from .kit import Kit
 from .log import logger, redact_text
+from .policy import PolicyRefused
 from .safety import Finished
 
 if TYPE_CHECKING:
@@ -60,7 +61,7 @@ def _signature(spec: ToolSpec) -> tuple[inspect.Signature, dict[str, Any], set[s
     if spec.safety.writes and "dry_run" not in names:
         out.append(inspect.Parameter("dry_run", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=_DRY_RUN))
         added.add("dry_run")
-    if spec.safety is Safety.DESTRUCTIVE and "confirm" not in names:
+    if spec.asks and "confirm" not in names:
         out.append(inspect.Parameter("confirm", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=_CONFIRM))
         added.add("confirm")
     out.append(inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context))
@@ -144,11 +145,17 @@ async def run(call: ToolCall, runtime: Runtime) -> Any:
     """Run the body as the current call; audit writes; turn failures into tool errors that say what to do."""
     spec = call.spec
     try:
+        reason = runtime.refusal(call)
+        if reason:
+            raise PolicyRefused(reason)
         with running(call):
             return await spec.fn(Kit(call, runtime), **call.arguments)
     except Finished as done:
         call.end(done.outcome)
         return done.result
+    except PolicyRefused as exc:
+        call.end("refused", redact_text(str(exc)))
+        raise ToolError(f"{spec.name}: {call.detail}") from None
     except KitError as exc:
         call.end("error", redact_text(str(exc)))
         raise ToolError(f"{spec.name}: {call.detail}") from None
@@ -166,3 +173,15 @@ async def run(call: ToolCall, runtime: Runtime) -> Any:
     finally:
         if spec.safety.writes and call.outcome != "input_required":
             runtime.audit.record(call)
+
+
+def describe_parameters(spec: ToolSpec) -> list[dict[str, Any]]:
+    """A tool's parameters as a client sees them: name, JSON type, whether required, description."""
+    schema = build_tool(spec, None).parameters  # type: ignore[arg-type]  # the body is not run
+    required = set(schema.get("required") or [])
+    out = []
+    for name, prop in (schema.get("properties") or {}).items():
+        kinds = [prop.get("type")] if prop.get("type") else [p.get("type") for p in prop.get("anyOf") or []]
+        out.append({"name": name, "type": "|".join(k for k in kinds if k and k != "null") or "any",
+                    "required": name in required, "description": prop.get("description")})
+    return out

@@ -72,6 +72,36 @@ async def reset(request: Request) -> Response:
     return Response(status_code=204)
 
 
+async def append_logs(request: Request) -> Response:
+    """Rows into a table of a workspace, as if ingested: ``{"workspace", "table", "rows": [...]}``."""
+    from .logs.append import AppendError, append_rows
+
+    data = await _json(request)
+    if isinstance(data, JSONResponse):
+        return data
+    try:
+        done = append_rows(runtime(request), data.get("workspace"), data.get("table"), data.get("rows"))
+    except AppendError as exc:
+        return _error(400, str(exc))
+    return JSONResponse(done, status_code=201)
+
+
+async def set_query_limits(request: Request) -> Response:
+    """Lower the query API's answer limits (``{"max_rows", "max_bytes"}``) until the next reset, so that a test
+    meets a partial result without a table of 500,000 rows."""
+    from .logs.api import LIMITS_KEY
+    from .logs.engine import MAX_RESULT_BYTES, MAX_RESULT_ROWS
+
+    data = await _json(request)
+    if isinstance(data, JSONResponse):
+        return data
+    limits = {"max_rows": data.pop("max_rows", MAX_RESULT_ROWS), "max_bytes": data.pop("max_bytes", MAX_RESULT_BYTES)}
+    if data or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in limits.values()):
+        return _error(400, "give max_rows and/or max_bytes, positive integers (nothing else)")
+    runtime(request).caches[LIMITS_KEY] = limits
+    return JSONResponse(limits)
+
+
 async def traffic(request: Request) -> Response:
     """Requests and peak concurrency per ``service:tenant`` since the start or the last reset."""
     return JSONResponse(runtime(request).traffic.to_json())
@@ -116,4 +146,6 @@ def routes() -> list[Route]:
         Route("/_emulator/traffic", traffic, methods=["GET"]),
         Route("/_emulator/traffic", reset_traffic, methods=["DELETE"]),
         Route("/_emulator/token", issue_token, methods=["POST"]),
+        Route("/_emulator/logs", append_logs, methods=["POST"]),
+        Route("/_emulator/query-limits", set_query_limits, methods=["PUT"]),
     ]

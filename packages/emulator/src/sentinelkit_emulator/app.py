@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.applications import Starlette
@@ -69,14 +67,6 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
 def build_app(rt: Runtime, info: dict[str, Any]) -> ASGIApp:
     load_all()
 
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        if rt.persister is not None:
-            rt.persister.start()
-        yield
-        if rt.persister is not None:
-            await rt.persister.flush()
-
     routes = [
         *admin.routes(),
         *entra.routes(),
@@ -85,7 +75,6 @@ def build_app(rt: Runtime, info: dict[str, Any]) -> ASGIApp:
     ]
     app = Starlette(
         routes=routes,
-        lifespan=lifespan,
         exception_handlers={ArmError: _arm_error, Exception: _unexpected},
     )
     app.state.runtime = rt

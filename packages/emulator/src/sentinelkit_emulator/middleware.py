@@ -11,15 +11,15 @@ import json
 import socket
 import struct
 from collections.abc import Callable
-from urllib.parse import parse_qs
 from typing import Any
+from urllib.parse import parse_qs
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .faults import Fault
 from .runtime import Runtime
-from .traffic import TrafficStats
 from .targets import target_of
+from .traffic import TrafficStats
 
 _RESET_KEY = "sentinelkit.reset_connection"
 

@@ -1,20 +1,19 @@
 """Starting the emulator: in this process (``Emulator``, for tests) or as the console script.
 
-Both paths build the same pieces: TLS files, the store (from ``--state-file`` when it exists, else
-the scenario), the token issuer, the app, and a uvicorn server on a socket bound beforehand so that
-port 0 gives a known free port before the server starts.
+Both paths build the same pieces: the state file (if any) and the folder for the emulator's files
+(workdir.py), TLS, the store (the scenario, plus the state file's changes), the token issuer, the
+app, and a uvicorn server on a socket bound beforehand so that port 0 gives a known free port before
+the server starts.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import shutil
 import socket
 import ssl
-import tempfile
 import threading
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,13 +21,17 @@ import httpx
 import uvicorn
 
 from .app import build_app
+from .clientconfig import sentinelkit_config
 from .faults import FaultBook
+from .model import World
 from .runtime import Runtime
 from .scenario import build_store
 from .scenario.plan import SCENARIOS
-from .store import Persister, Store
+from .statefile import StateFile, StateFileError
+from .store import Store
 from .tls import make_tls
 from .tokens import TokenIssuer
+from .workdir import WorkDir
 
 
 class _QuietShutdown(logging.Filter):
@@ -39,18 +42,6 @@ class _QuietShutdown(logging.Filter):
 
 
 logging.getLogger("uvicorn.error").addFilter(_QuietShutdown())
-
-
-def _load_or_build(scenario: str, state_file: Path | None) -> Store:
-    if state_file is not None and state_file.exists():
-        try:
-            return Store.from_snapshot(json.loads(state_file.read_text(encoding="utf-8")))
-        except (ValueError, KeyError, TypeError) as exc:
-            raise SystemExit(
-                f"state file {state_file} is not a sentinelkit emulator state ({exc}); "
-                "move it away or pass another --state-file"
-            ) from exc
-    return build_store(scenario)
 
 
 def _info(rt: Runtime, scenario: str, ca_path: Path) -> dict[str, Any]:
@@ -154,36 +145,72 @@ class Emulator:
         self.host = host
         self.port = port
         self.state_file = Path(state_file) if state_file else None
-        self._own_dir = data_dir is None
-        self.data_dir = Path(data_dir) if data_dir else Path(tempfile.mkdtemp(prefix="sentinelkit-emulator-"))
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._given_dir = Path(data_dir) if data_dir else None
+        self._workdir: WorkDir | None = None
+        self._state: StateFile | None = None
         self.info: dict[str, Any] = {}
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._sock: socket.socket | None = None
         self._http: httpx.Client | None = None
 
+    @property
+    def data_dir(self) -> Path:
+        """The folder with the CA and the client certificates (see workdir.py); exists once prepared."""
+        assert self._workdir is not None, "the emulator is not prepared"
+        return self._workdir.path
+
     # -- building ---------------------------------------------------------------------------------
     def prepare(self) -> uvicorn.Server:
-        """Build everything and bind the socket; the server is not running yet."""
+        """Build everything and bind the socket; the server is not running yet.
+
+        Raises ``SystemExit`` with a clear message for a state file that cannot be used; whatever
+        failed, nothing it made is left behind.
+        """
+        try:
+            return self._prepare()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _make_workdir(self) -> WorkDir:
+        if self._given_dir is not None:
+            return WorkDir.given(self._given_dir)
+        if self.state_file is not None:
+            try:
+                return WorkDir.beside(self.state_file)  # we hold the state file: no other emulator uses it
+            except FileExistsError as exc:
+                raise SystemExit(str(exc)) from None
+        return WorkDir.temporary()
+
+    def _prepare(self) -> uvicorn.Server:
+        if self.state_file is not None:
+            try:
+                self._state = StateFile(self.state_file, self.scenario)
+            except StateFileError as exc:
+                raise SystemExit(str(exc)) from None
+        self._workdir = self._make_workdir()
         tls = make_tls(self.data_dir)
         sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET, socket.SOCK_STREAM)
+        self._sock = sock
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         # accepted sockets inherit it; without it every small response waits ~40 ms (Nagle + delayed ACK)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.bind((self.host, self.port))
         sock.listen(512)
-        self._sock = sock
         port = sock.getsockname()[1]
         host = f"[{self.host}]" if ":" in self.host else self.host
         base_url = f"https://{host}:{port}"
-        store = _load_or_build(self.scenario, self.state_file)
-        world = store.world
         scenario = self.scenario
 
+        def build(now: datetime | None, world: World | None) -> Store:
+            return build_store(scenario, now=now, world=world, lazy_logs=True)
+
+        store = self._state.load(build) if self._state is not None else build(None, None)
+        world = store.world
+
         def rebuild() -> Store:
-            fresh = build_store(scenario, world=world)
-            return fresh
+            return build(None, world)
 
         rt = Runtime(
             store=store,
@@ -192,10 +219,13 @@ class Emulator:
             base_url=base_url,
             data_dir=self.data_dir,
             build_store=rebuild,
+            state_file=self._state,
         )
-        if self.state_file is not None:
-            rt.persister = Persister(lambda: rt.store, self.state_file)
         self.info = _info(rt, self.scenario, tls.ca_path)
+        config_path = Path(tls.ca_path).parent / "sentinelkit.toml"  # the data folder: removed with it
+        config_path.write_text(sentinelkit_config(self.info), encoding="utf-8")
+        config_path.chmod(0o600)  # it holds the tenants' client secrets
+        self.info["env"]["SENTINELKIT_CONFIG"] = str(config_path)
         self.runtime = rt
         config = uvicorn.Config(
             build_app(rt, self.info),
@@ -204,9 +234,11 @@ class Emulator:
             log_level="warning",
             access_log=False,
             timeout_graceful_shutdown=2,
-            lifespan="on",
+            lifespan="off",  # nothing to start or flush: changes are committed as they are made
             backlog=512,
         )
+        config.load()  # reads the server's key into memory: its file need not outlive this line
+        tls.key_path.unlink()
         self._server = uvicorn.Server(config)
         return self._server
 
@@ -223,12 +255,16 @@ class Emulator:
         )
         self._thread.start()
         deadline = time.monotonic() + 30
-        while not server.started:
-            if not self._thread.is_alive():
-                raise RuntimeError("the emulator stopped during start-up; see the log above")
-            if time.monotonic() > deadline:
-                raise TimeoutError("the emulator did not start within 30 s")
-            time.sleep(0.01)
+        try:
+            while not server.started:
+                if not self._thread.is_alive():
+                    raise RuntimeError("the emulator stopped during start-up; see the log above")
+                if time.monotonic() > deadline:
+                    raise TimeoutError("the emulator did not start within 30 s")
+                time.sleep(0.01)
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def stop(self) -> None:
@@ -236,15 +272,21 @@ class Emulator:
             self._http.close()
             self._http = None
         if self._server is not None:
-            self._server.should_exit = True
+            # every change is committed as it is made: no need to wait for clients' idle keep-alive
+            # connections to close (up to timeout_graceful_shutdown)
+            self._server.should_exit = self._server.force_exit = True
         if self._thread is not None:
             self._thread.join(timeout=10)
             self._thread = None
         if self._sock is not None:
             self._sock.close()
             self._sock = None
-        if self._own_dir:
-            shutil.rmtree(self.data_dir, ignore_errors=True)
+        if self._workdir is not None:  # before the state file is released: a successor empties it anew
+            self._workdir.remove()
+            self._workdir = None
+        if self._state is not None:
+            self._state.close()
+            self._state = None
 
     def __enter__(self) -> Emulator:
         return self.start()
@@ -294,6 +336,23 @@ class Emulator:
 
     def reset_traffic(self) -> None:
         self.admin.delete("/traffic").raise_for_status()
+
+    def append_logs(self, workspace: str, table: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
+        """Append rows to a table of a workspace (name, customerId or ARM id), as if ingested; the table must
+        exist and have every column the rows name. Answers ``{"appended", "rows"}`` (rows now in the table)."""
+        response = self.admin.post("/logs", json={"workspace": workspace, "table": table, "rows": rows})
+        if response.status_code == 400:
+            raise ValueError(response.json()["error"]["message"])
+        response.raise_for_status()
+        return dict(response.json())
+
+    def set_query_limits(self, *, max_rows: int | None = None, max_bytes: int | None = None) -> dict[str, int]:
+        """Lower the query API's answer limits (500,000 rows, 64 MB) until the next reset: answers beyond them are
+        cut and carry a PartialError, as Azure's are."""
+        given = {k: v for k, v in (("max_rows", max_rows), ("max_bytes", max_bytes)) if v is not None}
+        response = self.admin.put("/query-limits", json=given)
+        response.raise_for_status()
+        return dict(response.json())
 
     def reset(self) -> None:
         """Back to the scenario's initial state; faults cleared."""

@@ -17,7 +17,8 @@ from .faults import FaultBook
 from .traffic import TrafficStats
 
 if TYPE_CHECKING:
-    from .store import Persister, Store
+    from .statefile import StateFile
+    from .store import Store
     from .tokens import TokenIssuer
 
 
@@ -32,16 +33,17 @@ class Runtime:
     data_dir: Path
     #: rebuilds the scenario's initial store (used by POST /_emulator/reset)
     build_store: Callable[[], Store]
-    persister: Persister | None = None
+    #: the open state file (``--state-file``), if any
+    state_file: StateFile | None = None
     #: requests and peak concurrency per target tenant (``GET /_emulator/traffic``)
     traffic: TrafficStats = field(default_factory=TrafficStats)
     #: per-runtime caches owned by subsystems (e.g. the KQL engine), keyed by subsystem name
     caches: dict[str, Any] = field(default_factory=dict)
 
     def changed(self) -> None:
-        """Call after any state change so that the state file catches up."""
-        if self.persister is not None:
-            self.persister.mark_dirty()
+        """Call after any state change, before answering: commits it to the state file (if any)."""
+        if self.state_file is not None:
+            self.state_file.commit(self.store)
 
 
 def runtime(request: Request) -> Runtime:

@@ -1,27 +1,24 @@
 """The emulator's state: ARM resources, Log Analytics rows, long-running operations.
 
 All mutation happens on the server's single event loop without awaiting in between, so each
-request's change is atomic; persistence snapshots the state and writes it atomically (temp file
-+ rename) off the loop, coalescing bursts of writes.
+request's change is atomic. Once a state file is attached (``track_changes``), the store notes
+what each change touched, and the state file commits exactly that (see statefile.py).
 """
 
 from __future__ import annotations
 
-import asyncio
-import copy
-import json
-import os
-import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from .model import World
 
 Resource = dict[str, Any]
 LogRow = dict[str, Any]
+#: customerId (lower) -> table name -> rows (dicts keyed by column name)
+Logs = dict[str, dict[str, list[LogRow]]]
 
 
 def key_of(resource_id: str) -> str:
@@ -40,6 +37,19 @@ def new_etag(quoted: bool = True) -> str:
     return f'"{raw}"' if quoted else raw
 
 
+@dataclass
+class Changes:
+    """What changed since the last commit: resources put or deleted (by key; their current value is
+    read at commit time), log rows appended, counters moved."""
+
+    resources: dict[str, None] = field(default_factory=dict)  # an ordered set
+    logs: list[tuple[str, str, list[LogRow]]] = field(default_factory=list)
+    counters: dict[str, None] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.resources or self.logs or self.counters)
+
+
 class Store:
     """In-memory state with an index of collections for paging-friendly listing."""
 
@@ -49,8 +59,11 @@ class Store:
         self.now = now
         self._resources: dict[str, Resource] = {}
         self._collections: dict[str, dict[str, None]] = {}
-        #: customerId (lower) -> table name -> rows (dicts keyed by column name)
-        self.logs: dict[str, dict[str, list[LogRow]]] = {}
+        self._logs: Logs = {}
+        #: makes the scenario's log rows at their first use (see defer_logs)
+        self._log_seed: Callable[[], Logs] | None = None
+        #: rows appended before the scenario's were made: they follow them
+        self._appended_early: list[tuple[str, str, list[LogRow]]] = []
         #: async operation id -> {"status": ..., "resource_id": ..., "polls_left": int, ...}
         self.operations: dict[str, dict[str, Any]] = {}
         #: per-collection counters, e.g. incident numbers per workspace
@@ -58,6 +71,12 @@ class Store:
         #: bumped on every change; caches (e.g. the KQL engine) compare against it
         self.version = 0
         self.logs_version = 0
+        #: what changed since the last commit; None while nothing records changes (e.g. while seeding)
+        self.changes: Changes | None = None
+
+    def track_changes(self) -> None:
+        """From now on, note every change (the scenario seeded before this is not a change)."""
+        self.changes = Changes()
 
     # -- resources ----------------------------------------------------------------------------
     def get(self, resource_id: str) -> Resource | None:
@@ -69,6 +88,8 @@ class Store:
         self._resources[k] = resource
         self._collections.setdefault(parent_of(k), {})[k] = None
         self.version += 1
+        if self.changes is not None:
+            self.changes.resources[k] = None
         return resource
 
     def delete(self, resource_id: str) -> Resource | None:
@@ -79,12 +100,15 @@ class Store:
             return None
         self._collections.get(parent_of(k), {}).pop(k, None)
         prefix = k + "/"
-        for child in [c for c in self._resources if c.startswith(prefix)]:
+        children = [c for c in self._resources if c.startswith(prefix)]
+        for child in children:
             del self._resources[child]
             self._collections.get(parent_of(child), {}).pop(child, None)
         for coll in [c for c in self._collections if c.startswith(prefix)]:
             del self._collections[coll]
         self.version += 1
+        if self.changes is not None:  # every removed key: a state file must not bring a seeded child back
+            self.changes.resources.update(dict.fromkeys([k, *children]))
         return removed
 
     def children(self, collection_id: str) -> list[Resource]:
@@ -97,90 +121,34 @@ class Store:
     def next_counter(self, name: str) -> int:
         value = self.counters.get(name.lower(), 0) + 1
         self.counters[name.lower()] = value
+        if self.changes is not None:
+            self.changes.counters[name.lower()] = None
         return value
 
     # -- logs -----------------------------------------------------------------------------------
+    def defer_logs(self, seed: Callable[[], Logs]) -> None:
+        """Make the scenario's log rows with ``seed()`` when they are first read, not now: they are most
+        of a start's work, and a session that only reads and writes ARM never needs them."""
+        self._log_seed = seed
+
+    @property
+    def logs(self) -> Logs:
+        if self._log_seed is not None:
+            seed, self._log_seed = self._log_seed, None
+            logs = seed()
+            for cid, table, rows in self._appended_early:
+                logs.setdefault(cid, {}).setdefault(table, []).extend(rows)
+            self._logs, self._appended_early = logs, []
+        return self._logs
+
     def append_logs(self, customer_id: str, table: str, rows: list[LogRow]) -> None:
-        self.logs.setdefault(customer_id.lower(), {}).setdefault(table, []).extend(rows)
+        if self._log_seed is not None:  # appending needs no reading: the scenario's rows can still wait
+            self._appended_early.append((customer_id.lower(), table, list(rows)))
+        else:
+            self._logs.setdefault(customer_id.lower(), {}).setdefault(table, []).extend(rows)
         self.logs_version += 1
+        if self.changes is not None:
+            self.changes.logs.append((customer_id.lower(), table, list(rows)))
 
     def workspace_logs(self, customer_id: str) -> dict[str, list[LogRow]]:
         return self.logs.get(customer_id.lower(), {})
-
-    # -- persistence ----------------------------------------------------------------------------
-    def snapshot(self) -> dict[str, Any]:
-        """A copy that later changes cannot affect, to be written out off the event loop.
-
-        Log rows are never changed once appended, so copying the lists (not the rows) is enough and
-        keeps a snapshot of ~80k rows cheap.
-        """
-        state = copy.deepcopy(
-            {
-                "format": 1,
-                "now": self.now.isoformat(),
-                "world": self.world.to_json(),
-                "resources": list(self._resources.values()),
-                "operations": self.operations,
-                "counters": self.counters,
-            }
-        )
-        state["logs"] = {cid: {table: list(rows) for table, rows in tables.items()} for cid, tables in self.logs.items()}
-        return state
-
-    @classmethod
-    def from_snapshot(cls, data: dict[str, Any]) -> Store:
-        if data.get("format") != 1:
-            raise ValueError(f"unsupported state file format {data.get('format')!r} (expected 1)")
-        store = cls(World.from_json(data["world"]), datetime.fromisoformat(data["now"]))
-        for resource in data["resources"]:
-            store.put(resource)
-        store.logs = data["logs"]
-        store.operations = data["operations"]
-        store.counters = data["counters"]
-        return store
-
-
-def write_json_atomically(path: Path, data: Any) -> None:
-    """Write JSON so that a crash leaves either the old file or the new one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, default=str)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-class Persister:
-    """Saves the store to ``path`` after changes, at most one write in flight, coalescing bursts."""
-
-    def __init__(self, store_ref: Any, path: Path) -> None:
-        # store_ref is a zero-argument callable returning the current store (reset swaps stores)
-        self._store_ref = store_ref
-        self.path = path
-        self._dirty = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run())
-
-    def mark_dirty(self) -> None:
-        self._dirty.set()
-
-    async def _run(self) -> None:
-        while True:
-            await self._dirty.wait()
-            self._dirty.clear()
-            snapshot = self._store_ref().snapshot()
-            await asyncio.to_thread(write_json_atomically, self.path, snapshot)
-
-    async def flush(self) -> None:
-        """Write the current state now (used at shutdown)."""
-        if self._task is not None:
-            self._task.cancel()
-        snapshot = self._store_ref().snapshot()
-        await asyncio.to_thread(write_json_atomically, self.path, snapshot)

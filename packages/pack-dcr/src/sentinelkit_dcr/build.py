@@ -144,3 +144,26 @@ def diff(before: Any, after: Any, path: str = "", out: list[dict[str, Any]] | No
     elif before != after:
         out.append({"path": path, "before": before, "after": after})
     return out
+
+
+def removals(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """What a change to a rule stops collecting or sending: data flows (stream → destination), data
+    sources, destinations, stream declarations and the endpoint. Such a change is confirmed like a delete."""
+    b, a = before.get("properties") or {}, after.get("properties") or {}
+
+    def pairs(props: dict[str, Any]) -> set[tuple[str, str]]:
+        return {(s, d) for f in props.get("dataFlows") or [] for s in f.get("streams") or []
+                for d in f.get("destinations") or []}
+
+    def names(props: dict[str, Any], key: str) -> set[str]:
+        return {str(item.get("name")) for group in (props.get(key) or {}).values() for item in group or []
+                if isinstance(item, dict)}
+
+    out = [f"data flow {s} → {d}" for s, d in sorted(pairs(b) - pairs(a))]
+    out += [f"data source {n}" for n in sorted(names(b, "dataSources") - names(a, "dataSources"))]
+    out += [f"destination {n}" for n in sorted(names(b, "destinations") - names(a, "destinations"))]
+    out += [f"stream declaration {n}" for n in sorted(set(b.get("streamDeclarations") or {})
+                                                     - set(a.get("streamDeclarations") or {}))]
+    if b.get("dataCollectionEndpointId") and not a.get("dataCollectionEndpointId"):
+        out.append(f"endpoint {str(b['dataCollectionEndpointId']).rsplit('/', 1)[-1]}")
+    return out

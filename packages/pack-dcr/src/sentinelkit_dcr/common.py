@@ -8,7 +8,7 @@ from typing import Any
 from sentinelkit import FanOut, Kit, KitError, NotFoundError, Workspace
 
 from . import api, validate
-from .build import clean, diff
+from .build import clean, diff, removals
 from .errors import explained
 
 
@@ -38,10 +38,15 @@ async def save_rule(kit: Kit, ws: Workspace, rule_id: str, body: dict[str, Any],
     validate.check(body.get("kind"), body["properties"], name)
     await validate.check_targets(kit, ws, body["properties"], str(body.get("location")), name)
     changes: dict[str, Any] = {"rule": rule_id, "body": body}
+    removed: list[str] = []
     if before is not None:
         changes["diff"] = diff(clean(before), body)
         changes["etag"] = etag
-    await kit.confirm_change(summary, changes)
+        removed = removals(clean(before), body)
+        if removed:
+            changes["removes"] = removed
+            summary += f"; it stops collecting: {', '.join(removed)}"
+    await kit.confirm_change(summary, changes, removes=bool(removed))
     with explained():
         return await kit.arm(ws).put(rule_id, api.VERSION, body, etag=etag,
                                      where=ws.where(resource=f"data collection rule {name}", operation="save"))

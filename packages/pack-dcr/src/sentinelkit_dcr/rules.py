@@ -126,7 +126,7 @@ async def dcr_create(kit: Kit, workspace: str, name: str, kind: str | None = Non
     return {"created": True, **rule_row(saved, workspace=ws.label, associations=0)}
 
 
-@tool(ADDITIVE, title="Update a data collection rule")
+@tool(ADDITIVE, title="Update a data collection rule", can_remove=True)
 async def dcr_update(kit: Kit, workspace: str, rule: str, description: str | None = None,
                      data_flows: list[dict[str, Any]] | None = None,
                      custom_streams: dict[str, list[Any]] | None = None, endpoint: str | None = None,

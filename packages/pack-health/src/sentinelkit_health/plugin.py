@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from sentinelkit import HookspecRegistrar, PromptRegistrar, ToolRegistrar, hookimpl
 
+from .demo import sentinelkit_demo_steps
+
 
 @hookimpl
 def register_hookspecs(register: HookspecRegistrar) -> None:
@@ -38,3 +40,6 @@ def register_prompts(register: PromptRegistrar) -> None:
         name="sentinel-quick-status",
         description="A quick, one-screen status of every Sentinel workspace (quick health check).",
     )
+
+
+__all__ = ["register_hookspecs", "register_prompts", "register_tools", "sentinelkit_demo_steps"]

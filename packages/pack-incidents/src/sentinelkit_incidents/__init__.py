@@ -9,6 +9,7 @@ from __future__ import annotations
 from sentinelkit import ToolRegistrar, hookimpl
 
 from .bulk import incident_bulk_update
+from .demo import sentinelkit_demo_steps
 from .reads import incident_alert_list, incident_comment_list, incident_entity_list, incident_get, incident_list
 from .writes import incident_assign, incident_close, incident_comment_add, incident_update
 
@@ -22,3 +23,6 @@ TOOLS = (incident_list, incident_get, incident_update, incident_close, incident_
 def register_tools(register: ToolRegistrar) -> None:
     for fn in TOOLS:
         register(fn)
+
+
+__all__ = ["register_tools", "sentinelkit_demo_steps"]

@@ -47,12 +47,15 @@ async def change_one(kit: Kit, workspace: str, incident_id: str, change: Change,
         return {"changed": False, "incident": compact(incident, ws),
                 "message": f"{access.label(incident)} already is so; nothing was written"}
     where = f"{access.label(incident)} in workspace {ws.label} (tenant {ws.tenant or ws.tenant_id})"
-    await kit.confirm_change(f"{action} {where}", clip({"incident": compact(incident, ws), "changes": diff}))
+    reopens = old.get("status") == "Closed" and new.get("status") != "Closed"
+    summary = f"{action} {where}" + (f"; this reopens it and clears its classification "
+                                     f"({old.get('classification')})" if reopens else "")
+    await kit.confirm_change(summary, clip({"incident": compact(incident, ws), "changes": diff}), removes=reopens)
     result = await access.write(kit, ws, incident, new, action=action)
     return clip({"changed": True, "incident": compact(result or incident, ws, *shown), "changes": diff})
 
 
-@tool(ADDITIVE, title="Update an incident")
+@tool(ADDITIVE, title="Update an incident", can_remove=True)
 async def incident_update(
     kit: Kit,
     workspace: str,

@@ -15,6 +15,7 @@ from typing import Any
 from sentinelkit import Kit, Safety, clip, tool
 
 from .catalog import GeneratedTool
+from .paths import confine
 from .protocol import CallResult
 from .schema import to_powershell
 
@@ -77,7 +78,16 @@ async def run_generated(kit: Kit, gen: GeneratedTool, arguments: dict[str, Any])
     for name in secure:
         kit.secret(str(parameters[name]))
     bridge = kit.bridge(BRIDGE)
+    remote = bridge.settings.remote
+    files = confine(kit, gen.params, parameters, remote=remote is not None)
     display = _command_line(fn.name, parameters, secure)
+    if gen.safety.writes or files:
+        kit.annotate(powershell={
+            "function": fn.name, "script": str(fn.script),
+            "host": f"remote {remote.host}" if remote is not None else "local pwsh",
+            **({"files": files} if files else {}),
+            **({"targets": targets} if (targets := target_parameters(parameters)) else {}),
+        })
     if gen.safety.writes:
         if kit.dry_run and fn.supports_whatif:
             # "if ($Force -or $PSCmdlet.ShouldProcess(...))" is common: -Force would defeat -WhatIf
@@ -126,3 +136,12 @@ def shape(name: str, result: CallResult, budget: int) -> dict[str, Any]:
     if result.attempts > 1:
         out["attempts"] = result.attempts
     return out
+
+
+_TARGET = ("workspace", "subscription", "resourcegroup", "tenant")
+
+
+def target_parameters(parameters: dict[str, Any]) -> dict[str, Any]:
+    """The arguments that say where a PowerShell function acts (workspace, subscription, resource group,
+    tenant): recorded in the audit, since these writes do not go through ARM where the core sees them."""
+    return {k: v for k, v in parameters.items() if any(t in k.lower().replace("_", "") for t in _TARGET)}

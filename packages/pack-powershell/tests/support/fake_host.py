@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import re
 import sys
+import tempfile
 import time
 from pathlib import Path
 

@@ -18,6 +18,7 @@ from azure.core.pipeline.policies import (
 from azure.core.pipeline.transport import AioHttpTransport
 
 from ..call import current_call
+from ..credentials import time_bound
 from ..log import logger
 from ..settings import Settings
 
@@ -95,7 +96,7 @@ def build_client(base_url: str, credential: Any, scope: str, settings: Settings,
             retry_backoff_max=retry.backoff_max,
             timeout=retry.timeout * (retry.max_retries + 1),
         ),
-        _auth_policy(credential, scope, service),
+        _auth_policy(time_bound(credential, retry.timeout, tenant), scope, service),
         ContentDecodePolicy(),
     ]
     transport_kwargs: dict[str, Any] = {}

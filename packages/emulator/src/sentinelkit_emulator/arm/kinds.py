@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from starlette.datastructures import QueryParams
@@ -58,7 +58,7 @@ def compile_template(template: str) -> re.Pattern[str]:
 
 def utc_now() -> str:
     """ARM's timestamp format (UTC, 7 fractional digits like .NET, trailing Z)."""
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z"
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z"
 
 
 @dataclass

@@ -32,6 +32,8 @@ from .engine import (
 )
 
 QUERY_PERMISSION = "Microsoft.OperationalInsights/workspaces/query/read"
+#: ``runtime.caches`` key of the answer limits the admin API set (``{"max_rows", "max_bytes"}``)
+LIMITS_KEY = "logs.limits"
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
@@ -165,6 +167,7 @@ async def query_endpoint(request: Request) -> JSONResponse:
         timeout=timeout,
         include_statistics=prefer.get("include-statistics") == "true",
         include_render=prefer.get("include-render") == "true",
+        **rt.caches.get(LIMITS_KEY, {}),  # lowered through the admin API for tests (reset restores them)
     )
     headers: dict[str, str] = {}
     applied = [f"{k}={v}" for k, v in prefer.items() if k in ("include-statistics", "include-render", "wait")]

@@ -30,7 +30,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ArmError
-from .functions import Function, workspace_functions
+from .functions import Function, called_functions, specialize, workspace_functions
 from .schemas import DUCKDB_TYPES, Schema, merge_schemas, workspace_schemas
 
 if TYPE_CHECKING:
@@ -516,10 +516,10 @@ def _translate(query: str, schema_key: tuple[tuple[str, tuple[str, ...]], ...],
 
     install()
     schema = {name: list(columns) for name, columns in schema_key}
-    words = set(re.findall(r"[A-Za-z_]\w*", query))
-    called = tuple(f for f in functions if f.name in words)
+    specialized = specialize(query, functions)
+    called = called_functions(specialized, functions)
     definitions = _parsed_functions(tuple(f.definition for f in called)) if called else None
-    rewritten = positional_arguments(rewrite(query), {f.name: f.parameters for f in called})
+    rewritten = positional_arguments(rewrite(specialized), {f.name: f.parameters for f in called})
     rewritten = column_ifexists(rewritten, schema)
     rewritten = with_aliases(rewritten, _case_aliases(query, schema_key))
     try:

@@ -2,9 +2,10 @@
 
 All are stored-function definitions for duckdb-kql (``functions=``), built from the workspace's state:
 
-- ``_GetWatchlist('alias')``: the items of the workspace's watchlists (ARM resources), one row per
-  item with ``SearchKey``, ``_DTItemId``, ``LastUpdatedTimeUTC`` and every item field as a string column
-  (the service unpacks the item bag the same way; items of other watchlists leave their fields empty);
+- ``_GetWatchlist('alias')``: the items of that watchlist (ARM resources), one row per item with
+  ``_DTItemId``, ``LastUpdatedTimeUTC``, ``SearchKey`` and each of its fields as a string column, as the
+  service's ``bag_unpack`` gives them (see :func:`watchlist_functions`); a watchlist the workspace lacks
+  gives no rows, as in the service;
 - saved searches with a ``functionAlias`` (Log Analytics functions), with their ``functionParameters``;
 - the ASIM unifying parsers Sentinel content calls most (network session, process creation, DNS,
   authentication) over the tables the emulator seeds, with the filtering parameters of Microsoft's
@@ -16,6 +17,8 @@ named arguments (``_Im_Dns(starttime=ago(1h))``) before translating.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -187,36 +190,110 @@ def asim_functions(tables: Iterable[str]) -> list[Function]:
 
 
 def _kql_string(value: Any) -> str:
-    return json.dumps("" if value is None else str(value))
+    return json.dumps("" if value is None else str(value), ensure_ascii=False)
 
 
-def watchlist_function(store: Store, workspace_id: str) -> Function | None:
-    """``_GetWatchlist(alias)`` over the workspace's watchlist items, as they are in ARM now."""
+_WATCHLIST_KEYS = ("_DTItemId:string", "LastUpdatedTimeUTC:string", "SearchKey:string")
+#: ``_GetWatchlist('alias')`` with a literal alias (what nearly all content writes)
+_WATCHLIST_CALL = re.compile(r"""\b_GetWatchlist\s*\(\s*(?:'([^'\\]*)'|"([^"\\]*)")\s*\)""")
+#: the function a literal call of a watchlist the workspace does not have becomes
+_NO_WATCHLIST = "_GetWatchlist_none"
+
+
+def _column(name: str) -> str:
+    return name if re.fullmatch(r"[A-Za-z_]\w*", name) else "['" + name + "']"
+
+
+def _watchlist_items(store: Store, workspace_id: str) -> dict[str, list[tuple[str, str, str, dict[str, Any]]]]:
+    """alias -> ``(search key value, item id, updated, values)`` of each item, in ARM now."""
     prefix = f"{workspace_id}/providers/Microsoft.SecurityInsights/watchlists".lower()
-    rows: list[tuple[str, str, str, str, dict[str, Any]]] = []
-    for watchlist in store.all():
-        if str(watchlist.get("type", "")).lower() != _WATCHLIST_TYPE or not str(watchlist["id"]).lower().startswith(prefix):
+    out: dict[str, list[tuple[str, str, str, dict[str, Any]]]] = {}
+    for watchlist in store.children(prefix):
+        if str(watchlist.get("type", "")).lower() != _WATCHLIST_TYPE:
             continue
         props = watchlist.get("properties") or {}
         alias = str(props.get("watchlistAlias") or watchlist.get("name"))
         key = str(props.get("itemsSearchKey") or "")
+        rows = out.setdefault(alias, [])
         for item in store.children(f"{watchlist['id']}/watchlistItems"):
             ip = item.get("properties") or {}
-            values = dict(ip.get("itemsKeyValue") or {})
-            rows.append((alias, str(values.get(key, "")), str(ip.get("watchlistItemId") or item.get("name")),
+            values = {str(k): v for k, v in (ip.get("itemsKeyValue") or {}).items()}
+            rows.append((str(values.get(key, "")), str(ip.get("watchlistItemId") or item.get("name")),
                          str(ip.get("updated") or ip.get("created") or ""), values))
+    return out
+
+
+def _watchlist_table(items: list[tuple[str, str, str, dict[str, Any]]], *, with_alias: list[str] | None = None) -> str:
+    """A ``datatable`` of the items as ``_GetWatchlist`` returns them: ``_DTItemId``, ``LastUpdatedTimeUTC``,
+    ``SearchKey``, then each item column (``bag_unpack`` of the item), all strings as uploaded."""
     columns: list[str] = []
-    for *_, values in rows:
-        columns += [c for c in values if c not in columns and not re.search(r"['\]\\]", c)]
-    header = ", ".join(["WatchlistAlias:string", "SearchKey:string", "_DTItemId:string", "LastUpdatedTimeUTC:string",
-                        *(f"['{c}']:string" for c in columns)])
+    seen: set[str] = set()
+    for *_, values in items:
+        for c in values:
+            if c not in seen and "'" not in c and "\\" not in c and c not in ("_DTItemId", "SearchKey"):
+                seen.add(c)
+                columns.append(c)
+    head = (["WatchlistAlias:string"] if with_alias is not None else []) + list(_WATCHLIST_KEYS)
+    header = ", ".join([*head, *(f"{_column(c)}:string" for c in columns)])
     cells = []
-    for alias, search_key, item_id, updated, values in rows:
-        cells.append(", ".join(_kql_string(v) for v in (alias, search_key, item_id, updated,
-                                                       *(values.get(c) for c in columns))))
-    body = (f"datatable({header}) [{', '.join(cells)}]\n| where WatchlistAlias == alias\n"
-            "| extend LastUpdatedTimeUTC = todatetime(LastUpdatedTimeUTC)\n| project-away WatchlistAlias")
-    return Function("_GetWatchlist", (("alias", ""),), f"function _GetWatchlist(alias:string) {{\n{body}\n}}")
+    for i, (search_key, item_id, updated, values) in enumerate(items):
+        first = [with_alias[i]] if with_alias is not None else []
+        cells.append(", ".join(_kql_string(v) for v in (*first, item_id, updated, search_key,
+                                                         *(values.get(c) for c in columns))))
+    return f"datatable({header}) [{', '.join(cells)}]\n| extend LastUpdatedTimeUTC = todatetime(LastUpdatedTimeUTC)"
+
+
+def watchlist_function_name(alias: str) -> str:
+    """The function a literal ``_GetWatchlist('alias')`` call runs as (its own columns, as the service)."""
+    return "_GetWatchlist_" + hashlib.sha1(alias.encode()).hexdigest()[:12]
+
+
+def watchlist_functions(store: Store, workspace_id: str) -> list[Function]:
+    """``_GetWatchlist`` over the workspace's watchlists as they are in ARM now.
+
+    The service's ``_GetWatchlist(alias)`` unpacks the items of *that* watchlist (``evaluate
+    bag_unpack``), so its columns depend on the alias. A literal call is rewritten (:func:`specialize`)
+    to a function of that watchlist alone; a call with a computed alias runs the general function, whose
+    columns are those of every watchlist (items of other watchlists leave theirs empty).
+    """
+    by_alias = _watchlist_items(store, workspace_id)
+    out = [Function(watchlist_function_name(alias), (), f"function {watchlist_function_name(alias)}() {{\n"
+                    f"{_watchlist_table(items)}\n}}") for alias, items in by_alias.items()]
+    out.append(Function(_NO_WATCHLIST, (), f"function {_NO_WATCHLIST}() {{\n{_watchlist_table([])}\n}}"))
+    every = [item for items in by_alias.values() for item in items]
+    aliases = [alias for alias, items in by_alias.items() for _ in items]
+    body = (f"{_watchlist_table(every, with_alias=aliases)}\n| where WatchlistAlias == alias\n"
+            "| project-away WatchlistAlias")
+    out.append(Function("_GetWatchlist", (("alias", ""),), f"function _GetWatchlist(alias:string) {{\n{body}\n}}"))
+    return out
+
+
+def specialize(query: str, functions: tuple[Function, ...]) -> str:
+    """``query`` with each literal ``_GetWatchlist('alias')`` calling that watchlist's own function."""
+    if "_GetWatchlist" not in query:
+        return query
+    names = {f.name for f in functions}
+
+    def one(match: re.Match[str]) -> str:
+        alias = match.group(1) if match.group(1) is not None else match.group(2)
+        name = watchlist_function_name(alias)
+        return f"{name if name in names else _NO_WATCHLIST}()"
+
+    return _WATCHLIST_CALL.sub(one, query)
+
+
+def called_functions(query: str, functions: tuple[Function, ...]) -> tuple[Function, ...]:
+    """The functions ``query`` calls, directly or through the bodies of the functions it calls (a saved
+    function may call another one, ``_GetWatchlist`` or an ASIM parser), in ``functions``' order."""
+    by_name = {f.name: f for f in functions}
+    wanted: set[str] = set()
+    todo = [query]
+    while todo:
+        for word in set(re.findall(r"[A-Za-z_]\w*", todo.pop())):
+            if word in by_name and word not in wanted:
+                wanted.add(word)
+                todo.append(by_name[word].definition.split("{", 1)[-1])
+    return tuple(f for f in functions if f.name in wanted)
 
 
 def _parameters(text: str) -> tuple[tuple[str, str], ...]:
@@ -245,23 +322,27 @@ def saved_functions(store: Store, workspace_id: str) -> list[Function]:
 def workspace_functions(store: Store, workspace_id: str, tables: Iterable[str]) -> tuple[Function, ...]:
     """Every function queries of the workspace can call (the first definition of a name wins)."""
     found: dict[str, Function] = {}
-    candidates = [*saved_functions(store, workspace_id), watchlist_function(store, workspace_id),
-                  *asim_functions(tables)]
-    for function in candidates:
-        if function is not None and function.name.lower() not in {n.lower() for n in found}:
+    watchlists = watchlist_functions(store, workspace_id)
+    saved = [Function(f.name, f.parameters, specialize(f.definition, tuple(watchlists)))
+             for f in saved_functions(store, workspace_id)]
+    for function in [*_usable(saved), *watchlists, *_usable(asim_functions(tables))]:
+        if function.name.lower() not in {n.lower() for n in found}:
             found[function.name] = function
-    return tuple(_usable(tuple(found.values())))
+    return tuple(found.values())
 
 
-def _usable(functions: tuple[Function, ...]) -> list[Function]:
+def _usable(functions: Iterable[Function]) -> list[Function]:
     """The definitions duckdb-kql accepts (a saved function it cannot take is left out, not fatal)."""
+    return [function for function in functions if _parses(function.definition)]
+
+
+@functools.lru_cache(maxsize=256)
+def _parses(definition: str) -> bool:
+    """Whether duckdb-kql takes a function definition (parsing one costs tens of milliseconds)."""
     from duckdb_kql.stored_functions import parse_functions
 
-    out = []
-    for function in functions:
-        try:
-            parse_functions([function.definition])
-        except (ValueError, TypeError, Exception):  # noqa: BLE001 - duckdb-kql raises its own errors too
-            continue
-        out.append(function)
-    return out
+    try:
+        parse_functions([definition])
+    except Exception:  # noqa: BLE001 - duckdb-kql raises its own errors as well as ValueError/TypeError
+        return False
+    return True

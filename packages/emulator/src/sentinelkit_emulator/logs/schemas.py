@@ -161,7 +161,7 @@ def _with_full_columns(tables: dict[str, Schema]) -> dict[str, Schema]:
 STANDARD_TABLES = _with_full_columns(STANDARD_TABLES)
 
 #: Tables that exist only in workspaces where Microsoft Sentinel is onboarded.
-SENTINEL_TABLES = frozenset({"SentinelHealth", "SentinelAudit", "SecurityIncident"})
+SENTINEL_TABLES = frozenset({"SentinelHealth", "SentinelAudit", "SecurityIncident", "Watchlist"})
 
 
 def arm_column_type(arm_type: str | None) -> str:

@@ -24,7 +24,7 @@ from ..arm.resources.sentinel_entities import ENTITY_TYPE, RELATION_TYPE, entity
 from ..arm.resources.sentinel_incidents import INCIDENT_TYPE, PROVIDER_NAME, incident_counter, normalize_incident
 from ..arm.resources.sentinel_onboarding import onboarding_resource
 from ..arm.resources.sentinel_rules import RULE_TYPE, install_defaults, normalize_rule
-from ..arm.resources.sentinel_watchlists import WATCHLIST_TYPE, item_resource, normalize_watchlist
+from ..arm.resources.sentinel_watchlists import WATCHLIST_TYPE, item_resource, log_watchlist, normalize_watchlist
 from ..model import User
 from ..store import Resource, Store
 from .plan import ScenarioPlan, WorkspacePlan, stable_id
@@ -457,14 +457,16 @@ class _WorkspaceSeeder:
                           "uploadStatus": "Complete", "provisioningState": "Succeeded"})
             watchlist = self._put({"id": f"{self.si}/watchlists/{alias}", "name": alias, "type": WATCHLIST_TYPE,
                                    "properties": props}, created)
+            items = []
             for row in rows:
-                values = dict(zip(columns, row))
+                values = dict(zip(columns, row, strict=True))
                 if key == "UserPrincipalName":
                     values[key] = f"{values[key]}@{self.domain}"
                 item_id = stable_id("watchlistItem", self.wp.name, alias, row[0])
                 item = item_resource(watchlist["id"], item_id, values, self.tenant.id, stamp, who)
                 item["etag"] = _etag(self.rng)
-                self.store.put(item)
+                items.append(self.store.put(item))
+            log_watchlist(self.store, watchlist, [None, *items], "Create", stamp)
 
     # -- incidents ---------------------------------------------------------------------------------
     def _entity(self, kind: str, key: str, props: dict[str, Any]) -> Resource:

@@ -30,7 +30,7 @@ def _client_certificate(common_name: str) -> tuple[str, str]:
     """A self-signed client certificate: (certificate PEM, private key PEM)."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)

@@ -3,12 +3,16 @@
 PUT and PATCH are long-running (202 + Azure-AsyncOperation). The rules enforced are the ones users
 meet: custom tables end in ``_CL`` and need a ``TimeGenerated`` datetime column; other names must be
 Azure tables the workspace has; Azure tables can't be deleted; Basic only for DCR-based custom
-tables and the Azure tables Microsoft lists; Auxiliary only at creation; analytics retention
-4-730 days, total 4-4383 and not below analytics; ``-1`` resets either to its default.
+tables and the Azure tables Microsoft lists; Auxiliary only at creation; one plan switch per table per
+week (the plan set at creation does not count); a plan switch keeps the total retention (data past the
+new interactive period becomes long-term retention); analytics retention 4-730 days, total 4-4383 and
+not below analytics; ``-1`` resets either to its default. A table whose previous change is still
+running (``provisioningState`` ``Updating``) refuses the next write with 409 ``Conflict``.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any, ClassVar
 
@@ -38,6 +42,10 @@ LOW_COST_RETENTION_DAYS = 30
 RETENTION_RANGE = (4, 730)
 TOTAL_RETENTION_RANGE = (4, 4383)
 DEFAULT_WORKSPACE_RETENTION = 30
+#: a table's plan may be switched once per week
+PLAN_SWITCH_INTERVAL = dt.timedelta(days=7)
+#: provisioning states of a table whose previous write has not finished
+BUSY_STATES = frozenset({"Updating", "InProgress", "Deleting"})
 
 _CUSTOM_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,59}_CL$")
 _COLUMN_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,44}$")
@@ -222,6 +230,34 @@ def _checked_columns(table: str, raw: Any, *, require_time: bool, custom_field_o
     return out
 
 
+def refuse_if_busy(name: str, table: Resource) -> None:
+    """409 while the table's previous write is still running: the service does not queue table changes."""
+    state = (table.get("properties") or {}).get("provisioningState")
+    if state in BUSY_STATES:
+        raise ArmError(409, "Conflict", f"Table '{name}' is being changed by another operation (provisioningState "
+                                        f"'{state}'). Wait until it has finished, then retry.")
+
+
+def _parse_time(value: Any) -> dt.datetime | None:
+    try:
+        parsed = dt.datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def _check_plan_switch_interval(name: str, existing: Resource) -> None:
+    """One plan switch per table per week; the plan chosen when the table was created is not a switch."""
+    last = existing["properties"].get("lastPlanModifiedDate")
+    switched = _parse_time(last)
+    if switched is None or last == (existing.get("systemData") or {}).get("createdAt"):
+        return  # never switched since the table was created (TableKind.stamp makes the two equal)
+    allowed = switched + PLAN_SWITCH_INTERVAL
+    if dt.datetime.now(dt.UTC) < allowed:
+        raise invalid(f"The plan of table '{name}' was changed on {switched:%Y-%m-%d %H:%M} UTC; a table's plan can be "
+                      f"switched once a week. Try again after {allowed:%Y-%m-%d %H:%M} UTC.")
+
+
 def _keep_types(table: str, old: list[dict[str, Any]], new: list[dict[str, Any]]) -> None:
     before = {c["name"].lower(): c["type"] for c in old}
     for c in new:
@@ -251,6 +287,13 @@ class TableKind(ResourceKind):
     def not_found(self, ctx: Ctx) -> ArmError:
         return nested_not_found(ctx, "workspaceName", "Microsoft.OperationalInsights/workspaces", "tables")
 
+    def stamp(self, ctx: Ctx, resource: Resource, existing: Resource | None) -> Resource:
+        """A new table's plan dates from its creation: the same instant as ``systemData.createdAt``."""
+        out = super().stamp(ctx, resource, existing)
+        if existing is None:
+            out["properties"]["lastPlanModifiedDate"] = out["systemData"]["createdAt"]
+        return out
+
     def patch(self, ctx: Ctx, body: dict[str, Any], existing: Resource) -> Resource:
         """Build already keeps what the body leaves out; it must see only what was sent (read-only rules)."""
         return self.build(ctx, body, existing)
@@ -265,12 +308,16 @@ class TableKind(ResourceKind):
             raise invalid("'schema' must be an object.")
         if schema_in.get("name") and str(schema_in["name"]).lower() != name.lower():
             raise invalid(f"The schema name '{schema_in['name']}' must match the table name '{name}'.")
+        if existing is not None:
+            refuse_if_busy(name, existing)
         table_type = self._table_type(ctx, name, existing)
 
         plan = _canonical_plan(props["plan"]) if props.get("plan") is not None else old.get("plan", "Analytics")
         old_plan = old.get("plan")
         schema = self._schema(ctx, name, table_type, schema_in, props, old)
         self._check_plan(name, table_type, schema.get("tableSubType", "Any"), plan, old_plan)
+        if existing is not None and old_plan is not None and plan != old_plan:
+            _check_plan_switch_interval(name, existing)
 
         out_props: dict[str, Any] = self._retention(props, old, plan, old_plan, workspace)
         out_props["plan"] = plan
@@ -412,7 +459,11 @@ class TableKind(ResourceKind):
             days, days_default = fixed, False
         sent_total = props.get("totalRetentionInDays")
         if sent_total is None:
-            if old and not old.get("totalRetentionInDaysAsDefault"):
+            if old and old_plan is not None and plan != old_plan:
+                # a plan switch keeps the total retention: what passes the new interactive period is long-term
+                total = max(int(old["totalRetentionInDays"]), days)
+                total_default = total == days and bool(old.get("totalRetentionInDaysAsDefault"))
+            elif old and not old.get("totalRetentionInDaysAsDefault"):
                 total, total_default = max(int(old["totalRetentionInDays"]), days), False
             else:
                 total, total_default = days, True
@@ -435,6 +486,7 @@ class TableKind(ResourceKind):
 
     # -- delete and actions ----------------------------------------------------------------------
     def before_delete(self, ctx: Ctx, resource: Resource) -> None:
+        refuse_if_busy(ctx.name, resource)
         if resource["properties"]["schema"].get("tableType") == "Microsoft":
             raise invalid(f"Table '{ctx.name}' is an Azure table (tableType 'Microsoft') and can't be deleted. Only "
                           "custom (_CL), search results (_SRCH) and restored (_RST) tables can be deleted.")

@@ -3,7 +3,7 @@
 Tables live in :mod:`.la_tables`. Workspaces are seeded by the topology seeder; a PUT that creates
 one gives it a new ``customerId`` and the Azure tables every workspace has. Saved searches answer
 200 on create (the SDK refuses 201), carry Log Analytics' ``W/"datetime'...'"`` etags and keep
-function aliases unique per workspace.
+function aliases unique per workspace and distinct from its tables' names.
 """
 
 from __future__ import annotations
@@ -264,6 +264,15 @@ class SavedSearchKind(ResourceKind):
         return {"properties": out}
 
     def _check_alias_free(self, ctx: Ctx, alias: str) -> None:
+        from ...logs.schemas import workspace_schemas
+
+        workspace = ctx.parent() or {}
+        tables = workspace_schemas(ctx.store, ctx.parent_id, str(workspace.get("properties", {}).get("customerId", "")))
+        table = next((name for name in tables if name.lower() == alias.lower()), None)
+        if table is not None:
+            raise ArmError(400, "BadRequest", f"Function alias '{alias}' is the name of the table '{table}' in "
+                           f"workspace '{ctx.params['workspaceName']}': a function cannot have the name of a table. "
+                           "Choose another alias.")
         for other in ctx.store.children(ctx.collection_id):
             if other["name"].lower() == ctx.name.lower():
                 continue

@@ -4,13 +4,15 @@
 
 from __future__ import annotations
 
+import copy
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
 from starlette.responses import JSONResponse, Response
 
 from ...model import World
-from ...store import Resource
+from ...store import Resource, new_etag
 from ..kinds import Ctx, register
 from ..odata import parse_datetime
 from .sentinel_common import (
@@ -26,7 +28,18 @@ from .sentinel_common import (
     req_int,
     req_str,
 )
-from .sentinel_incidents import CLASSIFICATION_REASONS, CLASSIFICATIONS, STATUSES, normalize_labels, normalize_owner
+from .sentinel_incidents import (
+    CLASSIFICATION_REASONS,
+    CLASSIFICATIONS,
+    ON_INCIDENT_CREATED,
+    STATUSES,
+    incident_alerts,
+    incident_entities,
+    log_incident,
+    normalize_labels,
+    normalize_owner,
+    workspace_of,
+)
 
 AUTOMATION_TYPE = f"{PROVIDER}/automationRules"
 TRIGGERS_ON = ("Incidents", "Alerts")
@@ -203,3 +216,164 @@ class AutomationRuleKind(SentinelKind):
     def delete_response(self, ctx: Ctx, resource: Resource) -> Response:
         """AutomationRules_Delete answers with a JSON body (``{}``), which the SDK parses."""
         return JSONResponse({})
+
+
+# -- running them -----------------------------------------------------------------------------------
+#: condition properties read from the incident's entities: (entity kind, entity property)
+_ENTITY_PROPERTIES = {
+    "AccountName": ("Account", "accountName"), "AccountUPNSuffix": ("Account", "upnSuffix"),
+    "AccountAadUserId": ("Account", "aadUserId"), "AccountAadTenantId": ("Account", "aadTenantId"),
+    "AccountSid": ("Account", "sid"), "AccountNTDomain": ("Account", "ntDomain"),
+    "AccountObjectGuid": ("Account", "objectGuid"), "AccountPUID": ("Account", "puid"),
+    "HostName": ("Host", "hostName"), "HostNetBiosName": ("Host", "netBiosName"), "HostNTDomain": ("Host", "ntDomain"),
+    "HostAzureID": ("Host", "azureID"), "HostOSVersion": ("Host", "osVersion"), "IPAddress": ("Ip", "address"),
+    "Url": ("Url", "url"), "FileName": ("File", "fileName"), "FileDirectory": ("File", "directory"),
+    "FileHashValue": ("FileHash", "hashValue"), "DNSDomainName": ("DnsResolution", "domainName"),
+    "ProcessCommandLine": ("Process", "commandLine"), "ProcessId": ("Process", "processId"),
+    "MalwareName": ("Malware", "malwareName"), "MalwareCategory": ("Malware", "category"),
+    "CloudApplicationAppName": ("CloudApplication", "appName"), "MailboxPrimaryAddress": ("Mailbox", "primaryAddress"),
+}
+
+
+def _facts(store: Any, incident: Resource) -> dict[str, list[str]]:
+    """The values each condition property has for ``incident`` (several for entities, labels, rule ids...)."""
+    p = incident["properties"]
+    alerts = incident_alerts(store, incident["id"])
+    facts: dict[str, list[str]] = {
+        "IncidentTitle": [p.get("title") or ""], "IncidentDescription": [p.get("description") or ""],
+        "IncidentSeverity": [p.get("severity") or ""], "IncidentStatus": [p.get("status") or ""],
+        "IncidentProviderName": [p.get("providerName") or ""],
+        "IncidentRelatedAnalyticRuleIds": [str(r) for r in p.get("relatedAnalyticRuleIds") or []],
+        "IncidentLabel": [str(label.get("labelName")) for label in p.get("labels") or []],
+        "IncidentTactics": sorted({t for a in alerts for t in a["properties"].get("tactics") or []}),
+        "AlertProductNames": sorted({str(a["properties"].get("productName")) for a in alerts
+                                     if a["properties"].get("productName")}),
+        "AlertAnalyticRuleIds": sorted({str(r) for a in alerts for r in a["properties"].get("analyticRuleIds") or []}),
+    }
+    for entity in incident_entities(store, incident["id"]):
+        for prop, (kind, key) in _ENTITY_PROPERTIES.items():
+            value = (entity.get("properties") or {}).get(key)
+            if str(entity.get("kind", "")).lower() == kind.lower() and value not in (None, ""):
+                facts.setdefault(prop, []).append(str(value))
+    return facts
+
+
+def _compare(operator: str, actual: str, wanted: str) -> bool:
+    a, w = actual.lower(), wanted.lower()
+    positive = operator.removeprefix("Not")
+    hit = {"Equals": a == w, "Contains": w in a, "StartsWith": a.startswith(w), "EndsWith": a.endswith(w)}[positive]
+    return hit
+
+
+def _holds(condition: Mapping[str, Any], facts: Mapping[str, list[str]]) -> bool:
+    """Whether one condition holds, as Sentinel evaluates it: case-insensitive; a positive operator holds when
+    any value matches any wanted value, a negative one when none does."""
+    ctype = condition.get("conditionType")
+    p = condition.get("conditionProperties") or {}
+    if ctype == "Boolean":
+        results = [_holds(c, facts) for c in p.get("innerConditions") or []]
+        return any(results) if p.get("operator") == "Or" else all(results)
+    if ctype != "Property":  # changes and arrays of an incident just created: nothing changed yet
+        return ctype == "PropertyArray" and p.get("arrayConditionType") == "AllItems"
+    operator = str(p.get("operator") or "Equals")
+    values = facts.get(str(p.get("propertyName")), [])
+    matched = any(_compare(operator, v, w) for v in values for w in p.get("propertyValues") or [])
+    return not matched if operator.startswith("Not") else matched
+
+
+def _expired(logic: Mapping[str, Any], now: str) -> bool:
+    raw = logic.get("expirationTimeUtc")
+    expiration = parse_datetime(str(raw)) if raw else None
+    current = parse_datetime(now)
+    return expiration is not None and current is not None and expiration <= current
+
+
+def _modify(incident: Resource, config: Mapping[str, Any]) -> list[str]:
+    """Apply a ModifyProperties action; the properties it changed."""
+    props = incident["properties"]
+    changed = []
+    for key in ("severity", "status", "classification", "classificationReason", "classificationComment"):
+        if config.get(key) and props.get(key) != config[key]:
+            props[key] = config[key]
+            changed.append(key)
+    if config.get("owner") and props.get("owner") != config["owner"]:
+        props["owner"] = dict(config["owner"])
+        changed.append("owner")
+    known = {str(label.get("labelName", "")).lower() for label in props.get("labels") or []}
+    added = [label for label in config.get("labels") or [] if str(label.get("labelName", "")).lower() not in known]
+    if added:
+        props["labels"] = list(props.get("labels") or []) + [{"labelName": a["labelName"], "labelType": "User"}
+                                                             for a in added]
+        changed.append("labels")
+    return changed
+
+
+def _health(store: Any, rule: Resource, incident: Resource, customer_id: str, when: str,
+            actions: list[dict[str, Any]], playbooks: list[str]) -> None:
+    store.append_logs(customer_id, "SentinelHealth", [{
+        "TimeGenerated": when, "OperationName": "Automation rule run", "SentinelResourceId": rule["id"],
+        "SentinelResourceName": rule["properties"].get("displayName"), "Status": "Success",
+        "Description": "Automation rule ran successfully.", "Reason": "", "WorkspaceId": customer_id,
+        "SentinelResourceType": "Automation rule", "SentinelResourceKind": "", "RecordId": str(uuid.uuid4()),
+        "ExtendedProperties": {"IncidentName": incident["id"],
+                               "IncidentNumber": str(incident["properties"].get("incidentNumber", "")),
+                               "TotalActions": len(actions), "ActionsTriggeredSuccessfully": len(actions),
+                               "TriggeredOn": "Incident", "TriggeredWhen": "Created",
+                               "TriggeredPlaybooks": [{"WorkflowId": p} for p in playbooks]},
+    }])
+
+
+def run_on_created(store: Any, incident_id: str) -> list[str]:
+    """Apply the workspace's enabled, unexpired "incident created" automation rules to a new incident, in their
+    order, each rule's actions in their order, the way Sentinel does right after creating it: properties
+    changed, tasks added, playbook runs recorded (SentinelHealth). Returns the names of the rules that ran."""
+    incident = store.get(incident_id)
+    if incident is None:
+        return []
+    workspace_id = workspace_of(incident_id)
+    workspace = store.get(workspace_id) or {}
+    customer_id = str((workspace.get("properties") or {}).get("customerId") or "")
+    now = now_iso()
+    rules = [r for r in store.children(f"{workspace_id}/providers/{PROVIDER}/automationRules")
+             if (r["properties"].get("triggeringLogic") or {}).get("isEnabled")
+             and (r["properties"]["triggeringLogic"].get("triggersOn"), r["properties"]["triggeringLogic"].get(
+                 "triggersWhen")) == ("Incidents", "Created")
+             and not _expired(r["properties"]["triggeringLogic"], now)]
+    rules.sort(key=lambda r: (r["properties"].get("order") or 0, r["properties"].get("createdTimeUtc") or ""))
+    incident = copy.deepcopy(incident)
+    ran: list[str] = []
+    changed = False
+    for rule in rules:
+        if not all(_holds(c, _facts(store, incident)) for c in rule["properties"]["triggeringLogic"].get("conditions")
+                   or []):
+            continue
+        actions = sorted(rule["properties"].get("actions") or [], key=lambda a: a.get("order") or 0)
+        playbooks = []
+        for action in actions:
+            config = action.get("actionConfiguration") or {}
+            if action.get("actionType") == "ModifyProperties":
+                changed = bool(_modify(incident, config)) or changed
+            elif action.get("actionType") == "AddIncidentTask":
+                task_id = str(uuid.uuid4())
+                store.put({"id": f"{incident_id}/tasks/{task_id}", "name": task_id, "type": f"{PROVIDER}/incidents/tasks",
+                           "etag": new_etag(), "properties": {
+                               "title": config.get("title"), "description": config.get("description"),
+                               "status": "New", "createdTimeUtc": now, "lastModifiedTimeUtc": now,
+                               "createdBy": {"name": f"Automation rule - {rule['properties'].get('displayName')}"},
+                               "lastModifiedBy": {"name": f"Automation rule - {rule['properties'].get('displayName')}"}}})
+                changed = True
+            elif action.get("actionType") == "RunPlaybook":
+                playbooks.append(str(config.get("logicAppResourceId")))
+        ran.append(str(rule["properties"].get("displayName")))
+        if customer_id:
+            _health(store, rule, incident, customer_id, now, actions, playbooks)
+    if changed:
+        incident["properties"]["lastModifiedTimeUtc"] = now
+        quoted = str(incident.get("etag", '"')).startswith('"')
+        incident["etag"] = new_etag(quoted)
+        store.put(incident)
+        log_incident(store, incident, "Automation rule - " + ", ".join(ran), when=now)
+    return ran
+
+
+ON_INCIDENT_CREATED.append(run_on_created)

@@ -7,7 +7,7 @@ row to the workspace's ``SecurityIncident`` table, built by :func:`incident_log_
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar
 
 from starlette.responses import JSONResponse, Response
@@ -51,6 +51,8 @@ MAX_COMMENT_LENGTH = 30000
 UNASSIGNED: dict[str, Any] = {
     "objectId": None, "email": None, "assignedTo": None, "userPrincipalName": None, "ownerType": "Unknown",
 }
+#: what runs after an incident is created, ``hook(store, incident_id)`` (sentinel_automation adds its runner)
+ON_INCIDENT_CREATED: list[Callable[[Any, str], object]] = []
 _GUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
@@ -318,6 +320,9 @@ class IncidentKind(SentinelKind):
 
     def after_write(self, ctx: Ctx, resource: Resource, existing: Resource | None) -> None:
         log_incident(ctx.store, resource, ctx.caller_name())
+        if existing is None:  # Sentinel runs the workspace's "incident created" automation rules next
+            for hook in ON_INCIDENT_CREATED:
+                hook(ctx.store, resource["id"])
 
     def _incident(self, ctx: Ctx) -> Resource:
         incident = ctx.store.get(ctx.item_id or "")

@@ -11,8 +11,8 @@ from typing import Any
 
 from ...store import Resource
 from ..kinds import Ctx, register
-from .sentinel_common import PROVIDER, SentinelKind, invalid, now_iso, req_bool, workspace_id_of
 from .la_tables import add_solution_tables
+from .sentinel_common import PROVIDER, SentinelKind, invalid, now_iso, req_bool, workspace_id_of
 from .sentinel_rules import install_defaults
 
 ONBOARDING_TYPE = f"{PROVIDER}/onboardingStates"

@@ -5,6 +5,7 @@ the read-only rule templates, validated the way Sentinel validates them.
 from __future__ import annotations
 
 import copy
+import re
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import timedelta
@@ -28,6 +29,7 @@ from .sentinel_common import (
     req_int,
     req_str,
     sentinel_prefix,
+    workspace_id_of,
 )
 
 RULE_TYPE = f"{PROVIDER}/alertRules"
@@ -53,6 +55,8 @@ MAX_ENTITY_MAPPINGS = 10
 MAX_QUERY_LENGTH = 10000
 #: kinds whose descriptive fields are read-only copies of their template
 TEMPLATE_DRIVEN = ("Fusion", "MLBehaviorAnalytics", "ThreatIntelligence")
+_TECHNIQUE = re.compile(r"T\d{4}")
+_SUB_TECHNIQUE = re.compile(r"T\d{4}\.\d{3}")
 
 
 def _entity_mappings(props: Mapping[str, Any]) -> list[dict[str, Any]] | None:
@@ -76,6 +80,15 @@ def _entity_mappings(props: Mapping[str, Any]) -> list[dict[str, Any]] | None:
             req_str(field, "columnName", f"{where}.fieldMappings[{j}]")
         out.append({"entityType": req_enum(mapping, "entityType", ENTITY_MAPPING_TYPES, where), "fieldMappings": fields})
     return out
+
+
+def _mitre(props: Mapping[str, Any], key: str, pattern: re.Pattern[str]) -> list[str]:
+    """MITRE ATT&CK ids: techniques are ``T1234``, sub-techniques ``T1234.001`` (in their own property)."""
+    values = props.get(key) or []
+    if not isinstance(values, list) or not all(isinstance(v, str) and pattern.fullmatch(v) for v in values):
+        example = "T1234.001" if key == "subTechniques" else "T1234 (sub-techniques go in subTechniques)"
+        raise invalid(f"properties.{key}", f"expected an array of MITRE ATT&CK ids like {example}")
+    return list(values)
 
 
 def _incident_configuration(props: Mapping[str, Any]) -> dict[str, Any]:
@@ -125,7 +138,8 @@ def _query_rule(props: Mapping[str, Any], scheduled: bool) -> dict[str, Any]:
         "suppressionDuration": props.get("suppressionDuration"),
         "suppressionEnabled": req_bool(props, "suppressionEnabled"),
         "tactics": enum_list(props, "tactics", TACTICS) or [],
-        "techniques": props.get("techniques") or [],
+        "techniques": _mitre(props, "techniques", _TECHNIQUE),
+        "subTechniques": _mitre(props, "subTechniques", _SUB_TECHNIQUE),
         "alertRuleTemplateName": props.get("alertRuleTemplateName"),
         "templateVersion": props.get("templateVersion"),
         "incidentConfiguration": _incident_configuration(props),
@@ -262,6 +276,10 @@ class AlertRuleKind(SentinelKind):
             raise invalid("kind", f"the kind of an existing rule cannot change ('{existing.get('kind')}' -> '{kind}'); "
                           "delete the rule and create it again")
         props = normalize_rule(kind, properties_of(body))
+        if kind in ("Scheduled", "NRT"):
+            from .sentinel_rule_query import check_rule_query
+
+            check_rule_query(ctx.store, workspace_id_of(ctx.params), str(props["query"]))
         props["lastModifiedUtc"] = now_iso()
         return {"kind": kind, "properties": props}
 

@@ -1,36 +1,48 @@
 """Watchlists and their items. A PUT with CSV ``rawContent`` creates the items in one go; deleting a
 watchlist is a long-running operation in recent api-versions (202 + Azure-AsyncOperation).
+
+Every change is also written to the workspace's ``Watchlist`` table, as Sentinel does: one row per
+watchlist or item and change, with ``_DTItemType`` (``watchlist`` / ``watchlist-item``) and
+``_DTItemStatus`` (``Create`` / ``Update`` / ``Delete``). ``_GetWatchlist`` reads the latest state of
+each item (see ``logs/functions.py``).
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 import time
 import uuid
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from starlette.responses import Response
 
-from ...store import Resource, new_etag
+from ...store import Resource, Store, new_etag
 from ..kinds import Ctx, register
 from .sentinel_common import (
     PROVIDER,
     SentinelKind,
     invalid,
+    iso,
     now_iso,
+    parse_duration,
     properties_of,
     req_duration,
     req_enum,
     req_int,
     req_str,
 )
+from .sentinel_incidents import workspace_of
 
 WATCHLIST_TYPE = f"{PROVIDER}/Watchlists"
 ITEM_TYPE = f"{PROVIDER}/Watchlists/WatchlistItems"
 SOURCE_TYPES = ("Local", "AzureStorage")
 CSV = "text/csv"
+#: the Log Analytics table Sentinel writes watchlist changes to
+LOG_TABLE = "Watchlist"
 #: from this api-version on, Watchlists_Delete answers 202 + Azure-AsyncOperation (older ones 200)
 ASYNC_DELETE_FROM = "2025-07-01"
 
@@ -80,6 +92,73 @@ def item_resource(watchlist_id: str, item_id: str, values: Mapping[str, Any], te
             "entityMapping": {},
         },
     }
+
+
+def _ttl(watchlist: Mapping[str, Any], created: str) -> str | None:
+    duration = (watchlist.get("properties") or {}).get("defaultDuration")
+    if not duration or not created:
+        return None
+    span = parse_duration(str(duration))
+    if span is None:
+        return None
+    start = datetime.fromisoformat(created.replace("Z", "+00:00"))
+    return iso(start + span)
+
+
+def watchlist_log_row(watchlist: Mapping[str, Any], item: Mapping[str, Any] | None, status: str, when: str
+                      ) -> dict[str, Any]:
+    """One row of the ``Watchlist`` table: a change (``Create``/``Update``/``Delete``) of the watchlist
+    itself (``item`` None) or of one of its items."""
+    wp = watchlist.get("properties") or {}
+    ip = (item or {}).get("properties") or {}
+    values = dict(ip.get("itemsKeyValue") or {})
+    key = str(wp.get("itemsSearchKey") or "")
+    source = ip if item is not None else wp
+    created = str(source.get("created") or when)
+    return {
+        "TimeGenerated": when, "_DTTimestamp": when,
+        "AzureTenantId": wp.get("tenantId"),
+        "WatchlistId": wp.get("watchlistId"), "WatchlistName": wp.get("displayName"),
+        "WatchlistAlias": wp.get("watchlistAlias") or watchlist.get("name"),
+        "Source": wp.get("source"), "Provider": wp.get("provider"), "Notes": wp.get("description"),
+        "Tags": json.dumps(wp.get("labels") or []), "DefaultDuration": wp.get("defaultDuration"),
+        "CreatedBy": source.get("createdBy"), "UpdatedBy": source.get("updatedBy"),
+        "CreatedTimeUTC": created, "LastUpdatedTimeUTC": str(source.get("updated") or when),
+        "TimeToLive": _ttl(watchlist, created),
+        "_DTItemType": "watchlist-item" if item is not None else "watchlist",
+        "_DTItemStatus": status,
+        "_DTItemId": str(ip.get("watchlistItemId") or (item or {}).get("name")) if item is not None
+        else wp.get("watchlistId"),
+        "WatchlistItemId": str(ip.get("watchlistItemId") or (item or {}).get("name")) if item is not None else None,
+        "WatchlistItem": values if item is not None else None,
+        "SearchKey": str(values.get(key, "")) if item is not None else key,
+        "EntityMapping": ip.get("entityMapping") if item is not None else None,
+    }
+
+
+def log_watchlist(store: Store, watchlist: Mapping[str, Any], items: list[Mapping[str, Any] | None], status: str,
+                  when: str | None = None) -> None:
+    """Append changes of ``watchlist`` (``None`` in ``items``: the watchlist itself) to its workspace's
+    ``Watchlist`` table."""
+    workspace = store.get(workspace_of(str(watchlist["id"])))
+    if workspace is None or not items:
+        return
+    stamp = when or now_iso()
+    store.append_logs(workspace["properties"]["customerId"], LOG_TABLE,
+                      [watchlist_log_row(watchlist, item, status, stamp) for item in items])
+
+
+def live_log_items(store: Store, watchlist: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """The latest ``Watchlist`` row of each item of ``watchlist`` not deleted, by item id."""
+    workspace = store.get(workspace_of(str(watchlist["id"])))
+    if workspace is None:
+        return {}
+    alias = str((watchlist.get("properties") or {}).get("watchlistAlias") or watchlist.get("name")).lower()
+    latest: dict[str, dict[str, Any]] = {}
+    for row in store.workspace_logs(workspace["properties"]["customerId"]).get(LOG_TABLE, []):
+        if row.get("_DTItemType") == "watchlist-item" and str(row.get("WatchlistAlias") or "").lower() == alias:
+            latest[str(row["_DTItemId"])] = row
+    return {k: v for k, v in latest.items() if v.get("_DTItemStatus") != "Delete"}
 
 
 def normalize_watchlist(props: Mapping[str, Any]) -> dict[str, Any]:
@@ -136,13 +215,24 @@ class WatchlistKind(SentinelKind):
 
     def after_write(self, ctx: Ctx, resource: Resource, existing: Resource | None) -> None:
         rows = resource.pop("_items", None)
+        log_watchlist(ctx.store, resource, [None], "Update" if existing else "Create")
         if rows is None:
             return
-        for old in ctx.store.children(f"{resource['id']}/watchlistItems"):
+        replaced = ctx.store.children(f"{resource['id']}/watchlistItems")
+        for old in replaced:
             ctx.store.delete(old["id"])
+        log_watchlist(ctx.store, resource, list(replaced), "Delete")
         now, who, tenant = now_iso(), user_info(ctx), tenant_of(ctx)
-        for row in rows:
-            ctx.store.put(item_resource(resource["id"], str(uuid.uuid4()), row, tenant, now, who))
+        created = [ctx.store.put(item_resource(resource["id"], str(uuid.uuid4()), row, tenant, now, who))
+                   for row in rows]
+        log_watchlist(ctx.store, resource, list(created), "Create", now)
+
+    def after_delete(self, ctx: Ctx, resource: Resource) -> None:
+        """The watchlist and every item it still had are deleted in the ``Watchlist`` table too."""
+        gone = [{"name": item_id, "properties": {"watchlistItemId": item_id,
+                                                 "itemsKeyValue": row.get("WatchlistItem") or {}}}
+                for item_id, row in live_log_items(ctx.store, resource).items()]
+        log_watchlist(ctx.store, resource, [None, *gone], "Delete")
 
     def delete_response(self, ctx: Ctx, resource: Resource) -> Response:
         if ctx.api_version[:10] < ASYNC_DELETE_FROM:
@@ -180,3 +270,13 @@ class WatchlistItemKind(SentinelKind):
         stored.update({"created": prev.get("created", now), "createdBy": prev.get("createdBy", who),
                        "entityMapping": props.get("entityMapping") or prev.get("entityMapping") or {}})
         return {"properties": stored}
+
+    def after_write(self, ctx: Ctx, resource: Resource, existing: Resource | None) -> None:
+        watchlist = ctx.parent()
+        if watchlist is not None:
+            log_watchlist(ctx.store, watchlist, [resource], "Update" if existing else "Create")
+
+    def after_delete(self, ctx: Ctx, resource: Resource) -> None:
+        watchlist = ctx.parent()
+        if watchlist is not None:
+            log_watchlist(ctx.store, watchlist, [resource], "Delete")
