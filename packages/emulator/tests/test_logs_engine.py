@@ -300,6 +300,12 @@ def test_semantic_errors(query: str, expected: str) -> None:
     ("Heartbeat | serialize | extend p = prev(Computer)", "the function 'prev()'"),
     ("Heartbeat | extend k = hash(Computer)", "the function 'hash()'"),
     ("search 'vm1'", "the 'search' operator"),
+    # named as the user wrote them, not by the translator's grammar or an aggregate rule the query keeps
+    ("Syslog | parse kind=regex flags=U SyslogMessage with Who ' from ' Rest",
+     "this form of the 'parse kind=regex flags=U' operator"),
+    ("Heartbeat | summarize First = tostring(make_list(Computer)[0]) by Category",
+     "an expression around an aggregation in 'summarize'"),
+    ("let f = view (n:long) {\n(Heartbeat | take n);\n};\nf(1)", "a function body that is a parenthesized query"),
 ])
 def test_unsupported_kql_says_so(query: str, named: str) -> None:
     with pytest.raises(QueryApiError) as err:

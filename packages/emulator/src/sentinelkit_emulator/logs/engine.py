@@ -410,6 +410,7 @@ _EXPRESSION_NAMES = {
     "ParenthesizedExpression": "this parenthesized expression",
     "MaterializeExpression": "'materialize()' here",
     "ToScalarExpression": "'toscalar()' here",
+    "LetFunctionBody": "a function body that is a parenthesized query ('{ (T | ...) }')",
 }
 #: KQL functions duckdb-kql's grammar does not parse at all: a syntax error on one of them is the emulator's.
 _UNPARSED_FUNCTIONS = frozenset({"table", "workspace", "app", "resource", "cluster", "database", "view",
@@ -606,9 +607,22 @@ def translate_unsupported(query: str, exc: Any) -> QueryApiError:
         grammar = construct.split(":", 1)[-1]
         what = _EXPRESSION_NAMES.get(grammar) or _CONSTRUCT_NAMES.get(grammar) or (
             f"'{_span_text(query, span)}'" if span is not None else "a construct of this query")
+    elif construct == "summarize" and "aggregate" in hint:
+        what = "an expression around an aggregation in 'summarize' (such as tostring(make_list(x)[0]))"
+    elif re.fullmatch(r"[a-z][a-z-]*", construct):
+        what = f"this form of the '{_operator_form(query, span, construct)}' operator" + (
+            f" ({hint})" if hint and "wave" not in hint else "")
     else:
         what = construct.replace("'", "") + (f" ({hint})" if hint and "wave" not in hint else "")
     return unsupported_error(what, where)
+
+
+def _operator_form(query: str, span: Any, operator: str) -> str:
+    """``operator`` with the options the user gave it on the line of ``span`` (``parse kind=regex flags=U``)."""
+    offsets = _line_offsets(query)
+    line = query[offsets[span.line - 1]:].split("\n", 1)[0] if span is not None and 1 <= span.line <= len(offsets) else ""
+    m = re.search(rf"\b{re.escape(operator)}((?:\s+\w+\s*=\s*\w+)*)", line)
+    return operator + re.sub(r"\s+", " ", re.sub(r"\s*=\s*", "=", m.group(1))) if m else operator
 
 
 def _span_text(query: str, span: Any) -> str:
