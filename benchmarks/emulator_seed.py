@@ -1,8 +1,8 @@
 """How long does the emulator take to seed its scenario and to start? Seconds per seeder, rows, spawn-to-ready.
 
 The scenario is rebuilt at every start and every reset, so its seeding is the emulator's start-up.
-This measures, in this process, ``build_store()`` (median and best of ``--runs``) with each seeder's
-share and the share of the connector data sources (Defender XDR, AWS, DNS, UEBA, TI), the log rows
+This measures, in this process, ``build_store()`` (median and best of ``--runs``, wall and CPU time) with
+each seeder's CPU time and that of the connector data sources (Defender XDR, AWS, DNS, UEBA, TI), the log rows
 seeded; then, as separate processes, the time from spawning the emulator to its start-up JSON line
 (median of ``--starts``) and the first query of a connector table (its rows are loaded into DuckDB then).
 
@@ -33,8 +33,8 @@ SEEDERS_MODULE = "sentinelkit_emulator.scenario"
 
 
 def timed_build(scenario: str) -> tuple[float, dict[str, float], float, Any, float]:
-    """One ``build_store``: total seconds, seconds per seeder, seconds in the connector sources, the store,
-    and the total in CPU seconds of this process (steadier than wall time on a busy machine)."""
+    """One ``build_store``: wall seconds, CPU seconds per seeder and in the connector sources, the store, and
+    the total in CPU seconds (this process's own time: steadier than wall time on a busy machine)."""
     package = importlib.import_module(SEEDERS_MODULE)
     per_seeder: dict[str, float] = {}
     sources = [0.0]
@@ -44,19 +44,19 @@ def timed_build(scenario: str) -> tuple[float, dict[str, float], float, Any, flo
         seeder = original_load(path)
 
         def run(*args: Any) -> None:
-            start = time.perf_counter()
+            start = time.process_time()
             seeder(*args)
-            per_seeder[path.rsplit(":", 1)[1]] = time.perf_counter() - start
+            per_seeder[path.rsplit(":", 1)[1]] = time.process_time() - start
         return run
 
     logs = importlib.import_module(f"{SEEDERS_MODULE}.logs")
     original_sources = getattr(logs, "seed_sources", None)  # absent before the connector data sources
 
     def seed_sources(*args: Any) -> None:
-        start = time.perf_counter()
+        start = time.process_time()
         assert original_sources is not None
         original_sources(*args)
-        sources[0] += time.perf_counter() - start
+        sources[0] += time.process_time() - start
 
     package._load = load
     if original_sources is not None:
@@ -114,13 +114,13 @@ def main(runs: int, starts: int, scenario: str) -> None:
           f"best {min(totals):.2f} s (CPU: median {statistics.median(b[4] for b in builds):.2f} s); "
           f"{rows} log rows in {len(per_table)} tables")
     for name in builds[0][1]:
-        print(f"  {name:16} median {statistics.median(b[1][name] for b in builds):.2f} s")
+        print(f"  {name:16} median {statistics.median(b[1][name] for b in builds):.2f} s CPU")
     connector = [b[2] for b in builds]
     if any(connector):
         connector_tables = ("Device", "Email", "Identity", "AWSCloudTrail", "DnsEvents", "BehaviorAnalytics",
                             "ThreatIntelligenceIndicator")
         connector_rows = sum(n for t, n in per_table.items() if t.startswith(connector_tables))
-        print(f"  of which connector sources: median {statistics.median(connector):.2f} s, "
+        print(f"  of which connector sources: median {statistics.median(connector):.2f} s CPU, "
               f"{connector_rows} rows ({connector_rows / rows:.0%})")
     if starts:
         figures = [start_and_first_query("DeviceProcessEvents") for _ in range(starts)]
