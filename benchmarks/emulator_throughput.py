@@ -104,7 +104,8 @@ def main(requests: int, queries: int, concurrency: int, clients: int) -> None:
         incident_url = f"{info['arm_url']}{listing.json()['value'][0]['id']}?api-version=2025-09-01"
         query_url = f"{info['logs_url']}/v1/workspaces/{workspace['customer_id']}/query"
         kql = {"query": "SecurityIncident | where TimeGenerated > ago(7d) | summarize count() by Severity, Status"}
-        httpx.post(query_url, json=kql, headers=logs_headers, verify=verify).raise_for_status()  # warm caches
+        # warm caches (the first query loads the engine and the table: seconds on a busy machine)
+        httpx.post(query_url, json=kql, headers=logs_headers, verify=verify, timeout=120).raise_for_status()
         results = [
             load("GET incident", "GET", incident_url, arm_headers, None, requests, concurrency, clients,
                  info["ca_path"]),

@@ -11,10 +11,11 @@ from typing import Any
 import pytest
 
 from sentinelkit_emulator.arm.odata import parse_datetime
+from sentinelkit_emulator.arm.resources.la_catalog import AWS_CLOUDTRAIL, DEFENDER_XDR
 from sentinelkit_emulator.arm.resources.sentinel_incidents import incident_alerts
 from sentinelkit_emulator.scenario import build_store
 from sentinelkit_emulator.scenario.plan import MSSP, WorkspacePlan
-from sentinelkit_emulator.scenario.sentinel import seed_sentinel
+from sentinelkit_emulator.scenario.sentinel import DATA_SOURCES, seed_sentinel
 from sentinelkit_emulator.scenario.topology import build_world, seed_topology
 from sentinelkit_emulator.store import Store
 
@@ -90,7 +91,10 @@ def test_every_sentinel_workspace_is_seeded(store: Store) -> None:
         assert {r["kind"] for r in rules} >= {"Scheduled", "Fusion", "MicrosoftSecurityIncidentCreation"}
         assert 2 <= len(children(store, wp.name, "automationRules")) <= 4
         assert 1 <= len(children(store, wp.name, "watchlists")) <= 3
-        assert 3 <= len(children(store, wp.name, "dataConnectors")) <= 6
+        sources = {DEFENDER_XDR, AWS_CLOUDTRAIL} & set(DATA_SOURCES.get(wp.name, ()))  # those with a connector
+        connectors = children(store, wp.name, "dataConnectors")
+        assert sources <= {c["kind"] for c in connectors}
+        assert 3 <= len(connectors) - len(sources) <= 6
         assert len(children(store, wp.name, "alertRuleTemplates")) >= 15
 
 

@@ -183,6 +183,28 @@ def parse_timespan(text: str, now: dt.datetime) -> tuple[dt.datetime, dt.datetim
     return start, end
 
 
+#: Columns every Log Analytics table has but a result shows only when the query names them (a join's
+#: right-hand copy is ``_ItemId1``...). Rows get a fresh ``_ItemId`` when loaded.
+HIDDEN_COLUMNS: dict[str, str] = {"_ItemId": "string"}
+_HIDDEN_NAME = re.compile(r"(_ItemId)\d*")
+
+
+def with_hidden_columns(schemas: Mapping[str, Schema]) -> dict[str, Schema]:
+    """``schemas`` with the hidden columns every table has (what queries may name)."""
+    return {name: {**schema, **{c: t for c, t in HIDDEN_COLUMNS.items() if c not in schema}}
+            for name, schema in schemas.items()}
+
+
+def _visible(description: Sequence[Any], query: str) -> list[int] | None:
+    """Indexes of the result columns to answer with (hidden ones the query does not name are left out), or
+    None when every column is."""
+    hidden = [i for i, d in enumerate(description)
+              if (m := _HIDDEN_NAME.fullmatch(str(d[0]))) and m.group(1) not in query]
+    if not hidden:
+        return None
+    return [i for i in range(len(description)) if i not in hidden]
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """What a query needs from the store, captured on the event loop.
@@ -393,6 +415,7 @@ _EXPRESSION_NAMES = {
     "ParenthesizedExpression": "this parenthesized expression",
     "MaterializeExpression": "'materialize()' here",
     "ToScalarExpression": "'toscalar()' here",
+    "LetFunctionBody": "a function body that is a parenthesized query ('{ (T | ...) }')",
 }
 #: KQL functions duckdb-kql's grammar does not parse at all: a syntax error on one of them is the emulator's.
 _UNPARSED_FUNCTIONS = frozenset({"table", "workspace", "app", "resource", "cluster", "database", "view",
@@ -493,13 +516,18 @@ def _translate(query: str, schema_key: tuple[tuple[str, tuple[str, ...]], ...],
     """
     import duckdb_kql
 
+    from .kql_functions import install
     from .rewrite import positional_arguments, rewrite
+    from .rewrite_tabular import column_ifexists, with_aliases
 
+    install()
     schema = {name: list(columns) for name, columns in schema_key}
     specialized = specialize(query, functions)
     called = called_functions(specialized, functions)
     definitions = _parsed_functions(tuple(f.definition for f in called)) if called else None
     rewritten = positional_arguments(rewrite(specialized), {f.name: f.parameters for f in called})
+    rewritten = column_ifexists(rewritten, schema)
+    rewritten = with_aliases(rewritten, _case_aliases(query, schema_key))
     try:
         return duckdb_kql.to_sql(rewritten, schema=schema, allow_write=False, query_now=dt.datetime.now(dt.UTC),
                                  functions=definitions)
@@ -509,6 +537,14 @@ def _translate(query: str, schema_key: tuple[tuple[str, tuple[str, ...]], ...],
     # a syntax error is reported against the text the user wrote
     return duckdb_kql.to_sql(query, schema=schema, allow_write=False, query_now=dt.datetime.now(dt.UTC),
                              functions=definitions)
+
+
+@functools.lru_cache(maxsize=512)
+def _case_aliases(query: str, schema_key: tuple[tuple[str, tuple[str, ...]], ...]) -> dict[str, str]:
+    """The query's names that differ only in case from another -> their aliases (``rewrite_tabular``)."""
+    from .rewrite_tabular import case_aliases
+
+    return case_aliases(query, dict(schema_key))
 
 
 def translate_syntax_error(query: str, exc: Exception) -> QueryApiError:
@@ -576,9 +612,22 @@ def translate_unsupported(query: str, exc: Any) -> QueryApiError:
         grammar = construct.split(":", 1)[-1]
         what = _EXPRESSION_NAMES.get(grammar) or _CONSTRUCT_NAMES.get(grammar) or (
             f"'{_span_text(query, span)}'" if span is not None else "a construct of this query")
+    elif construct == "summarize" and "aggregate" in hint:
+        what = "an expression around an aggregation in 'summarize' (such as tostring(make_list(x)[0]))"
+    elif re.fullmatch(r"[a-z][a-z-]*", construct):
+        what = f"this form of the '{_operator_form(query, span, construct)}' operator" + (
+            f" ({hint})" if hint and "wave" not in hint else "")
     else:
         what = construct.replace("'", "") + (f" ({hint})" if hint and "wave" not in hint else "")
     return unsupported_error(what, where)
+
+
+def _operator_form(query: str, span: Any, operator: str) -> str:
+    """``operator`` with the options the user gave it on the line of ``span`` (``parse kind=regex flags=U``)."""
+    offsets = _line_offsets(query)
+    line = query[offsets[span.line - 1]:].split("\n", 1)[0] if span is not None and 1 <= span.line <= len(offsets) else ""
+    m = re.search(rf"\b{re.escape(operator)}((?:\s+\w+\s*=\s*\w+)*)", line)
+    return operator + re.sub(r"\s+", " ", re.sub(r"\s*=\s*", "=", m.group(1))) if m else operator
 
 
 def _span_text(query: str, span: Any) -> str:
@@ -631,10 +680,40 @@ def _judged(query: str, schemas: Mapping[str, Schema], exc: Exception,
         return unsupported_error(f"'{construct}'")
     if not _is_unsupported(own):
         return own  # both say the query is wrong: the engine's answer has Log Analytics' shape and position
+    return _microsoft_error(query, errors)
+
+
+def _engine_failure(query: str, schemas: Mapping[str, Schema], exc: Exception,
+                    functions: tuple[Function, ...]) -> QueryApiError:
+    """The error for a translated query DuckDB could not run: if the service would run it (Microsoft's
+    parser finds no error), the translation fell short and the emulator says so; else the query's error
+    (in the service's runtime wording when the emulator knows it)."""
+    from .validation import microsoft_errors
+
+    own = translate_engine_error(query, exc)
+    errors = microsoft_errors(query, schemas, functions)
+    if errors is None:
+        return own
+    if not errors:
+        return unsupported_error(f"running this query on its engine (DuckDB: {_clean_duckdb_message(str(exc))})")
+    return own if _in_service_wording(own) else _microsoft_error(query, errors)
+
+
+def _in_service_wording(error: QueryApiError) -> bool:
+    """Whether ``error`` is one the emulator words as the service does (an unresolved name, mistyped arguments)."""
+    inner = error.inner or {}
+    while isinstance(inner.get("innererror"), dict):
+        inner = inner["innererror"]
+    message = str(inner.get("message", ""))
+    return "Failed to resolve" in message or message.startswith("Cannot apply")
+
+
+def _microsoft_error(query: str, errors: Sequence[Any]) -> QueryApiError:
+    """The service's error for the first of Microsoft's parser's diagnostics, with its position."""
     first = errors[0]
     line = query.count("\n", 0, first.start) + 1
     column = first.start - (query.rfind("\n", 0, first.start) + 1)
-    token = query[first.start:first.start + max(first.length, 1)]
+    token = query[first.start:first.start + max(first.length, 1)].strip() or "<EOF>"
     if first.code in ("KS006", "KS007") or "parse" in first.message.lower() or "expected" in first.message.lower():
         return syntax_error(f"Query could not be parsed at '{token}' on line [{line},{column}] ({first.message})",
                             line, column, token)
@@ -669,7 +748,7 @@ def _unknown_table(query: str, schemas: Mapping[str, Schema]) -> QueryApiError |
     duckdb-kql reports an unknown table in a ``join`` or with ``arg_max(*, ...)`` as a schema or
     unsupported-construct problem; the service says the table does not exist.
     """
-    from .rewrite import tokenize
+    from .kql_tokens import tokenize
 
     code = [t for t in tokenize(query) if t.kind not in ("ws", "comment")]
     declared = {code[k + 1].text for k, t in enumerate(code[:-1]) if t.text == "let"}
@@ -785,6 +864,9 @@ class _Database:
     created: set[str] = field(default_factory=set)
     #: queries running on it (a schema in use is not dropped)
     users: int = 0
+    #: the schemas queries see (with the hidden columns) and their hashable form (the translation cache's key)
+    query_schemas: dict[str, Schema] = field(default_factory=dict)
+    schema_key: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @classmethod
     def create(cls, snap: Snapshot, con: duckdb.DuckDBPyConnection, name: str, catalog: str) -> _Database:
@@ -793,7 +875,9 @@ class _Database:
             cursor.execute(f"CREATE SCHEMA {_quote(name)}")
         finally:
             cursor.close()
-        return cls(snap.key, snap.store, snap.schemas, con, name, catalog)
+        query_schemas = with_hidden_columns(snap.schemas)
+        return cls(snap.key, snap.store, snap.schemas, con, name, catalog, query_schemas=query_schemas,
+                   schema_key=tuple((table, tuple(schema)) for table, schema in sorted(query_schemas.items())))
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A cursor of its own whose unqualified table names are this database's."""
@@ -814,7 +898,8 @@ class _Database:
                 if schema is None:
                     continue
                 if table not in self.created:
-                    cols = ", ".join(f"{_quote(c)} {DUCKDB_TYPES.get(t, 'VARCHAR')}" for c, t in schema.items())
+                    cols = ", ".join(f"{_quote(c)} {DUCKDB_TYPES.get(t, 'VARCHAR')}"
+                                     for c, t in self.query_schemas.get(table, schema).items())
                     cursor.execute(f"CREATE TABLE {self.table(table)} ({cols})")
                     self.created.add(table)
                 for customer_id, lists, counts in snap.sources:
@@ -830,6 +915,7 @@ class _Database:
 
     def _insert(self, cursor: duckdb.DuckDBPyConnection, table: str, schema: Schema, customer_id: str,
                 rows: list[LogRow]) -> None:
+        schema = with_hidden_columns({table: schema})[table]
         spec = {c: DUCKDB_TYPES.get(t, "VARCHAR") for c, t in schema.items() if c not in ("Type",)}
         select = []
         for col in schema:
@@ -837,6 +923,8 @@ class _Database:
                 select.append(_sql_string(table))
             elif col == "TenantId":
                 select.append(f"coalesce(x.{_quote(col)}, {_sql_string(customer_id)})")
+            elif col == "_ItemId":
+                select.append(f"coalesce(x.{_quote(col)}, CAST(uuid() AS VARCHAR))")
             else:
                 select.append(f"x.{_quote(col)}")
         sql = (f"INSERT INTO {self.table(table)} SELECT {', '.join(select)} "
@@ -962,7 +1050,7 @@ class LogsEngine:
         import duckdb
         import duckdb_kql
 
-        schema_key = tuple((name, tuple(schema)) for name, schema in sorted(db.schemas.items()))
+        schemas, schema_key = db.query_schemas, db.schema_key
         try:
             try:
                 translated = _translate(query, schema_key, snap.functions)
@@ -972,7 +1060,9 @@ class LogsEngine:
                 translated = _translate(_resolve_reorders(query, self, db, snap, schema_key, now), schema_key,
                                         snap.functions)
         except duckdb_kql.KqlError as exc:
-            raise _judged(query, db.schemas, exc, snap.functions) from exc
+            raise _judged(query, schemas, exc, snap.functions) from exc
+        except duckdb.Error as exc:  # running the statement before a project-reorder
+            raise _engine_failure(query, schemas, exc, snap.functions) from exc
         sql = str(translated)
         referenced = referenced_tables(sql, db.schemas)
         for name in referenced:
@@ -1005,11 +1095,18 @@ class LogsEngine:
                     "(set with the Prefer: wait=N header) and was cancelled.",
                 ) from exc
             except duckdb.Error as exc:
-                raise translate_engine_error(query, exc) from exc
+                raise _engine_failure(query, schemas, exc, snap.functions) from exc
         finally:
             timer.cancel()
             cursor.close()
 
+        if (keep := _visible(description, query)) is not None:
+            description = [description[i] for i in keep]
+            rows = [tuple(row[i] for i in keep) for row in rows]
+        if aliases := _case_aliases(query, schema_key):
+            from .rewrite_tabular import without_aliases
+
+            description = [(without_aliases(d[0], aliases), *d[1:]) for d in description]
         types = [kusto_type(d[1]) for d in description]
         truncated_message = None
         if len(rows) > max_rows:

@@ -2,107 +2,21 @@
 
 duckdb-kql (a dependency) refuses some spellings that Log Analytics runs: deprecated names (``makeset``,
 ``arraylength``, ``mvexpand``), the three-argument ``split()``, ``table('Name')`` with a literal name, a
-bare ``serialize``, a whole query in parentheses, ``mv-expand f(Column)`` without a name, and zero-argument
-``let`` functions whose bodies hold their own ``let`` statements. Each rewrite here produces KQL with the
-same meaning, keeps every line break (so error lines still point into what the user wrote), and works on
-tokens, never inside string literals or comments.
+bare ``serialize``, a whole query in parentheses, ``mv-expand f(Column)`` without a name, zero-argument
+``let`` functions whose bodies hold their own ``let`` statements, ``ipv4_is_match()``, a timespan
+literal divided by a number, the ``as`` operator and ``extract_all()`` capture groups chosen by name. Each rewrite here produces KQL with the same meaning, keeps every line break
+(so error lines still point into what the user wrote), and works on tokens, never inside string literals or
+comments. The rewrites of tabular constructs (let functions with parameters, ``mv-apply``...) are in
+:mod:`.rewrite_tabular`.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 
-_TOKEN = re.compile(r"""
-    (?P<comment>//[^\n]*)
-  | (?P<string>[hH]?@'(?:[^']|'')*'|[hH]?@"(?:[^"]|"")*"|[hH]?'(?:[^'\\\n]|\\.)*'|[hH]?"(?:[^"\\\n]|\\.)*"|```.*?```)
-  | (?P<ws>\s+)
-  | (?P<ident>[A-Za-z_][\w]*)
-  | (?P<number>\d+(?:\.\d+)?(?:[eE][+-]?\d+)?[A-Za-z]*)
-  | (?P<punct>\.\.|==|!=|=~|!~|<=|>=|=>|<>|.)
-""", re.VERBOSE | re.DOTALL)
-
-
-@dataclass(frozen=True)
-class Token:
-    kind: str
-    text: str
-    start: int
-
-    @property
-    def end(self) -> int:
-        return self.start + len(self.text)
-
-
-def tokenize(query: str) -> list[Token]:
-    """All tokens, whitespace and comments included (their texts concatenate back to ``query``)."""
-    return [Token(m.lastgroup or "punct", m.group(), m.start()) for m in _TOKEN.finditer(query)]
-
-
-def _code(tokens: Sequence[Token]) -> list[int]:
-    """Indexes of the tokens that are code (not whitespace or comments)."""
-    return [i for i, t in enumerate(tokens) if t.kind not in ("ws", "comment")]
-
-
-def _matching(tokens: Sequence[Token], code: list[int], at: int, opening: str = "(", closing: str = ")") -> int:
-    """Position in ``code`` of the bracket closing the one at ``code[at]`` (or -1)."""
-    depth = 0
-    for k in range(at, len(code)):
-        text = tokens[code[k]].text
-        if text == opening:
-            depth += 1
-        elif text == closing:
-            depth -= 1
-            if depth == 0:
-                return k
-    return -1
-
-
-def _arguments(tokens: Sequence[Token], code: list[int], open_at: int, close_at: int) -> list[tuple[int, int]]:
-    """The top-level arguments between brackets, as ``(first, last)`` positions in ``code``."""
-    args: list[tuple[int, int]] = []
-    depth = 0
-    first = open_at + 1
-    for k in range(open_at + 1, close_at):
-        text = tokens[code[k]].text
-        if text in "([{":
-            depth += 1
-        elif text in ")]}":
-            depth -= 1
-        elif text == "," and depth == 0:
-            args.append((first, k - 1))
-            first = k + 1
-    if first <= close_at - 1:
-        args.append((first, close_at - 1))
-    return args
-
-
-class _Edits:
-    """Replacements on the original text, applied together (non-overlapping, by start offset)."""
-
-    def __init__(self, query: str) -> None:
-        self.query = query
-        self.items: list[tuple[int, int, str]] = []
-
-    def replace(self, start: int, end: int, text: str) -> None:
-        self.items.append((start, end, text))
-
-    def apply(self) -> str:
-        out, last = [], 0
-        for start, end, text in sorted(self.items):
-            if start < last:
-                continue  # overlapping edit: keep the first, the rest waits for the next pass
-            out.append(self.query[last:start])
-            out.append(text)
-            last = end
-        out.append(self.query[last:])
-        return "".join(out)
-
-
-def _text(tokens: Sequence[Token], code: list[int], first: int, last: int, query: str) -> str:
-    return query[tokens[code[first]].start:tokens[code[last]].end]
-
+from .kql_tokens import Edits, Token, arguments, code_of, matching, split_statements, text_of, tokenize
+from .rewrite_tabular import in_list_lets, inline_let_functions, parenthesized_pipeline, row_wise_mv_apply
 
 #: Deprecated function names Log Analytics still accepts -> their current names.
 RENAMED_FUNCTIONS = {
@@ -114,8 +28,8 @@ RENAMED_OPERATORS = {"mvexpand": "mv-expand", "mvapply": "mv-apply"}
 
 def _renames(query: str) -> str:
     tokens = tokenize(query)
-    code = _code(tokens)
-    edits = _Edits(query)
+    code = code_of(tokens)
+    edits = Edits(query)
     for k, i in enumerate(code):
         t = tokens[i]
         if t.kind != "ident":
@@ -126,46 +40,87 @@ def _renames(query: str) -> str:
         if nxt == "(" and prev != "." and lowered in RENAMED_FUNCTIONS:
             edits.replace(t.start, t.end, RENAMED_FUNCTIONS[lowered])
         elif nxt == "(" and lowered == "percentiles":  # one percentile: the same column as percentile()
-            close = _matching(tokens, code, k + 1)
-            if close > 0 and len(_arguments(tokens, code, k + 1, close)) == 2:
+            close = matching(tokens, code, k + 1)
+            if close > 0 and len(arguments(tokens, code, k + 1, close)) == 2:
                 edits.replace(t.start, t.end, "percentile")
         elif prev == "|" and lowered in RENAMED_OPERATORS:
             edits.replace(t.start, t.end, RENAMED_OPERATORS[lowered])
     return edits.apply()
 
 
-def _split_with_index(query: str) -> str:
-    """``split(s, d, i)`` -> ``pack_array(split(s, d)[i])``: the i-th part, as a one-element array."""
+def _replace_calls(query: str, name: str, replacement: Callable[[list[str]], str | None]) -> str:
+    """Every call ``name(...)`` replaced by ``replacement(its arguments' texts)`` (kept when that is None)."""
     tokens = tokenize(query)
-    code = _code(tokens)
-    edits = _Edits(query)
+    code = code_of(tokens)
+    edits = Edits(query)
     for k, i in enumerate(code):
         t = tokens[i]
-        if t.kind != "ident" or t.text != "split" or k + 1 >= len(code) or tokens[code[k + 1]].text != "(":
+        if t.kind != "ident" or t.text != name or k + 1 >= len(code) or tokens[code[k + 1]].text != "(":
             continue
-        close = _matching(tokens, code, k + 1)
+        close = matching(tokens, code, k + 1)
         if close < 0:
             continue
-        args = _arguments(tokens, code, k + 1, close)
-        if len(args) != 3:
+        text = replacement([text_of(tokens, code, a, b, query) for a, b in arguments(tokens, code, k + 1, close)])
+        if text is not None:
+            edits.replace(t.start, tokens[code[close]].end, text)
+    return edits.apply()
+
+
+def _split_with_index(query: str) -> str:
+    """``split(s, d, i)`` -> ``pack_array(split(s, d)[i])``: the i-th part, as a one-element array."""
+    return _replace_calls(query, "split", lambda args: f"pack_array(split({args[0]}, {args[1]})[{args[2]}])"
+                          if len(args) == 3 else None)
+
+
+def _ipv4_is_match(query: str) -> str:
+    """``ipv4_is_match(a, b)`` -> ``(parse_ipv4(a) == parse_ipv4(b))``: the same addresses (a CIDR suffix on
+    either side masks that side, as ``parse_ipv4`` does)."""
+    return _replace_calls(query, "ipv4_is_match", lambda args: f"(parse_ipv4({args[0]}) == parse_ipv4({args[1]}))"
+                          if len(args) == 2 else None)
+
+
+#: Timespan literal units -> seconds.
+_TIMESPAN_UNITS = {"d": 86400, "day": 86400, "days": 86400, "h": 3600, "hr": 3600, "hrs": 3600, "hour": 3600,
+                   "hours": 3600, "m": 60, "min": 60, "minute": 60, "minutes": 60, "s": 1, "sec": 1, "second": 1,
+                   "seconds": 1, "ms": 0.001, "milli": 0.001, "millis": 0.001, "millisecond": 0.001,
+                   "milliseconds": 0.001}
+_TIMESPAN_LITERAL = re.compile(r"(\d+(?:\.\d+)?)([A-Za-z]+)")
+
+
+def _timespan_divided(query: str) -> str:
+    """``20min / 2`` (a timespan literal by a number) -> ``600000ms``: the same timespan, as a literal."""
+    tokens = tokenize(query)
+    code = code_of(tokens)
+    edits = Edits(query)
+    for k in range(len(code) - 2):
+        span, slash, divisor = (tokens[code[k + j]] for j in range(3))
+        m = _TIMESPAN_LITERAL.fullmatch(span.text) if span.kind == "number" else None
+        if not m or m.group(2).lower() not in _TIMESPAN_UNITS or slash.text != "/" \
+                or not re.fullmatch(r"\d+(?:\.\d+)?", divisor.text) or float(divisor.text) == 0:
             continue
-        text, delimiter, index = (_text(tokens, code, a, b, query) for a, b in args)
-        edits.replace(t.start, tokens[code[close]].end, f"pack_array(split({text}, {delimiter})[{index}])")
+        millis = float(m.group(1)) * _TIMESPAN_UNITS[m.group(2).lower()] * 1000 / float(divisor.text)
+        if millis.is_integer():
+            edits.replace(span.start, divisor.end, f"{int(millis)}ms")
     return edits.apply()
 
 
 def _literal_table(query: str) -> str:
-    """``table('Name')`` with a literal name -> ``Name`` (duckdb-kql does not parse ``table()``)."""
+    """``table('Name')`` with a literal name, or a ``let`` name bound to one -> ``Name`` (duckdb-kql does not
+    parse ``table()``)."""
     tokens = tokenize(query)
-    code = _code(tokens)
-    edits = _Edits(query)
+    code = code_of(tokens)
+    edits = Edits(query)
+    strings = {tokens[code[a + 1]].text: string_value(tokens[code[a + 3]].text)
+               for a, b in split_statements(tokens, code, 0, len(code) - 1)
+               if b == a + 3 and tokens[code[a]].text == "let" and tokens[code[a + 2]].text == "="
+               and tokens[code[a + 3]].kind == "string"}
     for k, i in enumerate(code):
         t = tokens[i]
         if t.kind == "ident" and t.text == "table" and k + 3 < len(code) and tokens[code[k + 1]].text == "(" \
-                and tokens[code[k + 2]].kind == "string" and tokens[code[k + 3]].text == ")":
-            literal = tokens[code[k + 2]].text
-            name = literal[1:-1] if literal[0] in "'\"" else ""
-            if re.fullmatch(r"[A-Za-z_]\w*", name):
+                and tokens[code[k + 3]].text == ")":
+            argument = tokens[code[k + 2]]
+            name = string_value(argument.text) if argument.kind == "string" else strings.get(argument.text)
+            if name and re.fullmatch(r"[A-Za-z_]\w*", name):
                 edits.replace(t.start, tokens[code[k + 3]].end, name)
     return edits.apply()
 
@@ -173,8 +128,8 @@ def _literal_table(query: str) -> str:
 def _bare_serialize(query: str) -> str:
     """``| serialize`` with no columns only marks the rows as ordered; it changes no row: dropped."""
     tokens = tokenize(query)
-    code = _code(tokens)
-    edits = _Edits(query)
+    code = code_of(tokens)
+    edits = Edits(query)
     for k, i in enumerate(code):
         t = tokens[i]
         if t.text == "serialize" and k and tokens[code[k - 1]].text == "|":
@@ -187,8 +142,8 @@ def _bare_serialize(query: str) -> str:
 def _unparenthesized_statement(query: str) -> str:
     """A whole statement in parentheses, ``(union ...)``, is the same statement without them."""
     tokens = tokenize(query)
-    code = _code(tokens)
-    edits = _Edits(query)
+    code = code_of(tokens)
+    edits = Edits(query)
     k = 0
     while k < len(code):
         statement_start = k
@@ -199,18 +154,87 @@ def _unparenthesized_statement(query: str) -> str:
             depth -= text in ")]}"
             k += 1
         first, last = statement_start, k - 1
-        if first <= last and tokens[code[first]].text == "(" and _matching(tokens, code, first) == last:
+        if first <= last and tokens[code[first]].text == "(" and matching(tokens, code, first) == last:
             edits.replace(tokens[code[first]].start, tokens[code[first]].end, " ")
             edits.replace(tokens[code[last]].start, tokens[code[last]].end, " ")
         k += 1
     return edits.apply()
 
 
+def _as_operator(query: str) -> str:
+    """``T | as X | rest`` -> ``let X = T; X | rest``: ``as`` names the rows so far for what follows (a query
+    statement's operators only; duckdb-kql does not parse ``as``)."""
+    tokens = tokenize(query)
+    code = code_of(tokens)
+    edits = Edits(query)
+    for first, last in split_statements(tokens, code, 0, len(code) - 1):
+        if tokens[code[first]].text in ("let", "set", "declare", "alias", "pattern"):
+            continue
+        names: list[tuple[int, int, str]] = []  # (start of '|', end of the name, the name)
+        depth = 0
+        for k in range(first, last + 1):
+            text = tokens[code[k]].text
+            depth += text in "([{"
+            depth -= text in ")]}"
+            if depth or text != "|" or k + 2 > last or tokens[code[k + 1]].text != "as":
+                continue
+            at = k + 2
+            while at + 5 <= last and tokens[code[at]].text == "hint" and tokens[code[at + 3]].text == "=":
+                at += 5  # hint.materialized = true: a hint for the real service's cache, nothing to do here
+            name = tokens[code[at]]
+            if name.kind != "ident":
+                break
+            names.append((tokens[code[k]].start, name.end, name.text))
+        if not names:
+            continue
+        edits.replace(tokens[code[first]].start, tokens[code[first]].start, f"let {names[0][2]} = ")
+        for n, (start, end, name) in enumerate(names):
+            then = f"let {names[n + 1][2]} = " if n + 1 < len(names) else ""
+            edits.replace(start, end, f"; {then}{name}")
+    return edits.apply()
+
+
+def string_value(literal: str) -> str | None:
+    """The text of a KQL string literal token (``'..'``, ``".."``, verbatim ``@'..'``), or None for others."""
+    body = literal[1:] if literal[:1] in "hH" else literal
+    if body[:1] == "@" and len(body) >= 3 and body[1] == body[-1] and body[1] in "'\"":
+        return body[2:-1].replace(body[1] * 2, body[1])
+    if len(body) >= 2 and body[0] == body[-1] and body[0] in "'\"":
+        return re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t", "r": "\r"}.get(m.group(1), m.group(1)), body[1:-1])
+    return None
+
+
+def _extract_all_group_names(query: str) -> str:
+    """``extract_all(@'(?<ip>...)', dynamic(["ip"]), text)`` -> ``dynamic([1])``: the named groups as their
+    1-based positions (duckdb-kql selects capture groups by position only)."""
+    tokens = tokenize(query)
+    code = code_of(tokens)
+    edits = Edits(query)
+    for k in range(len(code) - 3):
+        if tokens[code[k]].text != "extract_all" or tokens[code[k + 1]].text != "(":
+            continue
+        args = arguments(tokens, code, k + 1, matching(tokens, code, k + 1))
+        if len(args) != 3 or args[0][0] != args[0][1] or (pattern := string_value(tokens[code[args[0][0]]].text)) is None:
+            continue
+        first, last = args[1]
+        names = [string_value(tokens[code[j]].text) for j in range(first + 3, last - 1, 2)]
+        if tokens[code[first]].text != "dynamic" or not names or None in names:
+            continue
+        try:
+            groups = re.compile(re.sub(r"\(\?<(?=[A-Za-z_])", "(?P<", pattern)).groupindex
+        except re.error:
+            continue
+        if all(n in groups for n in names):
+            edits.replace(tokens[code[first]].start, tokens[code[last]].end,
+                          "dynamic([" + ", ".join(str(groups[str(n)]) for n in names) + "])")
+    return edits.apply()
+
+
 def _named_mv_expand(query: str) -> str:
     """``mv-expand f(Column)`` -> ``mv-expand Column = f(Column)``: Kusto names the result after the column."""
     tokens = tokenize(query)
-    code = _code(tokens)
-    edits = _Edits(query)
+    code = code_of(tokens)
+    edits = Edits(query)
     for k in range(len(code) - 5):
         a, dash, b = (tokens[code[k + j]] for j in range(3))
         if not (a.text in ("mv", "mvexpand") and (a.text == "mvexpand" or (dash.text == "-" and b.text == "expand"))):
@@ -235,16 +259,16 @@ def _parameterless_functions(query: str) -> str:
     so they cannot clash), and ``F()`` is then ``F``.
     """
     tokens = tokenize(query)
-    code = _code(tokens)
-    edits = _Edits(query)
+    code = code_of(tokens)
+    edits = Edits(query)
     names = []
     for m in _LET_FUNCTION.finditer(query):
         name = m.group(1)
         brace = next((k for k, i in enumerate(code) if tokens[i].start == m.end() - 1), None)
         if brace is None:
             continue
-        close = _matching(tokens, code, brace, "{", "}")
-        statements = _statements(tokens, code, brace + 1, close - 1) if close > 0 else []
+        close = matching(tokens, code, brace, "{", "}")
+        statements = split_statements(tokens, code, brace + 1, close - 1) if close > 0 else []
         if not statements or tokens[code[statements[-1][0]]].text == "let":
             continue
         locals_ = [s for s in statements if tokens[code[s[0]]].text == "let"]
@@ -264,22 +288,6 @@ def _parameterless_functions(query: str) -> str:
                     and tokens[code[k + 2]].text == ")":
                 edits.replace(tokens[code[k + 1]].start, tokens[code[k + 2]].end, "")
     return edits.apply()
-
-
-def _statements(tokens: Sequence[Token], code: list[int], first: int, last: int) -> list[tuple[int, int]]:
-    """Top-level ``;``-separated statements between two positions of ``code`` (empty ones dropped)."""
-    out, depth, start = [], 0, first
-    for k in range(first, last + 1):
-        text = tokens[code[k]].text
-        depth += text in "([{"
-        depth -= text in ")]}"
-        if text == ";" and depth == 0:
-            if start <= k - 1:
-                out.append((start, k - 1))
-            start = k + 1
-    if start <= last:
-        out.append((start, last))
-    return out
 
 
 def _renamed(tokens: Sequence[Token], code: list[int], first: int, last: int, query: str,
@@ -306,9 +314,9 @@ def reorder_targets(query: str) -> list[tuple[int, int, int, list[str]]]:
     can be known by running the statement up to the pipe.
     """
     tokens = tokenize(query)
-    code = _code(tokens)
+    code = code_of(tokens)
     found = []
-    for first, last in _statements(tokens, code, 0, len(code) - 1):
+    for first, last in split_statements(tokens, code, 0, len(code) - 1):
         depth = 0
         for k in range(first, last + 1):
             text = tokens[code[k]].text
@@ -354,23 +362,23 @@ def positional_arguments(query: str, signatures: Mapping[str, Sequence[tuple[str
         return query
     lowered = {name.lower(): params for name, params in signatures.items()}
     tokens = tokenize(query)
-    code = _code(tokens)
-    edits = _Edits(query)
+    code = code_of(tokens)
+    edits = Edits(query)
     for k, i in enumerate(code):
         t = tokens[i]
         params = lowered.get(t.text.lower()) if t.kind == "ident" else None
         if params is None or k + 1 >= len(code) or tokens[code[k + 1]].text != "(":
             continue
-        close = _matching(tokens, code, k + 1)
-        args = _arguments(tokens, code, k + 1, close) if close > 0 else []
+        close = matching(tokens, code, k + 1)
+        args = arguments(tokens, code, k + 1, close) if close > 0 else []
         named: dict[str, str] = {}
         positional: list[str] = []
         for a, b in args:
             if b > a and tokens[code[a]].kind == "ident" and tokens[code[a + 1]].text == "=" \
                     and (a + 2 > b or tokens[code[a + 2]].text != "="):
-                named[tokens[code[a]].text.lower()] = _text(tokens, code, a + 2, b, query)
+                named[tokens[code[a]].text.lower()] = text_of(tokens, code, a + 2, b, query)
             else:
-                positional.append(_text(tokens, code, a, b, query))
+                positional.append(text_of(tokens, code, a, b, query))
         if not named:
             continue
         values = []
@@ -382,7 +390,9 @@ def positional_arguments(query: str, signatures: Mapping[str, Sequence[tuple[str
 
 #: The rewrites every query goes through, in order.
 REWRITES: tuple[Callable[[str], str], ...] = (
-    _renames, _split_with_index, _literal_table, _bare_serialize, _unparenthesized_statement, _named_mv_expand,
+    _renames, inline_let_functions, _split_with_index, _ipv4_is_match, _timespan_divided, _literal_table,
+    _bare_serialize, _as_operator, _extract_all_group_names,
+    _unparenthesized_statement, parenthesized_pipeline, row_wise_mv_apply, in_list_lets, _named_mv_expand,
     _parameterless_functions,
 )
 

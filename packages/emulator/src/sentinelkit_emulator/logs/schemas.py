@@ -139,15 +139,20 @@ def _with_full_columns(tables: dict[str, Schema]) -> dict[str, Schema]:
     """Complete each table with the full column list Microsoft publishes (``microsoft_tables``).
 
     The hand-written columns above keep their order (what ``take`` shows first); the rest follow in the
-    source's order. Microsoft tables without a hand-written entry are added whole.
+    source's order. Microsoft tables without a hand-written entry are added whole. A column whose name
+    differs only in case from an earlier one (AzureDiagnostics has ``clientIp_s`` and ``clientIP_s``) is
+    left out: the engine's tables cannot hold both, and a query naming it is told so.
     """
     from .microsoft_tables import microsoft_tables
 
     out = {name: dict(schema) for name, schema in tables.items()}
     for name, table in microsoft_tables().items():
         schema = out.setdefault(name, {"TenantId": "string", "TimeGenerated": "datetime"})
+        known = {c.lower() for c in schema}
         for column, typ in table.columns:
-            schema.setdefault(column, typ)
+            if column.lower() not in known:
+                schema[column] = typ
+                known.add(column.lower())
         schema.pop("Type", None)
         schema["Type"] = "string"
     return out

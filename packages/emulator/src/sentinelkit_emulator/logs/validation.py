@@ -44,21 +44,23 @@ def available() -> bool:
 def microsoft_errors(query: str, schemas: Mapping[str, Mapping[str, str]],
                      functions: Sequence[Any] = ()) -> Sequence[Diagnostic] | None:
     """The errors Microsoft's parser finds in ``query`` against the workspace's tables and functions
-    (``_GetWatchlist``, saved functions, ASIM parsers) — empty: valid KQL — or None when Microsoft's
-    parser is not there (the library's syntax-only fallback is no verdict on what the service accepts)."""
+    (``_GetWatchlist`` over the workspace's watchlists, saved functions, ASIM parsers) — empty: valid KQL —
+    or None when Microsoft's parser is not there (the library's syntax-only fallback is no verdict on what
+    the service accepts)."""
     kql = _library()
     if kql is None:
         return None
-    declared = [kql.GET_WATCHLIST]
+    declared = []
     for function in functions:
-        if str(getattr(function, "name", "")).lower() == "_getwatchlist":
-            continue  # declared above, with the open result Sentinel gives it
         text = str(getattr(function, "definition", "")).strip()
         text = text[len("function "):] if text.startswith("function ") else text
         try:
             declared.append(kql.Function.parse(text))
         except Exception:  # a saved function the parser cannot read is left out, as the engine does
             continue
+    if not any(f.name.lower() == "_getwatchlist" for f in declared):
+        # without the workspace's watchlists, the open result Sentinel gives it (the items' own columns)
+        declared.append(kql.GET_WATCHLIST)
     schema = kql.Schema({name: dict(columns) for name, columns in schemas.items()}, functions=declared)
     result = kql.validate(query, schema)
     if result.engine != "microsoft" or not result.complete:

@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..store import LogRow, Resource, Store
-from .plan import ScenarioPlan, TenantPlan, WorkspacePlan, stable_id
+from .connector_logs import seed_sources
+from .plan import ScenarioPlan, TenantPlan, WorkspacePlan, random_guid, stable_id
 
 DAYS = 30
 HOURS = DAYS * 24
@@ -219,8 +220,7 @@ class Seeder:
             self.hourly[table][hour] += 1
 
     def guid(self) -> str:
-        h = f"{self.rng.getrandbits(128):032x}"
-        return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{(int(h[16], 16) & 3 | 8):x}{h[17:20]}-{h[20:]}"
+        return random_guid(self.rng)
 
     def pick(self, seq: Sequence[Any]) -> Any:
         return seq[int(self.rng.random() * len(seq))]
@@ -289,6 +289,7 @@ def seed_workspace(s: Seeder) -> None:
         incident_and_alert_rows(s, incidents)
         analytics_rule_health(s, rules, incidents)
         connector_health_and_data(s, connectors)
+        seed_sources(s, agents, _user_upns(s), _ad_domain(s), HOURS)
         automation_health(s, automation, incidents)
         sentinel_audit(s, rules)
     custom_tables(s)
@@ -1113,13 +1114,21 @@ def custom_tables(s: Seeder) -> None:
                 s.emit(name, ts, row)
 
 
+def _catalog_solution(table: str) -> str:
+    """The solution the catalog files a Microsoft table under (LogManagement for the rest)."""
+    from ..arm.resources.la_catalog import system_table
+
+    known = system_table(table)
+    return known.solutions[0] if known else "LogManagement"
+
+
 def usage(s: Seeder) -> None:
     """Hourly ``Usage`` per table, from the rows actually seeded (no rows in an hour, no Usage row)."""
     rows_by_table = {t: c for t, c in s.hourly.items() if t != "Usage"}
     for table, hourly in sorted(rows_by_table.items()):
         size = RECORD_BYTES.get(table, 1000)
         billable = table not in FREE_TABLES
-        solution = SOLUTIONS.get(table, "LogManagement")
+        solution = SOLUTIONS.get(table) or _catalog_solution(table)
         template = {"SourceSystem": "OMS", "DataType": table, "Solution": solution, "BatchesWithinSla": 0,
                     "BatchesOutsideSla": 0, "BatchesCapped": 0, "QuantityUnit": "MBytes", "IsBillable": billable,
                     "MeterId": "a4e29a95-5b4c-408b-80e3-113f9410566e" if billable else "",

@@ -22,6 +22,7 @@ from ..arm.resources.monitor_dcr_checks import check_rule
 from ..arm.resources.workbooks import REVISION_TYPE, WORKBOOK_TYPE
 from ..store import Resource, Store, new_etag
 from .plan import ScenarioPlan, WorkspacePlan, stable_id
+from .sentinel import workspace_sources
 
 # -- what each workspace gets ------------------------------------------------------------------------
 
@@ -177,7 +178,7 @@ class _Seeder:
         overrides = dict(SENTINEL_RETENTION) if self.wp.sentinel else {}
         overrides.update(self.collection.retention if self.collection else {})
         created = self.when(400)
-        for table in tables_for(self.wp.sentinel):
+        for table in tables_for(self.wp.sentinel, workspace_sources(self.store, self.workspace)):
             retention, total = overrides.get(table.name, (None, None))
             self.store.put(system_table_resource(self.workspace, table, retention=retention, total=total,
                                                  modified=created))

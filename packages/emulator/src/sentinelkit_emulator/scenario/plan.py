@@ -7,6 +7,7 @@ Ids are derived deterministically from names (uuid5), so they are the same on ev
 
 from __future__ import annotations
 
+import random
 import uuid
 from dataclasses import dataclass, field
 
@@ -16,6 +17,12 @@ _NS = uuid.UUID("5e17c0de-0000-4000-8000-00000000e1a0")
 def stable_id(*parts: str) -> str:
     """A GUID that is the same on every run for the same name parts."""
     return str(uuid.uuid5(_NS, "/".join(parts)))
+
+
+def random_guid(rng: random.Random) -> str:
+    """A version-4 GUID drawn from ``rng`` (reproducible with a seeded generator; cheaper than uuid4())."""
+    h = f"{rng.getrandbits(128):032x}"
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{(int(h[16], 16) & 3 | 8):x}{h[17:20]}-{h[20:]}"
 
 
 @dataclass(frozen=True)

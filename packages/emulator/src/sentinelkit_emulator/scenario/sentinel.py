@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from ..arm.resources.la_catalog import AWS_CLOUDTRAIL, DEFENDER_XDR, DNS, UEBA
 from ..arm.resources.sentinel_automation import AUTOMATION_TYPE, normalize_automation_rule
 from ..arm.resources.sentinel_catalog import BUILTIN_FUSION_RULE, TEMPLATES_BY_NAME
 from ..arm.resources.sentinel_common import PORTAL, iso, sentinel_prefix
@@ -54,6 +55,13 @@ HOSTS = {
     "northwind": (("nw-dc-01", "nw-dc-02", "nw-fs-01", "nw-lnx-01"), "nw"),
     "tailspin": (("ts-app-01", "ts-web-01", "ts-web-02"), "ts"),
     "woodgrove": (("wg-dc-01", "wg-core-01"), "wg"),
+}
+#: Data sources beyond the connectors every Sentinel workspace has: Defender XDR and AWS CloudTrail are data
+#: connectors; Windows DNS server logs (agent) and UEBA (a Sentinel setting) have no connector resource.
+#: Each brings its tables (``la_catalog``); ``scenario/connector_logs.py`` seeds their rows.
+DATA_SOURCES: dict[str, tuple[str, ...]] = {
+    "law-fabrikam-prod": (DEFENDER_XDR, AWS_CLOUDTRAIL, DNS, UEBA),
+    "law-contoso-soc": (DEFENDER_XDR, UEBA),
 }
 LINUX_HOSTS = frozenset({"cso-syslog-01", "fab-web-01", "fab-web-02", "nw-lnx-01", "ts-web-01", "ts-web-02",
                          "wg-core-01"})
@@ -272,7 +280,26 @@ class _WorkspaceSeeder:
             self._put({"id": f"{self.si}/dataConnectors/{connector_id}", "name": connector_id, "type": CONNECTOR_TYPE,
                        "kind": kind, "properties": normalize_connector(kind, props, self.tenant.id)},
                       self.now - timedelta(days=390))
+        self._source_connectors()
         return kinds
+
+    def _source_connectors(self) -> None:
+        """The data connectors of ``DATA_SOURCES``, connected 200 days ago (no draw from the rng: adding one
+        shifts no other seeded value)."""
+        enabled = {"state": "Enabled"}
+        for kind in DATA_SOURCES.get(self.wp.name, ()):
+            if kind == DEFENDER_XDR:
+                props: dict[str, Any] = {"tenantId": self.tenant.id, "dataTypes": {"incidents": dict(enabled)}}
+            elif kind == AWS_CLOUDTRAIL:
+                props = {"awsRoleArn": f"arn:aws:iam::{aws_account(self.wp.name)}:role/MicrosoftSentinelRole",
+                         "dataTypes": {"logs": dict(enabled)}}
+            else:
+                continue  # DNS and UEBA: no data connector resource
+            connector_id = stable_id("dataConnector", self.wp.name, kind)
+            resource = {"id": f"{self.si}/dataConnectors/{connector_id}", "name": connector_id, "type": CONNECTOR_TYPE,
+                        "kind": kind, "properties": normalize_connector(kind, props, self.tenant.id),
+                        "etag": f'"{stable_id("etag", connector_id)}"'}
+            self._put(resource, self.now - timedelta(days=200), etag=False)
 
     def _rule_names(self) -> list[str]:
         required = set()
@@ -649,6 +676,17 @@ def _property(name: str, operator: str, values: list[str]) -> dict[str, Any]:
 
 def _owner_of(user: User | None) -> dict[str, Any] | None:
     return {"objectId": user.object_id} if user else None
+
+
+def aws_account(workspace: str) -> str:
+    """The 12-digit AWS account a workspace's CloudTrail connector reads (stable per workspace)."""
+    return str(int(stable_id("aws-account", workspace).replace("-", ""), 16))[:12]
+
+
+def workspace_sources(store: Store, workspace: Resource) -> tuple[str, ...]:
+    """A workspace's data sources: its data connectors' kinds (as stored) and its DATA_SOURCES."""
+    kinds = {str(c.get("kind")) for c in store.children(f"{sentinel_prefix(workspace['id'])}/dataConnectors")}
+    return tuple(sorted(kinds | set(DATA_SOURCES.get(str(workspace.get("name")), ()))))
 
 
 def seed_sentinel(store: Store, plan: ScenarioPlan, rng: random.Random) -> None:

@@ -1,14 +1,16 @@
 """The Microsoft (system) tables a Log Analytics workspace offers, with their key columns.
 
-Real workspaces list several hundred Microsoft tables; the emulator carries the ones Sentinel and
-its health checks touch. The catalog decides three rules the Tables API enforces: a name without
-``_CL`` can only be one of these tables, Microsoft tables cannot be deleted, and only some of
-them may move to the Basic plan. Columns are the full lists Microsoft publishes where the emulator has
-them (``logs/tables``), else a representative subset.
+Real workspaces list several hundred Microsoft tables; the emulator carries the ones Sentinel, its health checks
+and Microsoft's published Sentinel content touch. The catalog decides three rules the Tables API enforces:
+a name without ``_CL`` can only be one of these tables, Microsoft tables cannot be deleted, and only some
+of them may move to the Basic plan. It also says which data source brings a table (a workspace without
+the Defender XDR connector has no ``Device*`` tables). Columns are the full lists Microsoft publishes
+where the emulator has them (``logs/tables``), else a representative subset.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 #: Solutions that bring tables: every workspace has LogManagement; Sentinel adds SecurityInsights.
@@ -35,6 +37,8 @@ class SystemTable:
     description: str
     #: whether the table may use the Basic plan (DCR-based Azure tables on Microsoft's list)
     basic: bool = False
+    #: the data sources, any one of which brings the table (empty: its solution alone does); see SOURCES
+    sources: tuple[str, ...] = ()
 
     @property
     def sentinel_only(self) -> bool:
@@ -66,9 +70,24 @@ def _full_columns(name: str, columns: tuple[tuple[str, str], ...]) -> tuple[tupl
     return columns + extra
 
 
-def _t(name: str, solutions: str, categories: str, description: str, columns: str, basic: bool = False) -> SystemTable:
+def _t(name: str, solutions: str, categories: str, description: str, columns: str, basic: bool = False,
+       sources: tuple[str, ...] = ()) -> SystemTable:
     return SystemTable(name, _full_columns(name, _cols(columns)), tuple(solutions.split(",")),
-                       tuple(categories.split(",")), description, basic)
+                       tuple(categories.split(",")), description, basic, sources)
+
+
+#: Data sources that bring tables: Sentinel data connector kinds (as ARM names them) and two sources
+#: that are no data connector resource: Windows DNS servers' agent logs and Sentinel's UEBA setting.
+DEFENDER_XDR = "MicrosoftThreatProtection"
+AWS_CLOUDTRAIL = "AmazonWebServicesCloudTrail"
+DNS = "DNS"
+UEBA = "Ueba"
+SOURCES = (DEFENDER_XDR, AWS_CLOUDTRAIL, DNS, UEBA)
+
+
+def _xdr(name: str, description: str) -> SystemTable:
+    """A Defender XDR table (advanced hunting, streamed to Sentinel by the Microsoft Defender XDR connector)."""
+    return _t(name, _SI, "Security", description, "TimeGenerated:dateTime", sources=(DEFENDER_XDR,))
 
 
 _LM = LOG_MANAGEMENT
@@ -185,6 +204,28 @@ SYSTEM_TABLES: tuple[SystemTable, ...] = (
     _t("IdentityInfo", _SI, "Security", "Information about user accounts collected by UEBA.",
        "TimeGenerated:dateTime AccountUPN AccountObjectId AccountDisplayName AccountName AccountDomain Department "
        "JobTitle Manager IsAccountEnabled:boolean AssignedRoles:dynamic GroupMembership:dynamic RiskLevel"),
+    _t("BehaviorAnalytics", _SI, "Security", "User and entity behavior analytics (UEBA) enriched events.",
+       "TimeGenerated:dateTime UserPrincipalName ActivityType ActionType SourceIPAddress InvestigationPriority:int",
+       sources=(UEBA,)),
+    _t("AWSCloudTrail", _SI, "Security,Audit", "AWS CloudTrail events collected by the Amazon Web Services "
+       "connector.", "TimeGenerated:dateTime EventName EventSource UserIdentityArn SourceIpAddress AWSRegion",
+       sources=(AWS_CLOUDTRAIL,)),
+    _t("DnsEvents", _SI, "Security,Network", "DNS server events (queries and lookups) of Windows DNS servers.",
+       "TimeGenerated:dateTime Computer ClientIP Name QueryType ResultCode:int SubType", sources=(DNS,)),
+    _xdr("DeviceProcessEvents", "Process creation and related events (Microsoft Defender for Endpoint)."),
+    _xdr("DeviceNetworkEvents", "Network connections and related events (Microsoft Defender for Endpoint)."),
+    _xdr("DeviceFileEvents", "File creation, modification and other file system events (Microsoft Defender for "
+         "Endpoint)."),
+    _xdr("DeviceEvents", "Multiple event types, including security controls (Microsoft Defender for Endpoint)."),
+    _xdr("DeviceLogonEvents", "Sign-ins and other authentication events on devices (Microsoft Defender for "
+         "Endpoint)."),
+    _xdr("DeviceRegistryEvents", "Creation and modification of registry entries (Microsoft Defender for "
+         "Endpoint)."),
+    _xdr("DeviceInfo", "Machine information, including OS information (Microsoft Defender for Endpoint)."),
+    _xdr("EmailEvents", "Microsoft 365 email events, including delivery and blocking (Microsoft Defender for "
+         "Office 365)."),
+    _xdr("IdentityLogonEvents", "Authentication events on Active Directory and Microsoft online services "
+         "(Microsoft Defender for Identity)."),
 )
 
 _BY_NAME: dict[str, SystemTable] = {t.name.lower(): t for t in SYSTEM_TABLES}
@@ -195,9 +236,12 @@ def system_table(name: str) -> SystemTable | None:
     return _BY_NAME.get(name.lower())
 
 
-def tables_for(sentinel: bool) -> list[SystemTable]:
-    """The Microsoft tables a workspace lists: LogManagement always, Sentinel's when it is enabled."""
-    return [t for t in SYSTEM_TABLES if sentinel or not t.sentinel_only]
+def tables_for(sentinel: bool, sources: Iterable[str] = ()) -> list[SystemTable]:
+    """The Microsoft tables a workspace lists: LogManagement always, Sentinel's when it is enabled, and a
+    data source's tables when the workspace has that source (``sources``: data connector kinds, SOURCES)."""
+    connected = set(sources)
+    return [t for t in SYSTEM_TABLES
+            if (sentinel or not t.sentinel_only) and (not t.sources or connected.intersection(t.sources))]
 
 
 def canonical_column_type(value: str) -> str | None:

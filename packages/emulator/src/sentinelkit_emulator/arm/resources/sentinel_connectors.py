@@ -17,6 +17,7 @@ CONNECTOR_KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "AzureAdvancedThreatProtection": ("tenantId", ("alerts",)),
     "MicrosoftDefenderAdvancedThreatProtection": ("tenantId", ("alerts",)),
     "MicrosoftCloudAppSecurity": ("tenantId", ("alerts",)),
+    "MicrosoftThreatProtection": ("tenantId", ("incidents",)),
     "AzureSecurityCenter": ("subscriptionId", ("alerts",)),
     "Office365": ("tenantId", ("exchange", "sharePoint", "teams")),
     "ThreatIntelligence": ("tenantId", ("indicators",)),
