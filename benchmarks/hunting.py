@@ -79,6 +79,7 @@ if __name__ == "__main__":
     LATENCY_MS = options.latency_ms
 
     from sentinelkit_devkit.emulator import emulator_environment
+
     from sentinelkit_emulator import Emulator
 
     with Emulator() as EMU:

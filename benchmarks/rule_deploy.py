@@ -42,6 +42,7 @@ query: |
 
 async def timed(args: dict[str, Any]) -> tuple[float, dict[str, Any]]:
     from fastmcp import Client
+
     from sentinelkit.server import build_server
     from sentinelkit.settings import load_settings
 
@@ -87,6 +88,7 @@ if __name__ == "__main__":
     LATENCY_MS = options.latency_ms
 
     from sentinelkit_devkit.emulator import emulator_environment
+
     from sentinelkit_emulator import Emulator
 
     with Emulator() as EMU:

@@ -65,7 +65,6 @@ def fill(admin: Any, rows: int) -> float:
 
 async def main(options: argparse.Namespace, info: dict[str, Any], env: dict[str, str]) -> None:
     import httpx
-
     from sentinelkit_devkit.process import result_json, serve_pids, stdio_session
 
     admin = httpx.Client(base_url=info["admin_url"], verify=ssl.create_default_context(cafile=info["ca_path"]),

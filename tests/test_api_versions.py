@@ -31,6 +31,11 @@ READS: list[tuple[str, dict[str, Any]]] = [
     ("rule_template_list", {"workspace": "law-tailspin"}),
     ("automation_rule_list", {"workspaces": "all"}),
     ("kql_validate", {"query": "SigninLogs | take 1", "workspace": "law-tailspin"}),
+    ("workbook_list", {"workspaces": "all"}),
+    ("workbook_get", {"workspace": "law-northwind", "workbook": "Azure Activity", "view": "outline"}),
+    ("workbook_revisions", {"workspace": "law-northwind", "workbook": "Azure Activity"}),
+    ("workbook_import", {"workspace": "law-northwind", "workbook_json": '{"version": "Notebook/1.0", "items": []}',
+                         "display_name": "api-version probe", "dry_run": True}),
 ]
 
 

@@ -105,6 +105,44 @@ async def test_a_write_whose_answer_was_lost_is_reported_as_applied(make_server,
     assert incident.severity == target
 
 
+async def test_a_write_whose_every_answer_is_lost_is_read_back_not_reported_failed(make_server, emulator,
+                                                                                     sentinelkit_env, restore) -> None:
+    """Each attempt of the comment's PUT takes effect and loses its answer (the retries meet a 412 they
+    cannot read either): the tool reads the comment back and says it was added, once."""
+    async with Client(make_server()) as client:
+        row = ok(await client.call_tool("incident_list", {"workspace": "law-fabrikam-prod", "limit": 1}))["incidents"][0]
+        emulator.add_fault(match={"method": "PUT", "path": r"/incidents/[^/]+/comments/[^/]+$", "tenant": "fabrikam"},
+                           drop_response=True)
+        try:
+            done = ok(await client.call_tool("incident_comment_add", {
+                "workspace": "law-fabrikam-prod", "incident_id": str(row["number"]), "message": "every answer lost"}))
+        finally:
+            emulator.clear_faults()
+    assert done["added"] is True
+    entry = [e for e in audit(sentinelkit_env) if e["tool"] == "incident_comment_add"][-1]
+    assert entry["outcome"] == "applied" and "answer was lost" in entry["detail"], entry
+    comments = sdk(emulator, "fabrikam").incident_comments.list("rg-sentinel", "law-fabrikam-prod", row["id"])
+    assert [c.message for c in comments].count("every answer lost") == 1
+
+
+async def test_a_delete_whose_every_answer_is_lost_is_read_back(make_server, emulator, sentinelkit_env,
+                                                                restore) -> None:
+    """The watchlist is gone though no DELETE answered (the retries meet a 404 they cannot read either):
+    the tool says deleted, the audit says applied, Microsoft's SDK finds no watchlist."""
+    async with Client(make_server()) as client:
+        emulator.add_fault(match={"method": "DELETE", "path": r"/watchlists/VIPUsers$"}, drop_response=True)
+        try:
+            done = ok(await client.call_tool("watchlist_delete", {"workspace": "law-tailspin", "alias": "VIPUsers",
+                                                                  "confirm": True}))
+        finally:
+            emulator.clear_faults()
+    assert done["deleted"] == "VIPUsers"
+    entry = [e for e in audit(sentinelkit_env) if e["tool"] == "watchlist_delete"][-1]
+    assert entry["outcome"] == "applied" and "answer was lost" in entry["detail"], entry
+    listed = sdk(emulator, "tailspin").watchlists.list("rg-sentinel-weu", "law-tailspin")
+    assert "VIPUsers" not in {w.watchlist_alias for w in listed}
+
+
 # 3.-5. ARM ids checked: type, traversal, tenant --------------------------------------------------
 async def test_arm_ids_are_parsed_typed_and_kept_in_their_workspaces_scope(make_server, emulator) -> None:
     async with Client(make_server()) as client:

@@ -184,3 +184,14 @@ async def test_a_partial_query_result_is_surfaced(make_server) -> None:
     assert cut["rows"] == 500_000
     assert "partial result" in cut["partial_error"] and "PartialError" in cut["partial_error"]
     assert "E_QUERY_RESULT_SET_TOO_LARGE" in cut["partial_error"] and "law-tailspin" in cut["partial_error"]
+
+
+def test_replace_references_matches_whole_names_only() -> None:
+    from sentinelkit import replace_references
+
+    ws = "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.OperationalInsights/workspaces/law-a"
+    value = {"ids": [ws.lower() + "/tables/SecurityEvent", ws + "b", f"workspace('{ws}')"],
+             "customer": "11111111-2222-3333-4444-555555555555", "longer": "a11111111-2222-3333-4444-555555555555"}
+    out = replace_references(value, {ws: "/T", "11111111-2222-3333-4444-555555555555": "C"})
+    assert out == {"ids": ["/T/tables/SecurityEvent", ws + "b", "workspace('/T')"], "customer": "C",
+                   "longer": "a11111111-2222-3333-4444-555555555555"}

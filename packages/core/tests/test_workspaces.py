@@ -60,6 +60,7 @@ async def test_unknown_workspace_suggests_closest_names(mcp_client) -> None:
 
 async def test_aliases_from_configuration(make_server, emulator, tmp_path: Path) -> None:
     from fastmcp import Client
+
     from sentinelkit_emulator.clientconfig import sentinelkit_config
 
     ws = next(w for w in emulator.info["workspaces"] if w["name"] == "law-fabrikam-prod")

@@ -10,7 +10,6 @@ import pytest
 from azure.core.exceptions import HttpResponseError
 from azure.mgmt.securityinsight import SecurityInsightsMgmtClient
 from azure.mgmt.securityinsight import models as m
-
 from test_sentinel_rules import scheduled
 from test_sentinel_support import WORKSPACES, sentinel_emulator, si
 

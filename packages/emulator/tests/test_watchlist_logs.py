@@ -10,7 +10,6 @@ import pytest
 from azure.core.exceptions import HttpResponseError
 from azure.mgmt.loganalytics.models import SavedSearch
 from azure.mgmt.securityinsight import models as m
-
 from test_sentinel_support import ARM_SCOPE, LOGS_AUDIENCE, WORKSPACES, credential, sentinel_emulator, si, sub_id
 
 __all__ = ["sentinel_emulator", "si"]

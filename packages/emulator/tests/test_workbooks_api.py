@@ -99,6 +99,23 @@ def test_invalid_workbooks_are_refused(emulator: Emulator, arm: httpx.Client, na
     assert r.status_code == 400 and needle in r.json()["error"]["message"], r.text
 
 
+def test_content_above_the_service_limit_is_refused_with_413(emulator: Emulator, arm: httpx.Client) -> None:
+    from sentinelkit_emulator.arm.resources.workbooks import MAX_SERIALIZED_BYTES
+
+    url = f"{_rg_url(emulator, 'tailspin', 'rg-sentinel-weu')}/{uuid.uuid4()}"
+    filler = "x" * (MAX_SERIALIZED_BYTES - 40)
+    body = {"location": "westeurope", "kind": "shared",
+            "properties": {"displayName": "Big", "category": "sentinel", "serializedData": json.dumps(
+                {"version": "Notebook/1.0", "items": [{"type": 1, "content": {"json": filler}}]})}}
+    r = arm.put(url, params=API, json=body)
+    assert r.status_code == 413, r.status_code
+    assert r.json()["error"] == {"code": "RequestEntityTooLarge", "message": "The workbook length is too large."}
+    assert arm.get(url, params=API).status_code == 404
+    body["properties"]["serializedData"] = json.dumps({"version": "Notebook/1.0", "items": []})
+    assert arm.put(url, params=API, json=body).status_code == 201  # the same name is free: nothing was kept
+    assert arm.delete(url, params=API).status_code == 200
+
+
 def test_reader_cannot_write_workbooks(emulator: Emulator, arm_client: Callable[..., httpx.Client]) -> None:
     reader = arm_client("sentinelkit-reader")
     url = _rg_url(emulator, "northwind", "rg-security")

@@ -14,10 +14,11 @@ RETRY = "\n[retry]\nmax_retries = 1\nbackoff_factor = 0.1\nretry_after_cap = 5\n
 
 
 @pytest.fixture
-def health_config(sentinelkit_env: dict[str, str]) -> Path:
-    """The emulator's configuration (a credential per customer tenant) with one retry instead of three."""
-    path = Path(sentinelkit_env["SENTINELKIT_CONFIG"])
-    path.write_text(path.read_text(encoding="utf-8") + RETRY, encoding="utf-8")
+def health_config(sentinelkit_env: dict[str, str], tmp_path: Path) -> Path:
+    """The emulator's configuration (a credential per customer tenant) with one retry instead of three,
+    as a copy: the emulator's own file serves every other test of the session."""
+    path = tmp_path / "sentinelkit.toml"
+    path.write_text(Path(sentinelkit_env["SENTINELKIT_CONFIG"]).read_text(encoding="utf-8") + RETRY, encoding="utf-8")
     return path
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from fastmcp import Client
 from rules_testkit import out
+
 from sentinelkit import ADDITIVE, DESTRUCTIVE, READ_ONLY, Kit, KitError, ToolRegistrar, hookimpl, tool
 
 

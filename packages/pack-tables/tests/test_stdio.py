@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import mcp.types as t
-
 from sentinelkit_devkit.process import result_json, serve_pids, stdio_session
 
 WRITES = {"table_create", "table_update_schema", "table_set_plan", "table_set_retention", "table_lower_retention",

@@ -51,10 +51,14 @@ class AuditLog:
     def record(self, call: ToolCall) -> dict[str, Any]:
         """The one audit record of a write tool's call: who, what, where it really wrote, how it ended."""
         tenant, workspace = call.audit_scope()
+        outcome = call.final_outcome()
+        # what went wrong is its ``error``; why a call that went well went as it did is its ``detail``
+        text = redact_text(call.detail) if call.detail else None
+        went_well = outcome in ("applied", "no_change", "dry_run", "preview")
         return self.write(
             tool=call.tool, pack=call.pack, safety=call.spec.safety.value, caller=call.caller, tenant=tenant,
-            workspace=workspace, arguments=call.arguments, dry_run=call.dry_run, outcome=call.final_outcome(),
-            confirmed_by=call.confirmed_by, error=redact_text(call.detail) if call.detail else None,
+            workspace=workspace, arguments=call.arguments, dry_run=call.dry_run, outcome=outcome,
+            confirmed_by=call.confirmed_by, error=None if went_well else text, **({"detail": text} if went_well and text else {}),
             correlation_ids=call.correlation_ids, **({"refused": call.refusals} if call.refusals else {}),
             **({"notes": call.notes} if call.notes else {}),
         )

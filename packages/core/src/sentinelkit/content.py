@@ -99,10 +99,14 @@ class ContentKind(ABC):
 
 
 def replace_references(value: Any, mapping: Mapping[str, str]) -> Any:
-    """``value`` with every occurrence of each key of ``mapping`` (case-insensitive, in any string) replaced."""
+    """``value`` with every occurrence of each key of ``mapping`` (case-insensitive, in any string) replaced.
+
+    A key matches only as a whole name: ``.../workspaces/law-a`` is not replaced inside
+    ``.../workspaces/law-ab``, nor a customerId inside a longer hexadecimal string."""
     if not mapping:
         return value
-    pattern = re.compile("|".join(re.escape(k) for k in sorted(mapping, key=len, reverse=True)), re.IGNORECASE)
+    keys = "|".join(re.escape(k) for k in sorted(mapping, key=len, reverse=True))
+    pattern = re.compile(rf"(?<![A-Za-z0-9_-])(?:{keys})(?![A-Za-z0-9_-])", re.IGNORECASE)
     lowered = {k.lower(): v for k, v in mapping.items()}
 
     def walk(v: Any) -> Any:

@@ -21,9 +21,9 @@ import httpx
 import uvicorn
 
 from .app import build_app
+from .clientconfig import sentinelkit_config
 from .faults import FaultBook
 from .model import World
-from .clientconfig import sentinelkit_config
 from .runtime import Runtime
 from .scenario import build_store
 from .scenario.plan import SCENARIOS

@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from ..call import ToolCall, current_call
-from ..errors import AzureError, PreconditionFailedError, Where
+from ..errors import AzureError, AzureNetworkError, AzureTimeoutError, NotFoundError, PreconditionFailedError, Where
 from ..policy import PolicyRefused
 from .cache import TtlCache, cache_key
 from .transport import Transport, json_body
@@ -135,15 +135,22 @@ class ArmClient:
                 raise
             # a write whose answer was lost and that was sent again meets its own new etag: if the resource
             # already is what was asked, the change was made
-            self._cache.invalidate_write(url)
-            current = await self.get(path, api_version, params=params, where=where, cache=False)
-            if not satisfies(body, current):
+            current = await self._as_asked(method, path, api_version, params, where, body)
+            if current is None:
                 raise
-            call = current_call()
-            if call is not None:
-                call.detail = ("a retried write was refused as stale (412) but the resource already is as asked: "
-                               "its first attempt took effect and its answer was lost")
+            _explain("a retried write was refused as stale (412) but the resource already is as asked: its first "
+                     "attempt took effect and its answer was lost")
             return current
+        except (AzureNetworkError, AzureTimeoutError):
+            # every attempt lost its answer: the service may have applied the write all the same, so what
+            # it now holds decides (never report an applied change as failed, nor send it once more)
+            if method not in ("PUT", "PATCH", "DELETE") or (method != "DELETE" and not isinstance(body, dict)):
+                raise
+            current = await self._as_asked(method, path, api_version, params, where, body)
+            if current is None:
+                raise
+            _explain("the service's answer was lost, but reading the resource again shows the change took effect")
+            return None if method == "DELETE" else current
         self._cache.invalidate_write(url)
         if response.status_code == 202 and wait and (
             response.headers.get("Azure-AsyncOperation") or response.headers.get("Location")
@@ -156,6 +163,19 @@ class ArmClient:
                 return await self.get(path, api_version, params=params, where=where, cache=False)
             return None
         return json_body(response)
+
+    async def _as_asked(self, method: str, path: str, api_version: str, params: dict[str, Any] | None,
+                        where: Where | None, body: Any) -> Any:
+        """After a write whose outcome is unknown: the resource as the service holds it when it already is
+        what the write asked for (for a DELETE: ``{}`` when it is gone), else None (unknown stays failed)."""
+        self._cache.invalidate_write(self._url(path, api_version, params))
+        try:
+            current = await self.get(path, api_version, params=params, where=where, cache=False)
+        except NotFoundError:
+            return {} if method == "DELETE" else None
+        except AzureError:
+            return None
+        return current if method != "DELETE" and satisfies(body, current) else None
 
     async def _poll(self, response: Any, path: str, where: Where) -> None:
         """Follow an ARM long-running operation to its end (Azure-AsyncOperation, else Location)."""
@@ -201,6 +221,13 @@ class ArmClient:
             response = await self._send("POST", url, path, self._where(where, path, "POST"), body=body)
             return json_body(response)
         return await self._write("POST", path, api_version, body, etag=None, where=where, params=params, wait=wait)
+
+
+def _explain(detail: str) -> None:
+    """Say in the call's audit record why a write that failed on the wire counts as applied."""
+    call = current_call()
+    if call is not None:
+        call.detail = detail
 
 
 def satisfies(wanted: Any, current: Any) -> bool:

@@ -3,7 +3,11 @@
 Lists require ``category`` (Sentinel uses ``sentinel``) and omit ``serializedData`` unless
 ``canFetchContent=true``; the resource-group list can filter by ``sourceId`` (the workspace id for
 Sentinel workbooks) and both by ``tags``. Names are GUIDs and ``kind`` is ``shared``. Every write
-keeps the previous version as a revision (``{workbook}/revisions/{revisionId}``).
+keeps the previous version as a revision (``{workbook}/revisions/{revisionId}``); restoring one is a PUT
+of its content (the service has no restore action). Content above ``MAX_SERIALIZED_BYTES`` is refused
+with 413 ``RequestEntityTooLarge`` "The workbook length is too large.", as the service answers (the
+limit is not documented; public reports put it at 2 MB: hashicorp/terraform-provider-azurerm#24452,
+Azure/Azure-Sentinel#9455).
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ WORKBOOK_API_VERSIONS = frozenset(
 )
 WORKBOOK_TYPE = "microsoft.insights/workbooks"
 _UPDATABLE = ("displayName", "serializedData", "category", "tags", "description")
+#: the largest ``serializedData`` (UTF-8 bytes) the emulator stores
+MAX_SERIALIZED_BYTES = 2 * 1024 * 1024
 
 
 def _bool_param(ctx: Ctx, name: str) -> bool | None:
@@ -50,6 +56,8 @@ def filter_workbooks(ctx: Ctx, items: list[Resource]) -> list[Resource]:
 def _check_serialized(data: Any) -> str:
     if not isinstance(data, str):
         raise ArmError(400, "BadRequest", "'serializedData' must be a string containing the workbook's JSON.")
+    if len(data.encode("utf-8")) > MAX_SERIALIZED_BYTES:
+        raise ArmError(413, "RequestEntityTooLarge", "The workbook length is too large.")
     try:
         json.loads(data)
     except ValueError as exc:
