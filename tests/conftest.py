@@ -35,7 +35,7 @@ class Installed:
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    if not any(item.path.name in NEEDS_INSTALL for item in session.items):
+    if session.config.option.collectonly or not any(item.path.name in NEEDS_INSTALL for item in session.items):
         return
     where = Path(tempfile.mkdtemp(prefix="sentinelkit-install-"))
     log = open(where / "install.log", "w", encoding="utf-8")  # noqa: SIM115 (closed at the session's end)

@@ -16,6 +16,7 @@ no longer matches a command of the docs fails the test.
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import shlex
@@ -25,7 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from doc_commands import ROOT, Command, Ran, bash_blocks, run_block, user_env
+from doc_commands import ROOT, Command, Ran, bash_blocks, example_files, run_block, user_env
 from sentinelkit_devkit.emulator import emulator_environment
 
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -94,7 +95,14 @@ def expectation(command: Command) -> Callable[[Ran], None] | None:
         return _served
     if argv[:2] == ["sentinelkit", "packs"]:
         return _packs_loaded
+    if argv[:2] == ["python3", "list_incidents.py"]:
+        return _incident_titles
     return None
+
+
+def _incident_titles(ran: Ran) -> None:
+    titles = ast.literal_eval(ran.stdout.strip())
+    assert isinstance(titles, list) and 1 <= len(titles) <= 5 and all(isinstance(t, str) and t for t in titles), titles
 
 
 def _packs_loaded(ran: Ran) -> None:
@@ -115,6 +123,9 @@ def test_every_command_runs_as_written(doc: Path, installed_clone, emulator_env:
     fixture_ran = {_plain(c.text) for c in installed_clone.ran}
     home = tmp_path / "home"
     home.mkdir()
+    for path, text in example_files(doc).items():  # the files a page names (`# file: <path>`) for its commands
+        (installed_clone.clone / path).parent.mkdir(parents=True, exist_ok=True)
+        (installed_clone.clone / path).write_text(text, encoding="utf-8")
     ran: list[Ran] = []
     unaccounted: list[Command] = []
     for block in bash_blocks(doc):
