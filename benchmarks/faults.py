@@ -33,6 +33,17 @@ def covered(answer: dict[str, Any], expected: set[str], key: str) -> bool:
     return all(ws in seen or ws in named for ws in expected)
 
 
+def _why_not(result: Any) -> str:
+    """What made a storm call count as failed: the error text, else the workspaces' errors."""
+    if result.is_error:
+        return str(result.content[0].text)[:160]
+    errors = (result.structured_content or {}).get("errors") or {}
+    answer = result.structured_content or {}
+    rows = answer.get("incidents", answer.get("workspaces", []))
+    seen = sorted({str(r.get("workspace")) for r in rows})
+    return "; ".join(f"{k}: {str(v)[:80]}" for k, v in errors.items())[:240] or f"only {seen} answered, no error"
+
+
 async def storm(client: Any, emu: Any, calls: int) -> tuple[int, int, float]:
     workspaces = {w["label"] if w.get("label") else w["name"] for w in
                   (await client.call_tool("workspace_list", {})).structured_content["workspaces"] if w["sentinel"]}
@@ -52,6 +63,8 @@ async def storm(client: Any, emu: Any, calls: int) -> tuple[int, int, float]:
                 good = not result.is_error and covered(result.structured_content, workspaces, "incidents")
             total += 1
             ok += good
+            if not good:
+                print(f"  call {i + 1} failed: {_why_not(result)}")
     finally:
         emu.clear_faults()
     return ok, total, time.perf_counter() - start

@@ -45,27 +45,27 @@ MESSAGES = [
 ]
 
 
-def time_to_tools_list(cmd: list[str], env: dict[str, str]) -> tuple[float, int]:
+def spawn_to_tools_list(cmd: list[str], env: dict[str, str]) -> tuple[float, bytes]:
+    """Seconds from spawning ``cmd`` to its ``tools/list`` response, and that response's line as sent."""
     payload = "".join(json.dumps(m) + "\n" for m in MESSAGES).encode()
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
     assert proc.stdin and proc.stdout
     proc.stdin.write(payload)
     proc.stdin.flush()
-    tools = -1
     try:
         for line in proc.stdout:
-            message = json.loads(line)
-            if message.get("id") == 2:
-                elapsed = time.perf_counter() - start
-                tools = len(message["result"]["tools"])
-                break
-        else:
-            raise RuntimeError(f"{cmd} exited without answering tools/list")
+            if json.loads(line).get("id") == 2:
+                return time.perf_counter() - start, line
+        raise RuntimeError(f"{cmd} exited without answering tools/list")
     finally:
         proc.kill()
         proc.wait()
-    return elapsed, tools
+
+
+def time_to_tools_list(cmd: list[str], env: dict[str, str]) -> tuple[float, int]:
+    elapsed, line = spawn_to_tools_list(cmd, env)
+    return elapsed, len(json.loads(line)["result"]["tools"])
 
 
 HEAVY = ("azure", "aiohttp", "structlog", "duckdb", "duckdb_kql", "pypsrp", "msal")

@@ -87,6 +87,32 @@ async def test_a_tenant_whose_discovery_fails_is_reported_everywhere_and_back_wh
         emulator.clear_faults()
 
 
+async def test_a_workspace_whose_sentinel_state_could_not_be_read_stays_in_all(make_server, emulator,
+                                                                                sentinelkit_env, tmp_path) -> None:
+    """Found by benchmarks/faults.py's 429 storm: a throttled onboarding check made discovery say "not Sentinel",
+    and "all" left the workspace out with no error."""
+    server = make_server(config=config(sentinelkit_env, tmp_path, "[retry]\nmax_retries = 0\n"))
+    emulator.add_fault(match={"tenant": "tailspin", "path": "law-tailspin/providers/Microsoft.SecurityInsights/"
+                                                            "onboardingStates$"}, status=429, retry_after=1)
+    try:
+        async with Client(server) as client:
+            listing = ok(await client.call_tool("incident_list", {"workspaces": "all", "limit": 500,
+                                                                  "fields": ["workspace"]}))
+            assert "law-tailspin" in {row["workspace"] for row in listing["incidents"]}
+            assert listing["workspaces"] == 5 and "errors" not in listing
+            listed = ok(await client.call_tool("workspace_list", {}))
+            assert {w["name"]: w["sentinel"] for w in listed["workspaces"]}["law-tailspin"] is None
+            emulator.clear_faults()  # the state is read again soon (not after the cache's lifetime)
+            for _ in range(100):
+                listed = ok(await client.call_tool("workspace_list", {}))
+                if {w["name"]: w["sentinel"] for w in listed["workspaces"]}["law-tailspin"] is True:
+                    break
+                await asyncio.sleep(0.2)
+            assert {w["name"]: w["sentinel"] for w in listed["workspaces"]}["law-tailspin"] is True
+    finally:
+        emulator.clear_faults()
+
+
 # 2. an applied write whose answer was lost is reported as applied ----------------------------------
 async def test_a_write_whose_answer_was_lost_is_reported_as_applied(make_server, emulator, sentinelkit_env,
                                                                      restore) -> None:

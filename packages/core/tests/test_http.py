@@ -107,7 +107,7 @@ async def test_http_with_entra_id_tokens(sentinelkit_env, emulator, tmp_path) ->
     from pathlib import Path
 
     tenant = emulator.info["managing_tenant_id"]
-    app = "9a1c0ffe-5e47-4c1e-9d2a-5e471a1c0ffe"  # the MCP server's own app registration
+    app = emulator.app()["client_id"]  # the MCP server's own app registration (its app roles: tests/test_hosted_auth.py)
     config = tmp_path / "entra.toml"
     config.write_text(Path(sentinelkit_env["SENTINELKIT_CONFIG"]).read_text()
                       + f'\n[http]\nauth = "entra"\nentra_tenant_id = "{tenant}"\nentra_client_id = "{app}"\n')

@@ -169,3 +169,33 @@ def _forged_token(emulator: Emulator) -> str:
     genuine = jwt.decode(_admin_token(emulator), options={"verify_signature": False})
     other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     return jwt.encode(genuine, other_key, algorithm="RS256")
+
+
+def _verified(emulator: Emulator, token: str, audience: str) -> dict:
+    """Checked the way a resource server does: the key from the issuer's JWKS (via its OpenID configuration)."""
+    tenant = jwt.decode(token, options={"verify_signature": False})["tid"]
+    conf = httpx.get(f"{emulator.info['authority_url']}/{tenant}/v2.0/.well-known/openid-configuration",
+                     verify=emulator.ssl_context()).json()
+    keys = jwt.PyJWKSet.from_dict(httpx.get(conf["jwks_uri"], verify=emulator.ssl_context()).json())
+    key = next(k for k in keys.keys if k.key_id == jwt.get_unverified_header(token)["kid"])
+    return jwt.decode(token, key.key, algorithms=["RS256"], audience=audience, issuer=conf["issuer"])
+
+
+def test_an_app_registration_issues_app_and_user_tokens_with_its_app_roles(emulator: Emulator) -> None:
+    """The hosted server's app (sentinelkit-api): client credentials for its app id URI give the automation
+    principal's app roles; a signed-in user's delegated token carries the user's own roles and upn."""
+    app = emulator.app()
+    assert app["roles"] == ["Sentinel.Reader", "Sentinel.Responder", "Sentinel.Engineer"]
+    p = emulator.principal("sentinelkit-mssp")
+    cred = ClientSecretCredential(p["tenant_id"], p["client_id"], p["client_secret"],
+                                  authority=emulator.info["authority_url"], connection_verify=emulator.info["ca_path"],
+                                  disable_instance_discovery=True)
+    automation = _verified(emulator, cred.get_token(f"{app['identifier_uri']}/.default").token, app["client_id"])
+    assert (automation["roles"], automation["oid"], automation["ver"]) == (["Sentinel.Engineer"], p["object_id"], "2.0")
+    assert "upn" not in automation
+
+    reader = emulator.principal("sentinelkit-reader")
+    bob = _verified(emulator, emulator.issue_token(client_id=reader["client_id"], audience=app["identifier_uri"],
+                                                   user="bob.lead@contoso-mssp.onmicrosoft.com"), app["client_id"])
+    assert bob["upn"] == "bob.lead@contoso-mssp.onmicrosoft.com" and bob["roles"] == ["Sentinel.Responder"]
+    assert bob["scp"] == "user_impersonation" and bob["oid"] != reader["object_id"]

@@ -3,30 +3,11 @@ ctx.elicit confirmation), with the emulator over HTTPS and real azure-identity c
 
 from __future__ import annotations
 
-import json
-import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import mcp.types as t
-from mcp import ClientSession, StdioServerParameters
-from mcp.client.stdio import stdio_client
-from sentinelkit_devkit.process import child_env
-
-
-@asynccontextmanager
-async def serve(env: dict[str, str], *args: str, elicit: Any = None) -> AsyncIterator[ClientSession]:
-    params = StdioServerParameters(command=sys.executable, args=["-m", "sentinelkit.cli", "serve", *args],
-                                   env=child_env(env))
-    async with stdio_client(params) as (read, write), ClientSession(read, write, elicitation_callback=elicit) as session:
-        await session.initialize()
-        yield session
-
-
-def _json(result: t.CallToolResult) -> Any:
-    assert not result.is_error, result.content
-    return result.structured_content if result.structured_content is not None else json.loads(result.content[0].text)
+from sentinelkit_devkit.process import result_json as _json
+from sentinelkit_devkit.process import stdio_session as serve
 
 
 async def test_serve_lists_the_pack_and_finds_the_planted_gaps(sentinelkit_env, monitor) -> None:

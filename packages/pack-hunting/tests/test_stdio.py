@@ -3,33 +3,15 @@ confirmation through ctx.elicit), against the emulator over HTTPS."""
 
 from __future__ import annotations
 
-import json
-import os
-import sys
-from contextlib import asynccontextmanager
 from typing import Any
 
 import mcp.types as t
 import pytest
-from mcp import ClientSession, StdioServerParameters
-from mcp.client.stdio import stdio_client
+from sentinelkit_devkit.process import result_json as _json
+from sentinelkit_devkit.process import stdio_session as serve
 
 pytestmark = pytest.mark.usefixtures("restore")
 WS = "law-fabrikam-prod"
-
-
-@asynccontextmanager
-async def serve(env: dict[str, str], elicit: Any = None):
-    params = StdioServerParameters(command=sys.executable, args=["-m", "sentinelkit.cli", "serve"],
-                                   env={**os.environ, **env})
-    async with stdio_client(params) as (read, write), ClientSession(read, write, elicitation_callback=elicit) as session:
-        await session.initialize()
-        yield session
-
-
-def _json(result: t.CallToolResult) -> Any:
-    assert not result.is_error, result.content[0].text
-    return result.structured_content if result.structured_content is not None else json.loads(result.content[0].text)
 
 
 async def test_stdio_watchlist_lifecycle_and_a_hunt(sentinelkit_env, si) -> None:

@@ -10,6 +10,8 @@ import pytest
 from fastmcp import Client
 from sentinelkit_devkit.contract import PackContract
 
+from sentinelkit import Safety
+
 from .conftest import SENTINEL_MANAGER
 from .test_discovery import DCR_FUNCTIONS, SEED_FUNCTIONS
 
@@ -44,22 +46,22 @@ async def test_generated_tools_are_listed_with_schemas_and_annotations(make_serv
     assert "Show-Menu" not in tools and "Start-SentinelManager" not in tools  # interactive: left out
 
     incidents = tools["Get-SentinelIncidents"]
-    assert incidents.annotations.read_only_hint is True and incidents.annotations.destructive_hint is False
+    assert Safety.from_annotations(incidents.annotations) is Safety.READ_ONLY
     assert incidents.description.startswith("Lists incidents, newest first.")
     props = incidents.input_schema["properties"]
     assert props["Days"]["type"] == "integer" and props["Days"]["minimum"] == 1 and props["Days"]["maximum"] == 90
     assert props["Days"]["default"] == 7
-    status = next(s for s in props["Status"]["anyOf"] if s.get("type") == "string")
+    status = props["Status"]  # optional: listed without anyOf null (leanschema)
     assert status["enum"] == ["New", "Active", "Closed"]
-    severity = next(s for s in props["Severity"]["anyOf"] if s.get("type") == "array")
+    severity = props["Severity"]
     assert severity["items"]["enum"] == ["Informational", "Low", "Medium", "High"]
-    since = next(s for s in props["Since"]["anyOf"] if s.get("type") == "string")
+    since = props["Since"]
     assert since["format"] == "date-time"
     assert "dry_run" not in props and "confirm" not in props
     assert incidents.input_schema.get("required", []) == []
 
     table = tools["New-SentinelTable"]
-    assert table.annotations.read_only_hint is False and table.annotations.destructive_hint is False
+    assert Safety.from_annotations(table.annotations) is Safety.ADDITIVE
     tp = table.input_schema["properties"]
     assert set(table.input_schema["required"]) == {"TableName", "Columns"}
     assert tp["Columns"]["type"] == "object" and tp["Plan"]["enum"] == ["Analytics", "Basic", "Auxiliary"]
@@ -70,7 +72,7 @@ async def test_generated_tools_are_listed_with_schemas_and_annotations(make_serv
     remove = tools["Remove-SentinelTable"]
     assert remove.annotations.destructive_hint is True
     rp = remove.input_schema["properties"]
-    assert rp["Force"] == {"default": False, "description": rp["Force"]["description"], "type": "boolean"}
+    assert rp["Force"] == {"description": rp["Force"]["description"], "type": "boolean"}  # a flag is false unless given
     assert "confirm" in rp and "dry_run" in rp
 
     for name in ("Disable-AnalyticsRule", "Close-SentinelIncident", "Remove-DcrAssociation"):
@@ -78,7 +80,7 @@ async def test_generated_tools_are_listed_with_schemas_and_annotations(make_serv
     for name in ("Export-TableData", "View-TableRetention", "Get-DcrStatus", "Show-IncidentDetails"):
         assert tools[name].annotations.read_only_hint is True, name
     for name in ("Assign-IncidentOwner", "Import-SentinelWorkbook", "Enable-AnalyticsRule", "Update-TablePlan"):
-        assert tools[name].annotations.read_only_hint is False and tools[name].annotations.destructive_hint is False
+        assert Safety.from_annotations(tools[name].annotations) is Safety.ADDITIVE, name
     assert tools["Invoke-SentinelApi"].annotations.destructive_hint is True  # unknown verb: the safe side
 
 
@@ -275,7 +277,7 @@ exclude = ["Invoke-SentinelApi"]
     async with Client(make_server()) as client:
         tools = {t.name: t for t in await client.list_tools()}
     assert "Invoke-SentinelApi" not in tools and "Get-DcrStatus" not in tools
-    assert tools["Export-SentinelWorkbook"].annotations.read_only_hint is False
+    assert Safety.from_annotations(tools["Export-SentinelWorkbook"].annotations) is Safety.ADDITIVE
     assert tools["Enable-AnalyticsRule"].annotations.destructive_hint is True
     assert "(configuration)" in tools["Enable-AnalyticsRule"].description
 
@@ -298,7 +300,7 @@ timeout = 42
         tools = {t.name: t for t in await client.list_tools()}
         status = (await client.call_tool("powershell_status", {})).structured_content
     assert "Get-SentinelIncidents" in tools and "Enable-AnalyticsRule" not in tools
-    assert tools["Export-SentinelWorkbook"].annotations.read_only_hint is False
+    assert Safety.from_annotations(tools["Export-SentinelWorkbook"].annotations) is Safety.ADDITIVE
     assert status["timeout_s"] == 7.0  # the environment wins over the file
     bad = tmp_path / "bad.toml"
     bad.write_text(config.read_text().replace("timeout = 42", "timeout = 42\ntimeuot = 1"))

@@ -3,16 +3,11 @@ confirmation), with the emulator over HTTPS and real azure-identity credentials.
 
 from __future__ import annotations
 
-import json
-import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import mcp.types as t
-from mcp import ClientSession, StdioServerParameters
-from mcp.client.stdio import stdio_client
-from sentinelkit_devkit.process import child_env
+from sentinelkit_devkit.process import result_json as _json
+from sentinelkit_devkit.process import stdio_session as serve
 
 RULE_FILE = """name: Burst of failed Azure portal sign-ins
 kind: Scheduled
@@ -30,20 +25,6 @@ query: |
   | where AppDisplayName =~ "Azure Portal" and ResultType != "0"
   | summarize Failures = count() by UserPrincipalName
 """
-
-
-@asynccontextmanager
-async def serve(env: dict[str, str], *args: str, elicit: Any = None) -> AsyncIterator[ClientSession]:
-    params = StdioServerParameters(command=sys.executable, args=["-m", "sentinelkit.cli", "serve", *args],
-                                   env=child_env(env))
-    async with stdio_client(params) as (read, write), ClientSession(read, write, elicitation_callback=elicit) as session:
-        await session.initialize()
-        yield session
-
-
-def _json(result: t.CallToolResult) -> Any:
-    assert not result.is_error, result.content
-    return result.structured_content if result.structured_content is not None else json.loads(result.content[0].text)
 
 
 async def test_serve_deploys_a_rule_file_to_two_tenants_after_one_confirmation(sentinelkit_env, si, restore) -> None:

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from .exports import ExportPathError
     from .fanout import FanOut, Targets
     from .kit import Kit
+    from .leanschema import SHARED_ARGUMENTS
     from .log import redact, redact_text, register_secret
     from .outputs import DEFAULT_BUDGET, clip, decode_cursor, encode_cursor, page, select_fields
     from .registrars import (
@@ -77,6 +78,7 @@ _LAZY = {
     "FanOut": ".fanout",
     "Targets": ".fanout",
     "Kit": ".kit",
+    "SHARED_ARGUMENTS": ".leanschema",
     "redact": ".log",
     "redact_text": ".log",
     "register_secret": ".log",
@@ -99,7 +101,7 @@ __all__ = [
     "ConflictError", "ContentKind", "ContentKindRegistrar", "DEFAULT_BUDGET", "DESTRUCTIVE", "Discovery",
     "ExportPathError", "FanOut", "ForbiddenError", "HookspecRegistrar", "InvalidArmId", "Kit", "KitError",
     "NotFoundError", "PackSettings", "PreconditionFailedError", "PromptRegistrar", "QueryRows", "READ_ONLY",
-    "Registrar", "ResourceRegistrar", "Safety", "ServiceError", "Settings", "SettingsRegistrar", "Targets",
+    "Registrar", "ResourceRegistrar", "SHARED_ARGUMENTS", "Safety", "ServiceError", "Settings", "SettingsRegistrar", "Targets",
     "TenantConfig", "ThrottledError", "ToolRegistrar", "TtlCache", "Unreachable", "Where", "Workspace",
     "WorkspaceNotFound", "__version__", "clip", "decode_cursor", "encode_cursor", "hookimpl", "hookspec",
     "page", "redact", "redact_text", "register_secret", "replace_references", "select_fields", "stable",

@@ -90,5 +90,8 @@ def check_call(call: ToolCall, workspace: Workspace | None, tenant_id: str | Non
 
 @hookimpl
 def register_tools(register: ToolRegistrar) -> None:
+    from .hosted import hosted_status
+
     register(workspace_list)
     register(workspace_get)
+    register(hosted_status)

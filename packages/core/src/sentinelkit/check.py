@@ -37,6 +37,17 @@ async def run_check(settings: Settings, out: Any = print) -> int:
             out(f"FAIL audit log: {exc}")
             return 1
         out(f"OK   audit log: {settings.audit_log}")
+    if settings.shared_redis_url:  # hosted mode: replicas share state there
+        try:
+            status = runtime.shared.status()
+        except KitError as exc:
+            out(f"FAIL shared state: {exc}")
+            return 1
+        if status["shared"]:
+            out(f"OK   shared state: Redis at {status['url']}")
+        else:
+            out(f"WARN shared state: Redis at {status['url']} is unreachable ({status['last_error']}); the server "
+                "would answer from Azure without a shared cache until it is back")
     failures = 0
     keys = runtime.credentials.keys()
     if not keys:

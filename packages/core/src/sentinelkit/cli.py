@@ -38,6 +38,9 @@ def _parser(commands: list[Any], options: list[Any]) -> argparse.ArgumentParser:
                        help="serve streamable HTTP at http://HOST:PORT/mcp instead of stdio (a bare PORT binds "
                             "127.0.0.1; default: [http] host and port of sentinelkit.toml, else 127.0.0.1:8000)")
     serve.add_argument("--read-only", action="store_true", default=None, help="serve only read-only tools")
+    serve.add_argument("--tools", choices=("full", "compact"), default=None,
+                       help="list every tool (full, the default: tools = \"full\" of sentinelkit.toml), or one tool "
+                            "per pack taking an operation and its arguments (compact: a small catalog)")
     serve.add_argument("--log-format", choices=("json", "console"), default="json",
                        help="stderr log lines: one JSON object each (default), or readable text")
 
@@ -74,7 +77,8 @@ def _settings(args: argparse.Namespace) -> Any:
     from .settings import ConfigError, load_settings
 
     try:
-        return load_settings(getattr(args, "config", None), read_only=getattr(args, "read_only", None))
+        return load_settings(getattr(args, "config", None), read_only=getattr(args, "read_only", None),
+                             tools=getattr(args, "tools", None))
     except ConfigError as exc:
         raise SystemExit(f"sentinelkit: configuration error: {exc}") from None
 
@@ -120,12 +124,12 @@ def parse_hostport(value: str) -> tuple[str, int]:
     return host.strip("[]") or "127.0.0.1", int(port)
 
 
-def http_auth(settings: Any, host: str) -> Any:
+def http_auth(settings: Any, host: str, port: int = 8000) -> Any:
     """The HTTP transport's authentication; refuse a non-loopback bind without any.
 
     ``[http] auth = "token"``: a shared bearer token from ``$SENTINELKIT_HTTP_TOKEN``.
-    ``[http] auth = "entra"``: Entra ID access tokens for the app ``entra_client_id`` (validated
-    against the tenant's signing keys, audience and, if set, ``entra_required_scopes``).
+    ``[http] auth = "entra"``: Entra ID access tokens for the app ``entra_client_id`` (signature against the
+    issuing tenant's keys, issuer, audience, expiry, allowed tenants; app roles: ``sentinelkit.entra``).
     """
     http = settings.http
     verifier: Any = None
@@ -133,11 +137,11 @@ def http_auth(settings: Any, host: str) -> Any:
         if not (http.entra_tenant_id and http.entra_client_id):
             raise SystemExit("sentinelkit: [http] auth = \"entra\" needs entra_tenant_id and entra_client_id "
                              f"(the app registration clients get tokens for) in {settings.config_file or 'sentinelkit.toml'}")
-        from fastmcp.server.auth.providers.azure import AzureJWTVerifier
+        from .entra import entra_auth
 
-        authority = (settings.authority_host or "https://login.microsoftonline.com").split("://", 1)[-1].rstrip("/")
-        verifier = AzureJWTVerifier(client_id=http.entra_client_id, tenant_id=http.entra_tenant_id,
-                                    required_scopes=http.entra_required_scopes or None, base_authority=authority)
+        public = http.public_url or f"http://{'[' + host + ']' if ':' in host else host}:{port}"
+        verifier = entra_auth(http, authority=settings.authority_host,
+                              ca_bundle=str(settings.ca_bundle) if settings.ca_bundle else None, public_url=public)
     else:
         env = http.auth_token_env
         token = os.environ.get(env) if env else None
@@ -216,17 +220,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
                              hint="`sentinelkit packs` shows every pack and its status")
     if args.http is not None:
         host, port = parse_hostport(args.http) if args.http else (settings.http.host, settings.http.port)
-        auth = http_auth(settings, host)
+        auth = http_auth(settings, host, port)
         if auth is not None:
             mcp.auth = auth
         from starlette.middleware import Middleware
 
         from .httpauth import HostOriginGuard, allowed_authorities
+        from .httpserve import run_http
 
         # DNS rebinding: refuse Host/Origin headers that do not name this server (MCP spec).
-        guard = Middleware(HostOriginGuard, allowed=allowed_authorities(host, port, settings.http.allowed_hosts))
-        mcp.run(transport="http", host=host, port=port, show_banner=False, middleware=[guard],
-                uvicorn_config={"log_config": None})  # uvicorn's records go through our handler too
+        middleware = [Middleware(HostOriginGuard, allowed=allowed_authorities(host, port, settings.http.allowed_hosts))]
+        if settings.http.auth == "entra":
+            from .entra import RoleGate
+
+            middleware.append(Middleware(RoleGate, roles=list(settings.http.role_map())))
+        run_http(mcp, settings, host, port, middleware)
     else:
         mcp.run(transport="stdio", show_banner=False)
     return 0

@@ -34,13 +34,28 @@ class Safety(str, enum.Enum):
         return self is not Safety.READ_ONLY
 
     def annotations(self) -> dict[str, bool]:
-        """MCP tool annotations (hints clients use to decide whether to ask the user)."""
-        return {
-            "readOnlyHint": self is Safety.READ_ONLY,
-            "destructiveHint": self is Safety.DESTRUCTIVE,
-            "idempotentHint": self is not Safety.DESTRUCTIVE,
-            "openWorldHint": True,
-        }
+        """MCP tool annotations (hints clients use to decide whether to ask the user), only those that differ
+        from the specification's defaults (``readOnlyHint`` false, ``destructiveHint`` true, ``idempotentHint``
+        false, ``openWorldHint`` true; the last three mean something only when ``readOnlyHint`` is false), except
+        ``destructiveHint`` of a destructive tool, which is always said."""
+        if self is Safety.READ_ONLY:
+            return {"readOnlyHint": True}
+        if self is Safety.ADDITIVE:
+            return {"destructiveHint": False, "idempotentHint": True}
+        return {"destructiveHint": True}
+
+    @classmethod
+    def from_annotations(cls, annotations: Any) -> Safety:
+        """The safety class MCP annotations (an object or a dict, as a client received them) stand for,
+        reading an absent hint as the specification's default."""
+        def hint(name: str, snake: str) -> Any:
+            if isinstance(annotations, dict):
+                return annotations.get(name)
+            return getattr(annotations, snake, None) if annotations is not None else None
+
+        if hint("readOnlyHint", "read_only_hint"):
+            return cls.READ_ONLY
+        return cls.ADDITIVE if hint("destructiveHint", "destructive_hint") is False else cls.DESTRUCTIVE
 
     @property
     def tag(self) -> str:

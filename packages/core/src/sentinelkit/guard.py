@@ -40,6 +40,12 @@ def explain(tool: str, error: ValidationError) -> str:
     return f"{tool}: invalid arguments: {'; '.join(parts)}. Nothing was changed; see the tool's input schema."
 
 
+def hidden_message(name: str, safety: str) -> str:
+    """Why a tool read-only mode hides is not available, and what to do."""
+    return (f"{name} is not available: the server runs in read-only mode and {name} is {safety}. Restart "
+            "without --read-only (and read_only = false) to use it.")
+
+
 class CallGuard(Middleware):
     def __init__(self, runtime: Runtime, specs: dict[str, ToolSpec], hidden: dict[str, str]) -> None:
         self.runtime = runtime
@@ -49,10 +55,7 @@ class CallGuard(Middleware):
     async def on_call_tool(self, context: Any, call_next: Any) -> Any:
         name = getattr(context.message, "name", None)
         if name in self.hidden:
-            raise ToolError(
-                f"{name} is not available: the server runs in read-only mode and {name} is "
-                f"{self.hidden[name]}. Restart without --read-only (and read_only = false) to use it."
-            )
+            raise ToolError(hidden_message(name, self.hidden[name]))
         try:
             return await call_next(context)
         except ArgumentsError as exc:

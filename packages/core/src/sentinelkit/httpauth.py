@@ -23,15 +23,20 @@ class SharedTokenVerifier(TokenVerifier):
         return None
 
 
-def token_subject() -> str | None:
-    """The caller of the current HTTP request, from its bearer token: the user's UPN, else the object id,
-    else the subject or app id (``None`` when the request carried no token, e.g. over stdio)."""
+def current_token() -> AccessToken | None:
+    """The bearer token of the current HTTP request (``None`` without one, e.g. over stdio)."""
     from fastmcp.server.dependencies import get_access_token
 
     try:
-        token = get_access_token()
+        return get_access_token()
     except Exception:
         return None
+
+
+def token_subject() -> str | None:
+    """The caller of the current HTTP request, from its bearer token: the user's UPN, else the object id,
+    else the subject or app id (``None`` when the request carried no token, e.g. over stdio)."""
+    token = current_token()
     if token is None:
         return None
     claims = token.claims or {}

@@ -190,7 +190,7 @@ class Kit:
         ``removes=True`` (tools declared ``can_remove``): this change removes something; ask like DESTRUCTIVE."""
         from .safety import confirm
 
-        await confirm(self._call, summary, changes, removes=removes)
+        await confirm(self._call, summary, changes, removes=removes, pending=self._runtime.shared)
 
     def dry_run_result(self, would_change: Any, *, next_step: str | None = None) -> dict[str, Any]:
         """The answer of a dry run a tool computed itself (e.g. PowerShell's ``-WhatIf``): return it.

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from .azure.transport import Transport
     from .call import ToolCall
     from .packs import Collected, PackManager
+    from .sharedstate import SharedState
     from .workspaces import Workspace
 
 M = TypeVar("M", bound="BaseModel")
@@ -44,14 +45,22 @@ class Runtime:
         self._logs: dict[str, LogsClient] = {}
         self._limits: dict[str, asyncio.Semaphore] = {}
         self._cache: TtlCache | None = None
+        self._shared: SharedState | None = None
         self._bridges: dict[str, Any] = {}
+
+    @property
+    def shared(self) -> SharedState:
+        """State replicas share (Redis when ``[hosted] redis_url`` is set, else this process's)."""
+        if self._shared is None:
+            from .sharedstate import shared_state
+
+            self._shared = shared_state(self.settings.shared_redis_url, self.settings.hosted.redis_prefix)
+        return self._shared
 
     @property
     def cache(self) -> TtlCache:
         if self._cache is None:
-            from .azure.cache import TtlCache
-
-            self._cache = TtlCache(self.settings.cache_ttl)
+            self._cache = self.shared.cache(self.settings.cache_ttl)
         return self._cache
 
     @property
@@ -101,7 +110,8 @@ class Runtime:
         from .azure.pipeline import build_client
         from .azure.transport import Transport
 
-        pipeline = build_client(endpoint, self.credentials.get(key), scope, self.settings, service=service, tenant=key)
+        pipeline = build_client(endpoint, self.credentials.get(key), scope, self.settings, service=service, tenant=key,
+                                budget=self.shared if service == "arm" else None)
         return Transport(pipeline, credential=key, limits=self.limit, retries=self.settings.retry.max_retries,
                          read_timeout=self.settings.retry.timeout)
 
@@ -163,3 +173,5 @@ class Runtime:
                     pass
         self._bridges.clear()
         await self.credentials.close()
+        if self._shared is not None:
+            self._shared.close()

@@ -14,17 +14,26 @@ about to do, and before doing it. ``decide`` is the whole policy, as a pure func
 
 ``confirm`` carries the decision out on the current call: how the change was confirmed
 (``"elicitation"`` or ``"confirm_flag"``) ends up in the audit log.
+
+A preview (or a question) is remembered as *pending* for its caller, tool and arguments, in the state
+replicas share: the confirmation may reach another replica. When it comes, the change is computed again;
+if what it changes is no longer what was previewed (an etag the preview showed has changed: someone wrote
+meanwhile), nothing is applied and the new preview is the answer.
 """
 
 from __future__ import annotations
 
 import enum
+import hashlib
+import json
 from typing import Any
 
 from .call import Confirmation, Outcome, ToolCall
 from .contract import Safety
 
 CONFIRM_KEY = "sentinelkit_confirm"
+#: how long a previewed change waits for its confirmation (seconds)
+PENDING_TTL = 900.0
 
 
 class Decision(enum.Enum):
@@ -73,7 +82,8 @@ def client_can_elicit(ctx: Any) -> bool:
     return bool(caps is not None and getattr(caps, "elicitation", None) is not None)
 
 
-def _modern(ctx: Any) -> bool:
+def modern_protocol(ctx: Any) -> bool:
+    """Whether the request came over a 2026-07-28 (sessionless) connection."""
     try:
         return bool(ctx._is_modern_protocol())
     except Exception:
@@ -96,8 +106,36 @@ def dry_run_result(would_change: Any, next_step: str | None = None) -> dict[str,
             "next": next_step or "nothing was changed; call again without dry_run to apply"}
 
 
-async def confirm(call: ToolCall, summary: str, changes: Any, *, removes: bool = False) -> None:
-    """See the module docstring. Returns when the change may go ahead; raises ``Finished`` otherwise."""
+def pending_key(call: ToolCall) -> str:
+    """Where a call's previewed change waits: its caller, tool and arguments (``confirm``/``dry_run`` aside)."""
+    asked = {k: v for k, v in call.arguments.items() if k not in ("confirm", "dry_run")}
+    text = json.dumps([call.caller, call.tool, asked], sort_keys=True, default=str)
+    return "pending:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+def _digest(preview: Any) -> str:
+    """The versions (ARM etags) of what a preview shows: when one differs at confirmation, the resource changed
+    since it was previewed. Other values may move by themselves (a relative time resolved anew) and do not count."""
+    etags: set[str] = set()
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if str(key).lower() == "etag" and isinstance(item, str):
+                    etags.add(item)
+                else:
+                    walk(item)
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                walk(item)
+
+    walk(preview)
+    return hashlib.sha256(json.dumps(sorted(etags)).encode()).hexdigest()
+
+
+async def confirm(call: ToolCall, summary: str, changes: Any, *, removes: bool = False, pending: Any = None) -> None:
+    """See the module docstring. Returns when the change may go ahead; raises ``Finished`` otherwise.
+    ``pending``: the ``SharedState`` previews wait in (``None``: no check against an earlier preview)."""
     if removes and not call.spec.asks:
         from .errors import KitError
 
@@ -109,24 +147,39 @@ async def confirm(call: ToolCall, summary: str, changes: Any, *, removes: bool =
     answer = accepted(responses[CONFIRM_KEY]) if responses and CONFIRM_KEY in responses else None
     decision, how = decide(safety=call.spec.safety, dry_run=call.dry_run, confirm_flag=call.confirm,
                            can_elicit=ctx is not None and client_can_elicit(ctx), answer=answer, removes=removes)
+    key = pending_key(call) if pending is not None else ""
     if decision is Decision.ASK:
+        if pending is not None and _modern(ctx):  # the answer comes with a re-call, maybe to another replica
+            pending.set_json(key, _digest(preview), PENDING_TTL)
         decision, how = await _ask(ctx, f"Confirm: {summary}?")
     if decision is Decision.PROCEED:
+        if how is not None and pending is not None:
+            previewed = pending.pop_json(key)
+            if previewed is not None and previewed != _digest(preview):
+                pending.set_json(key, _digest(preview), PENDING_TTL)
+                raise Finished({"confirmation_required": True, "changed_since_preview": True, "would_change": preview,
+                                "next": "nothing was changed: this is no longer the change that was previewed (it "
+                                        "changed meanwhile); review this preview and repeat the call with "
+                                        "confirm=true to apply it"}, "preview")
         call.confirmed_by = how
         call.write_allowed = True
         return
     if decision is Decision.DRY_RUN:
         raise Finished(dry_run_result(preview), "dry_run")
     if decision is Decision.PREVIEW:
+        if pending is not None:
+            pending.set_json(key, _digest(preview), PENDING_TTL)
         raise Finished({"confirmation_required": True, "would_change": preview,
                         "next": "nothing was changed; repeat the call with confirm=true to apply"}, "preview")
+    if pending is not None:
+        pending.pop_json(key)
     raise Finished({"cancelled": True, "summary": summary,
                     "message": "nothing was changed: the user did not confirm"}, "declined")
 
 
 async def _ask(ctx: Any, message: str) -> tuple[Decision, Confirmation | None]:
     """Ask the user: on 2026-07-28 connections the answer comes with the re-call (``Finished``)."""
-    if _modern(ctx):
+    if modern_protocol(ctx):
         import mcp.types as t
 
         request = t.ElicitRequest(params=t.ElicitRequestFormParams(

@@ -21,8 +21,9 @@ from fastmcp.tools import Tool
 from pydantic import PrivateAttr
 
 from .contract import ToolSpec
+from .leanschema import ListedAs
 
-FORMAT = 1
+FORMAT = 2  # 2: lean listings (leanschema)
 
 
 def cache_path() -> Path | None:
@@ -92,7 +93,7 @@ class SchemaCache:
             pass
 
 
-class DeferredTool(Tool):
+class DeferredTool(ListedAs, Tool):
     """A tool listed from the cache; the real FastMCP tool is built on the first call."""
 
     _build: Any = PrivateAttr(default=None)

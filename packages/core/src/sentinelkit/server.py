@@ -14,10 +14,23 @@ from .runtime import Runtime
 from .settings import Settings
 
 INSTRUCTIONS = """\
-sentinelkit manages Microsoft Sentinel across tenants and workspaces.
-Start with workspace_list to see the workspaces (and their aliases); pass an alias, a workspace name
-or a full ARM id as `workspace`. Writes accept dry_run=true; destructive tools ask for confirmation
-(or return a preview to repeat with confirm=true). Lists are paged: follow next_cursor."""
+sentinelkit manages Microsoft Sentinel across tenants and workspaces. Start with workspace_list to see
+the workspaces and their aliases. Destructive tools ask for confirmation; every write is audited. An
+argument not given takes its schema's default; a flag is false unless given."""
+
+
+COMPACT = """\
+Each pack is one tool (named after it, e.g. `incidents`) taking {"operation": "<name>", "arguments": {...}}; its
+description lists the operations, with their required arguments; operation "describe" with arguments
+{"operation": "<name>"} gives one operation's full input schema. packs_enable lists a pack's tools one by one."""
+
+
+def instructions(tools: str = "full") -> str:
+    """What the server tells every client once: how to start, how tools are listed, the arguments they share."""
+    from .leanschema import instructions as shared
+
+    mode = f"\n{COMPACT}" if tools == "compact" else ""
+    return f"{INSTRUCTIONS}{mode}\n{shared()}"
 
 
 def build_server(settings: Settings, manager: PackManager | None = None) -> FastMCP:
@@ -47,7 +60,7 @@ def build_server(settings: Settings, manager: PackManager | None = None) -> Fast
             await runtime.aclose()
 
     hidden: dict[str, str] = {}
-    mcp = FastMCP(settings.server_name, instructions=INSTRUCTIONS, version=__version__, lifespan=lifespan,
+    mcp = FastMCP(settings.server_name, instructions=instructions(settings.tools), version=__version__, lifespan=lifespan,
                   mask_error_details=True)
     schemas = SchemaCache(cache_path())
     for spec in collected.tools.values():
@@ -67,6 +80,14 @@ def build_server(settings: Settings, manager: PackManager | None = None) -> Fast
     from .guard import CallGuard
 
     mcp.add_middleware(CallGuard(runtime, collected.tools, hidden))
+    if settings.http.auth == "entra":  # app roles decide what an Entra-authenticated caller sees and calls
+        from .roles import RoleGuard
+
+        mcp.add_middleware(RoleGuard(runtime, collected.tools, settings.http.role_map()))
+    if settings.tools == "compact":
+        from .compact import compact_catalog
+
+        mcp.add_transform(compact_catalog(manager, collected.tools, hidden))
     if collected.prompts:
         from fastmcp.prompts import Prompt
 

@@ -95,6 +95,25 @@ class RetryConfig(_Strict):
     timeout: float = Field(default=60.0, gt=0)
 
 
+class RoleConfig(_Strict):
+    """One grant of an Entra app role (hosted mode): tools of these safety classes, of these packs (``["*"]``:
+    every pack), and, if ``tools`` is set, only those tools. A role may hold several grants (a TOML array of
+    tables), e.g. every read-only tool, and the writes of one pack."""
+
+    safety: list[Literal["read_only", "additive", "destructive"]] = ["read_only"]
+    packs: list[str] = ["*"]
+    tools: list[str] | None = None
+
+
+#: the app roles of ``[http] auth = "entra"`` when ``[http.roles]`` names none
+DEFAULT_ROLES: dict[str, list[RoleConfig]] = {
+    "Sentinel.Reader": [RoleConfig(safety=["read_only"])],
+    "Sentinel.Responder": [RoleConfig(safety=["read_only"]),
+                           RoleConfig(safety=["additive", "destructive"], packs=["incidents"])],
+    "Sentinel.Engineer": [RoleConfig(safety=["read_only", "additive", "destructive"])],
+}
+
+
 class HttpConfig(_Strict):
     host: str = "127.0.0.1"
     port: int = 8000
@@ -106,6 +125,46 @@ class HttpConfig(_Strict):
     entra_tenant_id: str | None = None
     entra_client_id: str | None = None
     entra_required_scopes: list[str] = []
+    entra_audience: list[str] = []
+    """Accepted ``aud`` values (default: ``api://<entra_client_id>`` and the client id itself)."""
+    entra_allowed_tenants: list[str] = []
+    """Tenants whose tokens are accepted (default: ``entra_tenant_id`` only)."""
+    roles: dict[str, list[RoleConfig]] = {}
+    """App role → its grants (default: ``DEFAULT_ROLES``); a token with none of these roles is refused."""
+    public_url: str | None = None
+    """The URL clients reach the server at (for the protected-resource metadata), e.g. behind a load balancer."""
+    stateless: bool = False
+    """No MCP sessions: every request stands alone, so any replica behind a load balancer can answer it."""
+    session_idle_timeout: float = Field(default=300.0, gt=0)
+    """Seconds an MCP session may stay idle before it is closed (and its memory freed)."""
+    header_timeout: float = Field(default=10.0, gt=0)
+    """Seconds a client has to send a request's headers (and ``body_timeout`` its body) before it is
+    disconnected: a client that never finishes holds no connection."""
+    body_timeout: float = Field(default=30.0, gt=0)
+
+    @field_validator("roles", mode="before")
+    @classmethod
+    def _grants(cls, value: Any) -> Any:
+        """``[http.roles."X"]`` (one grant) or ``[[http.roles."X"]]`` (several)."""
+        if isinstance(value, dict):
+            return {k: [v] if isinstance(v, dict) else v for k, v in value.items()}
+        return value
+
+    def role_map(self) -> dict[str, list[RoleConfig]]:
+        return self.roles or DEFAULT_ROLES
+
+
+class HostedConfig(_Strict):
+    """``[hosted]``: state shared by replicas, and each tenant's ARM request budget."""
+
+    redis_url: str | None = None
+    """``redis://host:port/db`` (or ``$SENTINELKIT_REDIS_URL``): cache, discovery, confirmations and budgets
+    shared by every replica. Unset: kept in this process."""
+    redis_prefix: str = "sentinelkit"
+    arm_requests_per_second: float = Field(default=0.0, ge=0)
+    """ARM requests per second each target tenant gets from all replicas together (0: no budget)."""
+    arm_burst: int = Field(default=50, ge=1)
+    """Requests a tenant's budget lets through at once after a quiet spell."""
 
 
 #: environment variable → setting; the only names the environment sets (empty values count as unset)
@@ -119,16 +178,18 @@ ENVIRONMENT: dict[str, str] = {
     "LOG_LEVEL": "log_level",
     "DEBUG_MODE": "debug",
     "SENTINELKIT_READ_ONLY": "read_only",
+    "SENTINELKIT_TOOLS": "tools",
     "SENTINELKIT_AUDIT_LOG": "audit_log",
     "SENTINELKIT_CACHE_TTL": "cache_ttl",
     "SENTINELKIT_ARM_ENDPOINT": "arm_endpoint",
     "SENTINELKIT_LOGS_ENDPOINT": "logs_endpoint",
     "SENTINELKIT_CA_BUNDLE": "ca_bundle",
     "SENTINELKIT_EXPORT_DIR": "export_dir",
+    "SENTINELKIT_REDIS_URL": "redis_url",
 }
 #: settings only the environment may set: a file holding them is refused (secrets stay out of files)
 ENVIRONMENT_ONLY = {"azure_tenant_id", "azure_client_id", "azure_client_secret", "azure_client_certificate_path",
-                    "log_level", "debug", "config_file"}
+                    "log_level", "debug", "config_file", "redis_url"}
 CONFIG_ENV = "SENTINELKIT_CONFIG"
 #: the configuration file ``load_settings`` was given (``--config``), for the file source
 _CONFIG_PATH: contextvars.ContextVar[Path | None] = contextvars.ContextVar("sentinelkit_config_path", default=None)
@@ -143,6 +204,8 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     debug: bool = False
     read_only: bool = False
+    tools: Literal["full", "compact"] = "full"
+    """How tools are listed: ``full`` (one MCP tool per tool), ``compact`` (one per pack, with ``describe``)."""
     audit_log: Path | None = None
     export_dir: Path | None = None
     """Where tools write and read files (exports, backups, CSV imports); nothing outside it."""
@@ -162,6 +225,9 @@ class Settings(BaseSettings):
     packs: PacksConfig = PacksConfig()
     retry: RetryConfig = RetryConfig()
     http: HttpConfig = HttpConfig()
+    hosted: HostedConfig = HostedConfig()
+    redis_url: str | None = Field(default=None, repr=False)
+    """``$SENTINELKIT_REDIS_URL`` (it may hold a password): wins over ``[hosted] redis_url``."""
     config_file: Path | None = None
 
     @field_validator("log_level")
@@ -193,6 +259,11 @@ class Settings(BaseSettings):
         if self.logs_endpoint.rstrip("/") == DEFAULT_LOGS_ENDPOINT or _is_local(self.logs_endpoint):
             return "https://api.loganalytics.io/.default"
         return self.logs_endpoint.rstrip("/") + "/.default"
+
+    @property
+    def shared_redis_url(self) -> str | None:
+        """Where replicas share state: ``$SENTINELKIT_REDIS_URL``, else ``[hosted] redis_url`` (None: in process)."""
+        return self.redis_url or self.hosted.redis_url
 
     def pack_enabled(self, name: str) -> bool:
         if name in self.packs.disable:

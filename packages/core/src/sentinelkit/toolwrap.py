@@ -3,7 +3,8 @@
 The pack's function is ``async def name(kit, ...)``. The MCP-facing signature drops ``kit``, adds
 ``dry_run`` (every write) and ``confirm`` (destructive), and takes FastMCP's ``Context``; the call
 runs the body with a ``Kit``, maps expected failures to clear tool errors, hides unexpected ones
-behind a short message (the traceback goes to the log), and audits every write.
+behind a short message (the traceback goes to the log), and audits every write. The listing is lean
+(``leanschema``): what a client pays for in its context window carries meaning.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from fastmcp.exceptions import ToolError
 from fastmcp.server.context import Context
-from fastmcp.tools import Tool
+from fastmcp.tools import FunctionTool, Tool
 from mcp.types import ToolAnnotations
 from pydantic import Field
 
@@ -23,6 +24,7 @@ from .call import ToolCall, running
 from .contract import ToolSpec
 from .errors import KitError
 from .kit import Kit
+from .leanschema import ListedAs, lean_description, lean_parameters
 from .log import logger, redact_text
 from .policy import PolicyRefused
 from .safety import Finished
@@ -30,10 +32,10 @@ from .safety import Finished
 if TYPE_CHECKING:
     from .runtime import Runtime
 
-# strict: only JSON true/false; "yes", "1" or 1 are refused rather than read as a confirmation
-_DRY_RUN = Annotated[bool, Field(strict=True, description="Show exactly what would change, and change nothing.")]
-_CONFIRM = Annotated[bool, Field(strict=True, description="Apply after reviewing the preview, when the client cannot "
-                                                          "ask the user (a client that can is always asked).")]
+# strict: only JSON true/false; "yes", "1" or 1 are refused rather than read as a confirmation. Undescribed: the
+# server's instructions explain them once (leanschema.SHARED_ARGUMENTS)
+_DRY_RUN = Annotated[bool, Field(strict=True)]
+_CONFIRM = Annotated[bool, Field(strict=True)]
 
 
 def _hints(fn: Any) -> dict[str, Any]:
@@ -71,7 +73,7 @@ def _signature(spec: ToolSpec) -> tuple[inspect.Signature, dict[str, Any], set[s
 
 
 def _annotations(spec: ToolSpec) -> ToolAnnotations:
-    return ToolAnnotations(title=spec.title, **spec.safety.annotations())
+    return ToolAnnotations.model_validate(spec.safety.annotations())  # the title is the tool's own (not said twice)
 
 
 def _tags(spec: ToolSpec) -> set[str]:
@@ -79,7 +81,11 @@ def _tags(spec: ToolSpec) -> set[str]:
 
 
 def _meta(spec: ToolSpec) -> dict[str, Any]:
-    return {"sentinelkit": {"pack": spec.pack, "safety": spec.safety.value}}
+    return {"sentinelkit": {"pack": spec.pack}}  # the safety class is in the annotations
+
+
+class ListedFunctionTool(ListedAs, FunctionTool):
+    """A FastMCP function tool listed the sentinelkit way (``ListedAs``)."""
 
 
 def build_tool_cached(spec: ToolSpec, runtime: Any, cache: Any) -> Tool:
@@ -116,7 +122,7 @@ def build_tool(spec: ToolSpec, runtime: Runtime) -> Tool:
     call.__qualname__ = spec.name
     call.__doc__ = spec.fn.__doc__
     call.__module__ = spec.fn.__module__
-    return Tool.from_function(
+    tool = ListedFunctionTool.from_function(
         call,
         name=spec.name,
         title=spec.title,
@@ -126,6 +132,9 @@ def build_tool(spec: ToolSpec, runtime: Runtime) -> Tool:
         timeout=spec.timeout,
         meta=_meta(spec),
     )
+    tool.parameters = lean_parameters(tool.parameters)  # arguments are validated from the signature, not this
+    tool.description = lean_description(tool.description)
+    return tool
 
 
 def request_caller() -> str:

@@ -122,9 +122,26 @@ class _Scan:
     listed: set[str] = field(default_factory=set)  # subscriptions (lower case) whose workspaces were listed
     failures: int = 0  # consecutive failed scans (backoff: 1, 2, 4 ... seconds, at most the cache TTL)
 
+    @property
+    def unsure(self) -> bool:
+        """Something is to be looked at again soon: a part failed, or a workspace's Sentinel state is unknown."""
+        return bool(self.unreachable) or any(ws.sentinel is None for ws in self.workspaces)
+
     def due(self, now: float, ttl: float) -> bool:
-        wait = min(2.0 ** (self.failures - 1), ttl) if self.unreachable else ttl
+        wait = min(2.0 ** (self.failures - 1), ttl) if self.unsure else ttl
         return now - self.at >= max(wait, 0.5)
+
+    def to_json(self) -> dict[str, Any]:
+        """For replicas (``sentinelkit.sharedstate``): its age instead of this process's clock."""
+        return {"workspaces": [asdict(ws) for ws in self.workspaces], "unreachable": [asdict(u) for u in self.unreachable],
+                "tenant_names": self.tenant_names, "age": time.monotonic() - self.at, "listed": sorted(self.listed),
+                "failures": self.failures}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> _Scan:
+        return cls([Workspace(**ws) for ws in data["workspaces"]], [Unreachable(**u) for u in data["unreachable"]],
+                   dict(data["tenant_names"]), time.monotonic() - float(data["age"]), set(data["listed"]),
+                   int(data["failures"]))
 
 
 def _short(domain: str | None, display: str | None) -> str | None:
@@ -166,6 +183,7 @@ class WorkspaceRegistry:
         self._subscription_tenants: dict[str, str] = {}
         self._customer_tenants: dict[str, str] = {}
         self._tenant_names: dict[str, str] = {}
+        self._shared_changed = False
 
     async def discover(self, *, refresh: bool = False) -> Discovery:
         """Every credential's workspaces, each credential's scan cached for the cache TTL; a scan that failed
@@ -176,17 +194,30 @@ class WorkspaceRegistry:
             ttl = max(self.rt.settings.cache_ttl, 1)
             keys = self.rt.credentials.keys() if self.rt.settings.discover else []
             due = [k for k in keys if refresh or k not in self._scans or self._scans[k].due(now, ttl)]
-            if self._discovery is not None and not due:
+            if not refresh:  # another replica may have scanned them lately
+                for key in list(due):
+                    scan = self._shared_scan(key)
+                    if scan is not None and not scan.due(now, ttl):
+                        self._scans[key] = scan
+                        due.remove(key)
+            if self._discovery is not None and not due and not self._shared_changed:
                 return self._discovery
+            self._shared_changed = False
             for key, scan in zip(due, await asyncio.gather(*(self._scan(k) for k in due)), strict=True):
                 previous = self._scans.get(key)
-                if scan.unreachable and previous is not None:
+                if previous is not None:  # an onboarding state that could not be read keeps the one known before
+                    was = {ws.id.lower(): ws.sentinel for ws in previous.workspaces}
+                    scan.workspaces = [replace(ws, sentinel=was.get(ws.id.lower())) if ws.sentinel is None else ws
+                                       for ws in scan.workspaces]
+                if scan.unsure and previous is not None:
                     known = {ws.id.lower() for ws in scan.workspaces}
                     scan.workspaces += [ws for ws in previous.workspaces if ws.id.lower() not in known]
                     scan.failures = previous.failures + 1
-                elif scan.unreachable:
+                elif scan.unsure:
                     scan.failures = 1
                 self._scans[key] = scan
+                if self.rt.shared.backend != "process":
+                    self.rt.shared.set_json(f"discovery:{key}", scan.to_json(), ttl)
             self._discovery = self._merge([self._scans[k] for k in keys])
             self._tenant_names.update(self._discovery.tenants)
             for ws in self._discovery.workspaces:
@@ -195,6 +226,22 @@ class WorkspaceRegistry:
                     if ws.customer_id:
                         self._customer_tenants[ws.customer_id.lower()] = ws.tenant_id
             return self._discovery
+
+    def _shared_scan(self, key: str) -> _Scan | None:
+        """A scan of this credential another replica shared (``None`` without one, or over stdio)."""
+        if self.rt.shared.backend == "process":
+            return None
+        data = self.rt.shared.get_json(f"discovery:{key}")
+        if data is None:
+            return None
+        try:
+            scan = _Scan.from_json(data)
+        except (KeyError, TypeError, ValueError):
+            return None
+        mine = self._scans.get(key)
+        if mine is None or scan.at > mine.at + 0.001:
+            self._shared_changed = True
+        return scan
 
     def known(self) -> Discovery | None:
         """The last discovery, without discovering (``None`` before the first one)."""
@@ -389,11 +436,13 @@ class WorkspaceRegistry:
     async def select(self, workspaces: list[str] | str | None = None, tenant: str | None = None, *,
                      sentinel_only: bool = True) -> tuple[list[Workspace], list[Unreachable]]:
         """Targets of a fan-out: names/aliases/ids, or ``"all"`` (Sentinel-enabled), filtered by tenant; and,
-        for "all", the parts of the estate discovery could not list that it would have included."""
+        for "all", the parts of the estate discovery could not list that it would have included. A workspace
+        whose Sentinel onboarding could not be read (throttled, say) is included: its own answer says more,
+        where leaving it out would drop it silently."""
         unreachable: list[Unreachable] = []
         if workspaces in (None, "all", ["all"], []):
             discovery = await self.discover()
-            chosen = [w for w in discovery.workspaces if w.sentinel or not sentinel_only]
+            chosen = [w for w in discovery.workspaces if w.sentinel is not False or not sentinel_only]
             unreachable = [u for u in discovery.unreachable if not tenant or u.tenant is None or u.in_tenant(tenant)]
         else:
             refs = [workspaces] if isinstance(workspaces, str) else list(workspaces or [])

@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 
 import pytest
 
+from sentinelkit import SHARED_ARGUMENTS, Safety
 from sentinelkit.contract import TOOL_NAME_RE
 
 HEAVY_MODULES = ("azure.", "aiohttp", "structlog", "duckdb", "duckdb_kql", "pypsrp", "msal")
@@ -84,6 +85,8 @@ class PackContract:
             tool = listed[name]
             assert tool.description and len(tool.description.strip()) >= 20, f"{name}: docstring missing or too short"
             for param, schema in (tool.input_schema.get("properties") or {}).items():
+                if param in SHARED_ARGUMENTS:  # explained once, in the server's instructions
+                    continue
                 assert schema.get("description"), f"{name}: parameter {param!r} is not documented (Args: section)"
 
     async def test_safety_is_declared(self, sentinelkit_server: Any, pack_tools: dict[str, Any]) -> None:
@@ -91,8 +94,7 @@ class PackContract:
         for name, spec in pack_tools.items():
             ann = listed[name].annotations
             assert ann is not None, f"{name}: no MCP annotations"
-            assert ann.read_only_hint is (spec.safety.value == "read_only"), name
-            assert ann.destructive_hint is (spec.safety.value == "destructive"), name
+            assert Safety.from_annotations(ann) is spec.safety, f"{name}: annotations {ann} are not {spec.safety}"
 
     async def test_names_and_schemas_are_valid(self, sentinelkit_server: Any, pack_tools: dict[str, Any]) -> None:
         listed = await self._listed(sentinelkit_server)

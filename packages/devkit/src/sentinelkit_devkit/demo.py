@@ -17,6 +17,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from sentinelkit import Safety
+
 STATE_FILE = Path(os.environ.get("XDG_STATE_HOME", Path.home() / ".local" / "state")) / "sentinelkit" / "demo-emulator.sqlite"
 
 Step = dict[str, Any]
@@ -86,7 +88,7 @@ async def packs_and_tools(tour: Tour) -> None:
     by_pack: dict[str, list[str]] = {}
     for tool in tour.tools.values():
         meta = (tool.meta or {}).get("sentinelkit", {})
-        safety = meta.get("safety", "?").replace("_", "-")
+        safety = Safety.from_annotations(tool.annotations).tag
         by_pack.setdefault(meta.get("pack", "?"), []).append(f"{tool.name} ({safety})")
     for pack, names in sorted(by_pack.items()):
         tour.line(f"{pack:<12} {', '.join(sorted(names))}")

@@ -117,20 +117,42 @@ async def info(request: Request) -> Response:
 
 
 async def issue_token(request: Request) -> Response:
-    """A signed token with chosen claims, for tests of expired or wrong-audience tokens."""
+    """A signed token with chosen claims, for tests of expired or wrong-audience tokens, and the stand-in for
+    an interactive sign-in: ``{"user": upn, "client_id": the client app}`` gives that user's delegated token
+    (``upn``, ``name``, ``scp``), with the app roles the user holds on the audience's app (or ``roles``)."""
     data = await _json(request)
     if isinstance(data, JSONResponse):
         return data
     rt = runtime(request)
-    principal = rt.store.world.principal_by_client_id(str(data.get("client_id", "")))
+    world = rt.store.world
+    principal = world.principal_by_client_id(str(data.get("client_id", "")))
     if principal is None:
         return _error(400, "client_id of a known principal is required")
+    audience = str(data.get("audience", "https://management.azure.com"))
+    app = world.app_for_audience(audience)
+    extra: dict[str, Any] = {}
+    object_id = principal.other_tenants.get(str(data.get("tenant_id")), principal.object_id)
+    tenant_id = str(data.get("tenant_id", principal.tenant_id))
+    if data.get("user"):
+        user = world.user_by_upn(str(data["user"]))
+        if user is None:
+            known = ", ".join(u.user_principal_name for u in world.users)
+            return _error(400, f"no user {data['user']!r}; known: {known}")
+        object_id, tenant_id = user.object_id, str(data.get("tenant_id", user.tenant_id))
+        extra.update({"upn": user.user_principal_name, "name": user.display_name, "idtyp": "user",
+                      "scp": str(data.get("scp", "user_impersonation"))})
+    roles = data.get("roles", app.assignments.get(object_id, []) if app is not None else None)
+    if roles:
+        extra["roles"] = [str(r) for r in roles]
+    if app is not None:
+        extra["ver"] = "2.0"
     token = rt.issuer.issue(
-        tenant_id=str(data.get("tenant_id", principal.tenant_id)),
-        object_id=principal.other_tenants.get(str(data.get("tenant_id")), principal.object_id),
+        tenant_id=tenant_id,
+        object_id=object_id,
         app_id=principal.client_id,
-        audience=str(data.get("audience", "https://management.azure.com")),
+        audience=app.client_id if app is not None else audience,  # v2 tokens of an API: aud is its client id
         lifetime=int(data.get("lifetime", 3599)),
+        extra=extra,
     )
     return JSONResponse({"access_token": token})
 

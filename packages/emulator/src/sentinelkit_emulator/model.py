@@ -100,6 +100,23 @@ class RoleAssignment:
 
 
 @dataclass
+class ResourceApp:
+    """An app registration that exposes an API (e.g. a hosted sentinelkit server): clients get tokens for
+    ``api://<client_id>/.default``; its app roles are assigned to principals and users (by object id)."""
+
+    tenant_id: str
+    name: str
+    client_id: str
+    roles: list[str]
+    #: object id of a principal or user -> the app roles it holds
+    assignments: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def identifier_uri(self) -> str:
+        return f"api://{self.client_id}"
+
+
+@dataclass
 class World:
     """Identity and access: tenants, principals, users, subscriptions, role assignments."""
 
@@ -108,6 +125,7 @@ class World:
     users: list[User] = field(default_factory=list)
     subscriptions: list[Subscription] = field(default_factory=list)
     role_assignments: list[RoleAssignment] = field(default_factory=list)
+    apps: list[ResourceApp] = field(default_factory=list)
 
     # -- look-ups -----------------------------------------------------------------------------
     def tenant(self, key: str) -> Tenant | None:
@@ -122,6 +140,20 @@ class World:
         for p in self.principals:
             if p.client_id.lower() == client_id.lower():
                 return p
+        return None
+
+    def app_for_audience(self, audience: str) -> ResourceApp | None:
+        """The app registration a token audience (``api://<client id>`` or the client id) names."""
+        a = audience.lower().rstrip("/")
+        for app in self.apps:
+            if a in (app.identifier_uri.lower(), app.client_id.lower()):
+                return app
+        return None
+
+    def user_by_upn(self, upn: str) -> User | None:
+        for u in self.users:
+            if u.user_principal_name.lower() == upn.lower():
+                return u
         return None
 
     def subscription(self, sub_id: str) -> Subscription | None:
@@ -141,4 +173,5 @@ class World:
             users=[User(**u) for u in data["users"]],
             subscriptions=[Subscription(**s) for s in data["subscriptions"]],
             role_assignments=[RoleAssignment(**r) for r in data["role_assignments"]],
+            apps=[ResourceApp(**a) for a in data.get("apps", [])],
         )

@@ -99,6 +99,10 @@ def _info(rt: Runtime, scenario: str, ca_path: Path) -> dict[str, Any]:
                 }
             )
     managing = next((t for t in tenants if t["role"] == "managing"), tenants[0])
+    names = {p.object_id: p.name for p in world.principals} | {u.object_id: u.user_principal_name for u in world.users}
+    apps = [{"name": a.name, "tenant_id": a.tenant_id, "client_id": a.client_id, "identifier_uri": a.identifier_uri,
+             "roles": a.roles, "assignments": {names.get(oid, oid): roles for oid, roles in a.assignments.items()}}
+            for a in world.apps]
     return {
         "arm_url": base,
         "authority_url": base,
@@ -109,6 +113,7 @@ def _info(rt: Runtime, scenario: str, ca_path: Path) -> dict[str, Any]:
         "managing_tenant_id": managing["id"],
         "tenants": tenants,
         "workspaces": workspaces,
+        "apps": apps,
         "env": {
             "AZURE_AUTHORITY_HOST": base,
             "AZURE_TENANT_ID": managing["id"],
@@ -375,6 +380,19 @@ class Emulator:
             if name in (w["name"], w["id"], w["customer_id"]):
                 return w
         raise KeyError(name)
+
+    def app(self, name: str = "sentinelkit-api") -> dict[str, Any]:
+        """An app registration exposing an API (the hosted sentinelkit server's): client id, roles, who holds them."""
+        for a in self.info.get("apps", []):
+            if a["name"] == name:
+                return dict(a)
+        raise KeyError(name)
+
+    def issue_token(self, **claims: Any) -> str:
+        """``POST /_emulator/token``: a signed token with chosen claims (see the README)."""
+        response = self.admin.post("/token", json=claims)
+        response.raise_for_status()
+        return str(response.json()["access_token"])
 
     def principal(self, name: str) -> dict[str, Any]:
         for t in self.info["tenants"]:

@@ -75,8 +75,10 @@ class TokenIssuer:
         audience: str,
         lifetime: int = TOKEN_LIFETIME_SECONDS,
         signing_key: rsa.RSAPrivateKey | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> str:
-        """Sign a token. ``signing_key`` lets tests make a badly signed one."""
+        """Sign a token. ``signing_key`` lets tests make a badly signed one; ``extra`` adds or replaces claims
+        (``roles``, and a user's ``upn``/``name``/``scp``/``idtyp``)."""
         now = int(time.time())
         claims: dict[str, Any] = {
             "aud": audience,
@@ -94,6 +96,7 @@ class TokenIssuer:
             "ver": "1.0",
             "uti": uuid.uuid4().hex[:22],
         }
+        claims.update(extra or {})
         return jwt.encode(claims, signing_key or self._key, algorithm="RS256", headers={"kid": self.kid})
 
     def verify(self, token: str, audiences: tuple[str, ...]) -> Caller:

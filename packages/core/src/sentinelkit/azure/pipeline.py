@@ -82,8 +82,9 @@ class SingleAttemptTransport(AioHttpTransport):  # type: ignore[misc]
 
 
 def build_client(base_url: str, credential: Any, scope: str, settings: Settings, *, service: str,
-                 tenant: str) -> AsyncPipelineClient[Any, Any]:
-    """One pipeline client per (service, credential): shared connection pool, token cache and retries."""
+                 tenant: str, budget: Any = None) -> AsyncPipelineClient[Any, Any]:
+    """One pipeline client per (service, credential): shared connection pool, token cache and retries;
+    with ``budget`` (shared state) and ``[hosted] arm_requests_per_second``, each attempt waits for its tenant's turn."""
     retry = settings.retry
     policies = [
         HeadersPolicy(),
@@ -99,6 +100,11 @@ def build_client(base_url: str, credential: Any, scope: str, settings: Settings,
         _auth_policy(time_bound(credential, retry.timeout, tenant), scope, service),
         ContentDecodePolicy(),
     ]
+    if budget is not None and settings.hosted.arm_requests_per_second > 0:
+        from .budget import BudgetPolicy
+
+        after_retries = next(i for i, p in enumerate(policies) if isinstance(p, CappedRetryPolicy)) + 1
+        policies.insert(after_retries, BudgetPolicy(budget, settings.hosted.arm_requests_per_second, settings.hosted.arm_burst))
     transport_kwargs: dict[str, Any] = {}
     if settings.ca_bundle:
         transport_kwargs["connection_verify"] = str(settings.ca_bundle)

@@ -45,6 +45,7 @@ class Transport:
         """Send one request (retried by the pipeline) within ``tenant``'s limit; raise ``AzureError`` on
         failure. The body of the answer has been read when this returns."""
         request = HttpRequest(method, url, json=body, headers=headers or {})
+        request.sentinelkit_tenant = tenant  # its ARM budget (azure/budget.py)
         async with self._limits(tenant):
             try:
                 response = await self._client.send_request(request, read_timeout=self._read_timeout)

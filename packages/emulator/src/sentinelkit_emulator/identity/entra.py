@@ -189,6 +189,13 @@ async def token(request: Request) -> Response:
             f"flows must have a scope value with /.default suffixed to the resource identifier "
             f"(application ID URI). {_trace()}", [1002012],
         )
+    app = rt.store.world.app_for_audience(audience)
+    if app is not None and app.tenant_id == tenant.id:  # an API registered here (e.g. the hosted sentinelkit)
+        roles = app.assignments.get(object_id, [])
+        access_token = rt.issuer.issue(tenant_id=tenant.id, object_id=object_id, app_id=principal.client_id,
+                                       audience=app.client_id, extra={"ver": "2.0", **({"roles": roles} if roles else {})})
+        return JSONResponse({"token_type": "Bearer", "expires_in": TOKEN_LIFETIME_SECONDS,
+                             "ext_expires_in": TOKEN_LIFETIME_SECONDS, "access_token": access_token})
     if audience not in KNOWN_RESOURCES:
         return entra_error(
             400, "invalid_resource",

@@ -389,6 +389,7 @@ def security_events(s: Seeder, agents: Sequence[Agent]) -> None:
     users = [a.split("@")[0] for a in _user_upns(s)]
     now_hour = time.gmtime(s.clock.now).tm_hour
     rng = s.rng.random
+    base_of: dict[str, LogRow] = {}
     for agent in (a for a in agents if a.os == "Windows"):
         computer = f"{agent.name}.{domain}"
         stop = _agent_stop_hours(s, agent)
@@ -397,6 +398,8 @@ def security_events(s: Seeder, agents: Sequence[Agent]) -> None:
                 "EventSourceName": "Microsoft-Windows-Security-Auditing",
                 "Channel": "Security", "Level": "8", "SourceComputerId": stable_id("computer", s.wp.name, agent.name),
                 "MG": "00000000-0000-0000-0000-000000000001", "ManagementGroupName": "AOI-" + s.customer_id}
+        if not stop:
+            base_of.setdefault(computer, base)
         for k in range(stop, HOURS):
             for _ in range(s.count(rate * _diurnal(k, now_hour))):
                 ts = s.clock.ago(k) - rng() * 3600
@@ -422,6 +425,28 @@ def security_events(s: Seeder, agents: Sequence[Agent]) -> None:
                     row["SubjectUserName"] = user
                     row["SubjectDomainName"] = nb
                 s.emit("SecurityEvent", ts, row)
+    _stale_service_password(s, base_of, domain)
+
+
+#: Every 6 hours a scheduled backup job on the workspace's first Windows machine logs on as
+#: ``svc-backup`` with a password changed elsewhere: a steady, real-world trickle of failed logons
+#: (4625, wrong password) that does not depend on the random draws or the hour the emulator started.
+_STALE_PASSWORD_EVERY_HOURS = 6
+
+
+def _stale_service_password(s: Seeder, base_of: dict[str, LogRow], domain: str) -> None:
+    if not base_of:
+        return
+    computer, base = next(iter(base_of.items()))
+    nb = domain.split(".")[0].upper()
+    for k in range(1, HOURS, _STALE_PASSWORD_EVERY_HOURS):
+        row: LogRow = dict(base)
+        row.update({"EventID": _FAILED, "Activity": "4625 - An account failed to log on.",
+                    "Account": f"{nb}\\svc-backup", "AccountType": "User", "TargetUserName": "svc-backup",
+                    "TargetDomainName": nb, "LogonType": 4, "LogonTypeName": "4 - Batch", "IpAddress": "-",
+                    "WorkstationName": computer.split(".")[0].upper(), "AuthenticationPackageName": "Negotiate",
+                    "Status": "0xc000006d", "SubStatus": "0xc000006a"})
+        s.emit("SecurityEvent", s.clock.ago(k) - 60.0, row)
 
 
 _SYSLOG = (

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from ..model import ROLE_DEFINITION_IDS, Principal, RoleAssignment, Subscription, Tenant, User, World
+from ..model import ROLE_DEFINITION_IDS, Principal, ResourceApp, RoleAssignment, Subscription, Tenant, User, World
 from ..store import Store, new_etag
 from .plan import ScenarioPlan, stable_id
 
@@ -21,6 +21,16 @@ from .plan import ScenarioPlan, stable_id
 MANAGING_PRINCIPALS = {
     "sentinelkit-mssp": ("Contributor", "Read and write for automation across every delegated customer."),
     "sentinelkit-reader": ("Reader", "Read-only: every write is refused with 403 AuthorizationFailed."),
+}
+#: The hosted sentinelkit server's own app registration (managing tenant): its app roles, and who holds them.
+API_APP = "sentinelkit-api"
+API_ROLES = ["Sentinel.Reader", "Sentinel.Responder", "Sentinel.Engineer"]
+API_ASSIGNMENTS = {
+    "sentinelkit-mssp": ["Sentinel.Engineer"],
+    "sentinelkit-reader": ["Sentinel.Reader"],
+    "alice.analyst": ["Sentinel.Engineer"],
+    "bob.lead": ["Sentinel.Responder"],
+    "carol.tier1": ["Sentinel.Reader"],
 }
 #: Principals that also get a client certificate (for certificate-credential tests).
 CERTIFICATE_PRINCIPALS = {"sentinelkit-mssp", "sentinelkit-woodgrove"}
@@ -89,6 +99,10 @@ def build_world(plan: ScenarioPlan) -> World:
                 _principal(tenant, f"sentinelkit-{tp.name}", f"{tp.display_name}'s own automation principal.")
             )
     by_name = {p.name: p for p in world.principals}
+    holders = {**{p.name: p.object_id for p in world.principals if p.tenant_id == managing.id},
+               **{u.user_principal_name.split("@")[0]: u.object_id for u in world.users if u.tenant_id == managing.id}}
+    world.apps.append(ResourceApp(managing.id, API_APP, stable_id("app", API_APP), list(API_ROLES),
+                                  {holders[name]: roles for name, roles in API_ASSIGNMENTS.items() if name in holders}))
 
     # Role assignments in each tenant on its own subscription.
     for tp in plan.tenants:
