@@ -95,7 +95,7 @@ def startup(modes: list[str], runs: int, env: dict[str, str]) -> None:
     before = os.getloadavg()
     for _ in range(runs):
         for mode in modes:
-            elapsed, line = spawn_to_tools_list([*SERVE, *mode_args(mode)], env)
+            elapsed, line, _cpu = spawn_to_tools_list([*SERVE, *mode_args(mode)], env)
             times[mode].append(elapsed)
             wire[mode] = len(line)
     after = os.getloadavg()

@@ -323,8 +323,11 @@ async def test_smaller_defects_get_clear_answers(make_server, sentinelkit_env, t
         assert "is not a Log Analytics workspace ARM id" in bogus or "not an ARM id" in bogus or "not a valid" in bogus
         assert "IndexError" not in bogus and "bug" not in bogus
         import base64
-        negative = base64.urlsafe_b64encode(b'{"o": -5}').decode().rstrip("=")
-        assert "points before the first item" in await refused(client, 
+        page = ok(await client.call_tool("incident_list", {"workspace": "law-northwind", "limit": 1}))
+        place = json.loads(base64.urlsafe_b64decode(page["next_cursor"] + "=" * (-len(page["next_cursor"]) % 4)))
+        place["n"] = -5
+        negative = base64.urlsafe_b64encode(json.dumps(place).encode()).decode().rstrip("=")
+        assert "points before the first item" in await refused(client,
             "incident_list", {"workspace": "law-northwind", "cursor": negative})
         for hidden in ("\ufeff.drop table SigninLogs", "\u200b.show tables"):
             assert "management commands" in await refused(client, "logs_query", {"query": hidden})

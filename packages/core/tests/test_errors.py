@@ -198,6 +198,21 @@ async def test_stale_etag_is_reported_as_a_concurrent_change(make_server, emulat
     assert err.value.status == 412 and "changed since it was read" in str(err.value) and "law-tailspin" in str(err.value)
 
 
+async def test_a_query_whose_answer_was_lost_is_asked_again(sample_packs, make_server, emulator_faults) -> None:
+    """A KQL query is a POST that changes nothing: a dropped connection costs a retry, not the answer
+    (a write POST is not resent: it may have been applied)."""
+    async with Client(make_server()) as client:
+        await client.call_tool("workspace_list", {})
+        fault = emulator_faults.add_fault(match={"service": "logs", "method": "POST", "path": "/query$"},
+                                          drop_response=True, count=1)
+        emulator_faults.reset_traffic()
+        result = await client.call_tool("sample_query_run", {"workspace": "law-northwind",
+                                                             "kql": "print answer = 42"})
+    assert result.structured_content["rows"] == [{"answer": 42}]
+    assert fault["id"] not in [f["id"] for f in emulator_faults.faults()]  # used up: one answer was dropped
+    assert emulator_faults.traffic()["requests"]["logs:northwind"] == 2  # and the query asked again
+
+
 async def test_a_hanging_service_times_out_with_advice(sample_packs, make_server, emulator_faults, sentinelkit_env,
                                                        tmp_path: Path) -> None:
     config = _config(sentinelkit_env, tmp_path, "[retry]\nmax_retries = 0\ntimeout = 0.5\n")

@@ -11,7 +11,7 @@ COMPACT = {"id", "number", "title", "severity", "status", "owner", "created", "t
 
 async def test_one_workspace_compact_rows_newest_first(mcp_client) -> None:
     page = data(await mcp_client.call_tool("incident_list", {"workspace": "law-northwind", "limit": 10}))
-    assert page["total"] == SEEDED["law-northwind"] and page["count"] == 10 and "next_cursor" in page
+    assert page["count"] == 10 and "next_cursor" in page and "total" not in page  # known on the last page
     rows = page["incidents"]
     assert all(set(r) == COMPACT for r in rows)
     assert {(r["tenant"], r["workspace"]) for r in rows} == {("northwind", "law-northwind")}
@@ -50,7 +50,7 @@ async def test_planted_backlog_is_found_by_its_filter(mcp_client) -> None:
 
 async def test_all_workspaces_every_tenant_each_row_says_where(mcp_client) -> None:
     first = data(await mcp_client.call_tool("incident_list", {"workspaces": "all", "limit": 500}))
-    assert first["total"] == sum(SEEDED.values()) and first["workspaces"] == 5
+    assert first["workspaces"] == 5
     assert first["count"] < 500 and "cursor=" in first["truncated"]  # the size budget cut the page, and says so
     rows = await every_row(mcp_client, "incident_list", {"workspaces": "all", "limit": 500,
                                                          "fields": ["number", "tenant", "workspace", "created"]})
@@ -63,8 +63,8 @@ async def test_all_workspaces_every_tenant_each_row_says_where(mcp_client) -> No
 
 
 async def test_tenant_narrows_the_fan_out(mcp_client) -> None:
-    page = data(await mcp_client.call_tool("incident_list", {"tenant": "woodgrove", "limit": 5}))
-    assert page["total"] == SEEDED["law-woodgrove"] and page["workspaces"] == 1
+    page = data(await mcp_client.call_tool("incident_list", {"tenant": "woodgrove", "limit": 100}))
+    assert page["total"] == page["count"] == SEEDED["law-woodgrove"] and page["workspaces"] == 1
     assert {r["tenant"] for r in page["incidents"]} == {"woodgrove"}
 
 
@@ -116,9 +116,12 @@ async def test_fields_unknown_and_bad_arguments_say_what_to_pass(mcp_client) -> 
 async def test_a_failing_tenant_is_reported_not_fatal(mcp_client, emulator_faults) -> None:
     emulator_faults.add_fault(match={"service": "arm", "tenant": "northwind", "path": "/incidents"}, status=403)
     page = data(await mcp_client.call_tool("incident_list", {"workspaces": "all", "limit": 5}))
-    assert set(page["errors"]) == {"law-northwind"}
+    assert set(page["errors"]) == {"law-northwind"} and "without cursor" in page["note"]
     assert "403" in page["errors"]["law-northwind"] and "northwind" in page["errors"]["law-northwind"]
-    assert page["total"] == sum(SEEDED.values()) - SEEDED["law-northwind"]
+    rows = await every_row(mcp_client, "incident_list", {"workspaces": "all", "limit": 200,
+                                                         "fields": ["workspace"]})
+    assert len(rows) == sum(SEEDED.values()) - SEEDED["law-northwind"]  # the others' pages go on to the end
+    assert "law-northwind" not in {r["workspace"] for r in rows}
 
 
 async def test_throttled_workspace_says_so_and_what_to_do(mcp_client, emulator_faults) -> None:
@@ -133,7 +136,7 @@ async def test_throttled_workspace_says_so_and_what_to_do(mcp_client, emulator_f
 
 async def test_a_workspace_without_sentinel_is_an_error_of_its_own(mcp_client) -> None:
     page = data(await mcp_client.call_tool("incident_list", {"workspaces": ["law-fabrikam-ops", "law-tailspin"],
-                                                             "limit": 5}))
+                                                             "limit": 100}))
     assert list(page["errors"]) == ["law-fabrikam-ops"]
     assert "not onboarded to Microsoft Sentinel" in page["errors"]["law-fabrikam-ops"]
     assert page["total"] == SEEDED["law-tailspin"] and {r["workspace"] for r in page["incidents"]} == {"law-tailspin"}

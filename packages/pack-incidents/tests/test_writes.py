@@ -244,4 +244,4 @@ async def test_answers_stay_within_the_size_budget(mcp_client) -> None:
     assert len(json.dumps(got)) < DEFAULT_BUDGET
     assert got["incident"]["description"].endswith(f"[truncated: {len(long_text)} characters]")
     page = data(await mcp_client.call_tool("incident_list", {"workspaces": "all", "fields": ["*"], "limit": 1000}))
-    assert len(json.dumps(page)) < DEFAULT_BUDGET and page["count"] < page["total"] and page["next_cursor"]
+    assert len(json.dumps(page)) < DEFAULT_BUDGET and page["next_cursor"] and "size budget" in page["truncated"]

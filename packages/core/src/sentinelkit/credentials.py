@@ -13,14 +13,17 @@ from .log import add_secret
 from .settings import Settings, TenantConfig
 
 DEFAULT = "default"
+DEFAULT_AUTHORITY = "https://login.microsoftonline.com"
 
 
 class CredentialStore:
     """Creates credentials on first use and closes them at shutdown."""
 
-    def __init__(self, settings: Settings, manager: Any = None) -> None:
+    def __init__(self, settings: Settings, manager: Any = None, connections: Any = None) -> None:
         self.settings = settings
         self.manager = manager
+        #: the server's connection pools (``azure.connections.Connections``): token requests share them
+        self.connections = connections
         self._made: dict[str, Any] = {}
         add_secret(settings.azure_client_secret)
         for tenant in settings.tenants.values():
@@ -40,7 +43,9 @@ class CredentialStore:
         kwargs: dict[str, Any] = {}
         if self.settings.authority_host:
             kwargs["authority"] = self.settings.authority_host
-        if self.settings.ca_bundle:
+        if self.connections is not None:  # one TLS context and kept-alive connections to the token endpoint
+            kwargs.update(self.connections.credential_options(self.settings.authority_host or DEFAULT_AUTHORITY))
+        elif self.settings.ca_bundle:
             kwargs["connection_verify"] = str(self.settings.ca_bundle)
         return kwargs
 

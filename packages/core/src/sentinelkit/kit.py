@@ -174,10 +174,12 @@ class Kit:
                       label: str = "workspaces", concurrency: int | None = None) -> FanOut[T]:
         """Run ``fn(ws)`` over the targets with bounded concurrency and progress; one workspace's failure is
         its error in the answer. When the user named a single workspace (``Targets.single``), its failure
-        is raised instead: it is the answer."""
+        is raised instead: it is the answer. At most ``fan_out_concurrency`` workspaces are worked on at once
+        (``concurrency`` narrows it); each tenant's requests stay under its own limit (``concurrency``)."""
         from .fanout import fan_out
 
-        result = await fan_out(targets, fn, concurrency=concurrency or self._runtime.settings.concurrency,
+        wide = self._runtime.settings.fan_out_concurrency
+        result = await fan_out(targets, fn, concurrency=min(concurrency or wide, wide),
                                progress=self.progress, label=label)
         if isinstance(targets, Targets) and targets.single and result.errors:
             raise result.errors[0][1]

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
     from .azure.arm import ArmClient
     from .azure.cache import TtlCache
+    from .azure.connections import Connections
     from .azure.logs import LogsClient
     from .azure.transport import Transport
     from .call import ToolCall
@@ -38,7 +39,8 @@ class Runtime:
         self.settings = settings
         self.manager = manager
         self.collected = collected
-        self.credentials = CredentialStore(settings, manager)
+        self._connections: Connections | None = None
+        self.credentials = CredentialStore(settings, manager, _LazyConnections(self))
         self.audit = AuditLog(settings.audit_log)
         self.workspaces = WorkspaceRegistry(self)
         self._arm: dict[str, ArmClient] = {}
@@ -84,6 +86,16 @@ class Runtime:
             raise KitError(f"pack {pack!r} has no settings: no packs are loaded in this runtime")
         return self.manager.pack_settings(pack, model)
 
+    @property
+    def connections(self) -> Connections:
+        """The connection pools, one per endpoint (ARM, Log Analytics, the token endpoint), made on first use."""
+        if self._connections is None:
+            from .azure.connections import Connections
+
+            ca = str(self.settings.ca_bundle) if self.settings.ca_bundle else None
+            self._connections = Connections(ca, limit=max(100, self.settings.fan_out_concurrency))
+        return self._connections
+
     def limit(self, tenant: str) -> asyncio.Semaphore:
         """At most ``concurrency`` requests in flight per target tenant, whichever credential reaches it."""
         if tenant not in self._limits:
@@ -111,7 +123,8 @@ class Runtime:
         from .azure.transport import Transport
 
         pipeline = build_client(endpoint, self.credentials.get(key), scope, self.settings, service=service, tenant=key,
-                                budget=self.shared if service == "arm" else None)
+                                budget=self.shared if service == "arm" else None,
+                                transport=self.connections.transport(endpoint))
         return Transport(pipeline, credential=key, limits=self.limit, retries=self.settings.retry.max_retries,
                          read_timeout=self.settings.retry.timeout)
 
@@ -175,3 +188,17 @@ class Runtime:
         await self.credentials.close()
         if self._shared is not None:
             self._shared.close()
+        if self._connections is not None:
+            await self._connections.close()
+            self._connections = None
+
+
+class _LazyConnections:
+    """The runtime's pools as the credential store sees them: made when a credential is, not before (this
+    module must not import aiohttp: start-up stays fast)."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+
+    def credential_options(self, authority: str) -> dict[str, Any]:
+        return self._runtime.connections.credential_options(authority)

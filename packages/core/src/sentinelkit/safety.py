@@ -149,7 +149,7 @@ async def confirm(call: ToolCall, summary: str, changes: Any, *, removes: bool =
                            can_elicit=ctx is not None and client_can_elicit(ctx), answer=answer, removes=removes)
     key = pending_key(call) if pending is not None else ""
     if decision is Decision.ASK:
-        if pending is not None and _modern(ctx):  # the answer comes with a re-call, maybe to another replica
+        if pending is not None and modern_protocol(ctx):  # the answer comes with a re-call, maybe to another replica
             pending.set_json(key, _digest(preview), PENDING_TTL)
         decision, how = await _ask(ctx, f"Confirm: {summary}?")
     if decision is Decision.PROCEED:

@@ -62,6 +62,9 @@ def build_server(settings: Settings, manager: PackManager | None = None) -> Fast
     hidden: dict[str, str] = {}
     mcp = FastMCP(settings.server_name, instructions=instructions(settings.tools), version=__version__, lifespan=lifespan,
                   mask_error_details=True)
+    from .statestore import install
+
+    install(mcp)  # FastMCP's session state without its key-value library: not imported before tools/list
     schemas = SchemaCache(cache_path())
     for spec in collected.tools.values():
         if settings.read_only and spec.safety.writes:
@@ -76,8 +79,8 @@ def build_server(settings: Settings, manager: PackManager | None = None) -> Fast
                 info.warnings.append(message)
                 if spec.name in info.tools:
                     info.tools.remove(spec.name)
-    schemas.save()
     from .guard import CallGuard
+    from .schemacache import build_prompt_cached
 
     mcp.add_middleware(CallGuard(runtime, collected.tools, hidden))
     if settings.http.auth == "entra":  # app roles decide what an Entra-authenticated caller sees and calls
@@ -88,12 +91,9 @@ def build_server(settings: Settings, manager: PackManager | None = None) -> Fast
         from .compact import compact_catalog
 
         mcp.add_transform(compact_catalog(manager, collected.tools, hidden))
-    if collected.prompts:
-        from fastmcp.prompts import Prompt
-
-        for p in collected.prompts.values():
-            mcp.add_prompt(Prompt.from_function(p.fn, name=p.name, description=p.description,
-                                                meta={"sentinelkit": {"pack": p.pack}}))
+    for p in collected.prompts.values():
+        mcp.add_prompt(build_prompt_cached(p.fn, name=p.name, description=p.description, pack=p.pack, cache=schemas))
+    schemas.save()
     if collected.resources:
         from fastmcp.resources import Resource
 

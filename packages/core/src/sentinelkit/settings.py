@@ -216,6 +216,11 @@ class Settings(BaseSettings):
     authority_host: str | None = None
     discover: bool = True
     concurrency: int = Field(default=8, ge=1, le=64)
+    """Requests in flight to one target tenant (the tenant owning the resource, whichever credential reaches
+    it): Azure throttles each tenant on its own."""
+    fan_out_concurrency: int = Field(default=256, ge=1, le=2000)
+    """Workspaces one fan-out (a call over many workspaces) works on at once, across every tenant; each tenant
+    still gets at most ``concurrency`` requests at a time."""
     azure_tenant_id: str | None = None
     azure_client_id: str | None = None
     azure_client_secret: str | None = Field(default=None, repr=False)

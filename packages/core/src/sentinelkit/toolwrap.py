@@ -9,6 +9,7 @@ behind a short message (the traceback goes to the log), and audits every write. 
 
 from __future__ import annotations
 
+import functools
 import getpass
 import inspect
 import typing
@@ -142,8 +143,12 @@ def request_caller() -> str:
     from .httpauth import token_subject
 
     subject = token_subject()
-    if subject:
-        return subject
+    return subject or local_user()
+
+
+@functools.cache
+def local_user() -> str:
+    """``local:<OS user>``, looked up once (the user database can take a millisecond per look-up)."""
     try:
         return f"local:{getpass.getuser()}"
     except Exception:

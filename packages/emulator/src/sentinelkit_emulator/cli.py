@@ -9,7 +9,7 @@ import signal
 import sys
 from pathlib import Path
 
-from .runner import Emulator
+from .runner import Emulator, world_size
 from .scenario.plan import SCENARIOS
 
 
@@ -21,6 +21,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     parser.add_argument("--port", type=int, default=0, help="port to bind; 0 picks a free one (default: 0)")
     parser.add_argument("--scenario", default="mssp", choices=sorted(SCENARIOS), help="initial state (default: mssp)")
+    parser.add_argument("--tenants", type=int, metavar="N", help="a generated MSSP world instead of the scenario's "
+                        "six workspaces: N customer tenants, each delegated through Lighthouse (with "
+                        "--workspaces-per-tenant); every workspace is seeded at its first use")
+    parser.add_argument("--workspaces-per-tenant", type=int, metavar="M", help="Sentinel workspaces per customer "
+                        "tenant of a generated world (with --tenants): N x M workspaces in all")
     parser.add_argument("--state-file", type=Path, help="keep changes in this file (SQLite; created if missing): "
                         "each change is saved as it is made, and the next start serves the scenario as of then "
                         "with the changes on top")
@@ -62,11 +67,16 @@ async def _serve(emulator: Emulator, env_file: Path | None = None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    try:
+        world_size(args.tenants, args.workspaces_per_tenant)
+    except ValueError as exc:
+        print(f"sentinelkit-emulator: {exc}", file=sys.stderr)
+        return 2
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"warning: binding {args.host}: the emulator has no real security; keep it on loopback",
               file=sys.stderr)
     emulator = Emulator(scenario=args.scenario, port=args.port, host=args.host, state_file=args.state_file,
-                        data_dir=args.data_dir)
+                        data_dir=args.data_dir, tenants=args.tenants, workspaces_per_tenant=args.workspaces_per_tenant)
     # uvicorn catches SIGINT/SIGTERM, shuts down gracefully, then re-raises the signal to the handler
     # that was installed before it: make that a no-op so that a requested stop exits with status 0.
     for sig in (signal.SIGINT, signal.SIGTERM):

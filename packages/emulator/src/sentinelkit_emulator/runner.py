@@ -25,7 +25,7 @@ from .clientconfig import sentinelkit_config
 from .faults import FaultBook
 from .model import World
 from .runtime import Runtime
-from .scenario import build_store
+from .scenario import WorldSize, build_store
 from .scenario.plan import SCENARIOS
 from .statefile import StateFile, StateFileError
 from .store import Store
@@ -43,8 +43,11 @@ class _QuietShutdown(logging.Filter):
 
 logging.getLogger("uvicorn.error").addFilter(_QuietShutdown())
 
+#: the most workspaces a generated world may have
+MAX_WORKSPACES = 20_000
 
-def _info(rt: Runtime, scenario: str, ca_path: Path) -> dict[str, Any]:
+
+def _info(rt: Runtime, scenario: str, ca_path: Path, size: WorldSize = None) -> dict[str, Any]:
     """The start-up JSON: where everything is and how to sign in."""
     world = rt.store.world
     base = rt.base_url
@@ -83,21 +86,20 @@ def _info(rt: Runtime, scenario: str, ca_path: Path) -> dict[str, Any]:
             }
         )
     workspaces = []
-    for res in rt.store.all():
-        if res.get("type") == "Microsoft.OperationalInsights/workspaces":
-            sub = world.subscription(res["id"].split("/")[2])
-            sentinel = rt.store.get(
-                res["id"] + "/providers/Microsoft.SecurityInsights/onboardingStates/default"
-            ) is not None
-            workspaces.append(
-                {
-                    "id": res["id"],
-                    "name": res["name"],
-                    "tenant_id": sub.tenant_id if sub else None,
-                    "customer_id": res["properties"]["customerId"],
-                    "sentinel": sentinel,
-                }
-            )
+    for res in rt.store.of_type("Microsoft.OperationalInsights/workspaces"):
+        sub = world.subscription(res["id"].split("/")[2])
+        # a generated world's workspaces all have Sentinel (asking would seed each of them now)
+        sentinel = size is not None or rt.store.get(
+            res["id"] + "/providers/Microsoft.SecurityInsights/onboardingStates/default") is not None
+        workspaces.append(
+            {
+                "id": res["id"],
+                "name": res["name"],
+                "tenant_id": sub.tenant_id if sub else None,
+                "customer_id": res["properties"]["customerId"],
+                "sentinel": sentinel,
+            }
+        )
     managing = next((t for t in tenants if t["role"] == "managing"), tenants[0])
     names = {p.object_id: p.name for p in world.principals} | {u.object_id: u.user_principal_name for u in world.users}
     apps = [{"name": a.name, "tenant_id": a.tenant_id, "client_id": a.client_id, "identifier_uri": a.identifier_uri,
@@ -110,6 +112,7 @@ def _info(rt: Runtime, scenario: str, ca_path: Path) -> dict[str, Any]:
         "admin_url": f"{base}/_emulator",
         "ca_path": str(ca_path),
         "scenario": scenario,
+        **({"world": {"tenants": size[0], "workspaces_per_tenant": size[1]}} if size is not None else {}),
         "managing_tenant_id": managing["id"],
         "tenants": tenants,
         "workspaces": workspaces,
@@ -128,8 +131,29 @@ def _info(rt: Runtime, scenario: str, ca_path: Path) -> dict[str, Any]:
     }
 
 
+def world_size(tenants: int | None, workspaces_per_tenant: int | None) -> WorldSize:
+    """``(tenants, workspaces_per_tenant)`` of a generated world, or None for the scenario as written."""
+    if tenants is None and workspaces_per_tenant is None:
+        return None
+    if tenants is None or workspaces_per_tenant is None:
+        raise ValueError("a generated world needs both its number of tenants and of workspaces per tenant "
+                         "(--tenants N --workspaces-per-tenant M); give neither for the scenario as written")
+    if tenants < 1 or workspaces_per_tenant < 1 or tenants * workspaces_per_tenant > MAX_WORKSPACES:
+        raise ValueError(f"a generated world has at least one tenant, one workspace per tenant and at most "
+                         f"{MAX_WORKSPACES} workspaces in all (asked: {tenants} tenants x {workspaces_per_tenant})")
+    return tenants, workspaces_per_tenant
+
+
+def scenario_key(scenario: str, size: WorldSize) -> str:
+    """What a state file records as its scenario: the name, plus the size of a generated world."""
+    return scenario if size is None else f"{scenario}:{size[0]}x{size[1]}"
+
+
 class Emulator:
     """The emulator in a background thread of this process.
+
+    ``tenants`` and ``workspaces_per_tenant`` generate a world of that size instead of the scenario's own
+    six workspaces (``scenario.plan.scaled``): each workspace is seeded at its first use.
 
     >>> with Emulator() as emu:          # doctest: +SKIP
     ...     emu.info["arm_url"], emu.info["tenants"][0]["client_id"]
@@ -143,10 +167,13 @@ class Emulator:
         host: str = "127.0.0.1",
         state_file: str | Path | None = None,
         data_dir: str | Path | None = None,
+        tenants: int | None = None,
+        workspaces_per_tenant: int | None = None,
     ) -> None:
         if scenario not in SCENARIOS:
             raise ValueError(f"unknown scenario {scenario!r}; known: {', '.join(sorted(SCENARIOS))}")
         self.scenario = scenario
+        self.size = world_size(tenants, workspaces_per_tenant)
         self.host = host
         self.port = port
         self.state_file = Path(state_file) if state_file else None
@@ -191,7 +218,7 @@ class Emulator:
     def _prepare(self) -> uvicorn.Server:
         if self.state_file is not None:
             try:
-                self._state = StateFile(self.state_file, self.scenario)
+                self._state = StateFile(self.state_file, scenario_key(self.scenario, self.size))
             except StateFileError as exc:
                 raise SystemExit(str(exc)) from None
         self._workdir = self._make_workdir()
@@ -206,10 +233,10 @@ class Emulator:
         port = sock.getsockname()[1]
         host = f"[{self.host}]" if ":" in self.host else self.host
         base_url = f"https://{host}:{port}"
-        scenario = self.scenario
+        scenario, size = self.scenario, self.size
 
         def build(now: datetime | None, world: World | None) -> Store:
-            return build_store(scenario, now=now, world=world, lazy_logs=True)
+            return build_store(scenario, now=now, world=world, lazy_logs=True, size=size)
 
         store = self._state.load(build) if self._state is not None else build(None, None)
         world = store.world
@@ -226,7 +253,7 @@ class Emulator:
             build_store=rebuild,
             state_file=self._state,
         )
-        self.info = _info(rt, self.scenario, tls.ca_path)
+        self.info = _info(rt, self.scenario, tls.ca_path, self.size)
         config_path = Path(tls.ca_path).parent / "sentinelkit.toml"  # the data folder: removed with it
         config_path.write_text(sentinelkit_config(self.info), encoding="utf-8")
         config_path.chmod(0o600)  # it holds the tenants' client secrets

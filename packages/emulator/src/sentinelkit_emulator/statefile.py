@@ -48,6 +48,15 @@ _SCHEMA = (
 )
 
 
+def _options(scenario: str) -> str:
+    """The command-line options that start ``scenario`` (``mssp``, or ``mssp:100x10`` for a generated world)."""
+    name, _, size = scenario.partition(":")
+    if not size:
+        return f"--scenario {name}"
+    tenants, _, per_tenant = size.partition("x")
+    return f"--scenario {name} --tenants {tenants} --workspaces-per-tenant {per_tenant}"
+
+
 class StateFileError(Exception):
     """The file cannot be used as a state file; the message says why and what to do."""
 
@@ -126,7 +135,7 @@ class StateFile:
         saved = self._meta(db).get("scenario")
         if saved != self.scenario:
             raise StateFileError(f"state file {self.path} belongs to scenario {saved!r}, not {self.scenario!r}; pass "
-                                 f"--scenario {saved} or another state file")
+                                 f"{_options(saved)} or another state file")
 
     @staticmethod
     def _meta(db: sqlite3.Connection) -> dict[str, str]:

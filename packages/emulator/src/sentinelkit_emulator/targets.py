@@ -72,11 +72,10 @@ def _workspace_tenants(rt: Runtime) -> dict[str, str]:
         known: dict[str, str] = cached[2]
         return known
     mapping: dict[str, str] = {}
-    for res in rt.store.all():
-        if res.get("type") == "Microsoft.OperationalInsights/workspaces":
-            sub = rt.store.world.subscription(res["id"].split("/")[2])
-            customer_id = str(res.get("properties", {}).get("customerId", "")).lower()
-            if sub and customer_id:
-                mapping[customer_id] = sub.tenant_id
+    for res in rt.store.of_type("Microsoft.OperationalInsights/workspaces"):
+        sub = rt.store.world.subscription(res["id"].split("/")[2])
+        customer_id = str(res.get("properties", {}).get("customerId", "")).lower()
+        if sub and customer_id:
+            mapping[customer_id] = sub.tenant_id
     rt.caches["workspace_tenants"] = (rt.store, rt.store.version, mapping)
     return mapping

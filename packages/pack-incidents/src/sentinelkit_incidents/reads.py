@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from sentinelkit import DEFAULT_BUDGET, READ_ONLY, Kit, Targets, Workspace, clip, tool
+from sentinelkit import DEFAULT_BUDGET, READ_ONLY, Kit, KitError, Targets, Workspace, clip, tool
 
 from . import access, related
 from .filters import IncidentFilter, orderby, sort_rows
+from .listing import page_incidents
 from .model import DEFAULT_FIELDS, row
 
 
@@ -53,8 +54,10 @@ async def incident_list(
 ) -> dict[str, Any]:
     """List Microsoft Sentinel incidents in one workspace, or across many workspaces and tenants at once.
 
-    Filters are evaluated by Sentinel, so only matching incidents travel. Each row names its tenant and
-    workspace; a workspace that fails is listed under `errors` and the others still answer.
+    Filters and order are evaluated by Sentinel, and each workspace is read one page at a time from where the
+    previous page stopped, so only the incidents a page needs travel. Each row names its tenant and
+    workspace; a workspace that fails is listed under `errors` and the others still answer. `total` is
+    given once the last page is reached.
 
     Args:
         workspace: One workspace (alias, name or ARM id). Leave empty to use `workspaces`.
@@ -79,18 +82,31 @@ async def incident_list(
                                created_before=created_before, updated_after=updated_after,
                                updated_before=updated_before, title=title, labels=labels, product=product)
     sort = orderby(order)
+    if limit < 1:
+        raise KitError("limit must be at least 1")
     chosen = await kit.targets(workspace=workspace, workspaces=workspaces, tenant=tenant)
-    pairs, errors, capped = await matching(kit, chosen, flt, sort, fresh=cursor is None)
+    merged = await page_incidents(kit, chosen, flt.odata(), sort, limit=limit, cursor=cursor)
     extra: dict[str, Any] = {"workspace": chosen[0].label} if chosen.single else {"workspaces": len(chosen)}
     if flt.describe():
         extra["filter"] = flt.describe()
-    if errors:
-        extra["errors"] = errors
-    if capped:
-        extra["note"] = (f"{', '.join(capped)}: only the first {access.MAX_SCAN} matching incidents were read; "
-                         "narrow the filter (e.g. created_after) to see the rest")
-    return kit.page([row(inc, ws) for ws, inc in pairs], fields=fields, default_fields=DEFAULT_FIELDS,
-                    limit=limit, cursor=cursor, key="incidents", extra=extra)
+    if merged.errors:
+        extra["errors"] = merged.errors
+        extra["note"] = ("the workspaces under errors are left out of this listing's next pages; call again without "
+                         "cursor to try them again")
+    out = kit.page(merged.rows, fields=fields, default_fields=DEFAULT_FIELDS, limit=limit, key="incidents",
+                   extra=extra)
+    for key in ("total", "next_cursor", "truncated"):  # a page of a merged stream: its own cursor and total
+        out.pop(key, None)
+    next_cursor, total = merged.after(out["count"])
+    if total is not None:
+        out["total"] = total
+    if next_cursor:
+        out["next_cursor"] = next_cursor
+        cut = out["count"] < len(merged.rows)
+        out["truncated"] = (f"showing {out['count']} incidents"
+                            + (" (cut to stay within the answer's size budget)" if cut else f" (limit={limit})")
+                            + f"; call again with cursor=\"{next_cursor}\" for the next page, or narrow the filter")
+    return out
 
 
 @tool(READ_ONLY, title="Show an incident")

@@ -65,9 +65,9 @@ class ArmClient:
                      operation=w.operation or operation)
 
     async def _send(self, method: str, url: str, path: str, where: Where, *, body: Any = None,
-                    headers: dict[str, str] | None = None) -> Any:
+                    headers: dict[str, str] | None = None, read: bool = False) -> Any:
         return await self._transport.send(method, url, where=where, tenant=self._target(path), body=body,
-                                          headers=headers)
+                                          headers=headers, read=read)
 
     async def get(self, path: str, api_version: str, *, params: dict[str, Any] | None = None,
                   where: Where | None = None, cache: bool = True) -> dict[str, Any]:
@@ -218,7 +218,7 @@ class ArmClient:
         """POST an action. ``write=False`` for read-like actions (listKeys, query) that change nothing."""
         if not write:
             url = self._url(path, api_version, params)
-            response = await self._send("POST", url, path, self._where(where, path, "POST"), body=body)
+            response = await self._send("POST", url, path, self._where(where, path, "POST"), body=body, read=True)
             return json_body(response)
         return await self._write("POST", path, api_version, body, etag=None, where=where, params=params, wait=wait)
 

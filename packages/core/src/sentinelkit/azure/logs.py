@@ -55,7 +55,7 @@ class LogsClient:
                   operation=w.operation or "query")
         response = await self._transport.send("POST", url, where=w, body=body,
                                               tenant=self._tenant_of(customer_id) or self._home,
-                                              headers={"Prefer": f"wait={server_timeout}"})
+                                              headers={"Prefer": f"wait={server_timeout}"}, read=True)
         data = json_body(response) or {}
         tables = data.get("tables") or []
         rows = QueryRows()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from azure.core import AsyncPipelineClient
@@ -73,18 +74,38 @@ class CorrelationPolicy(SansIOHTTPPolicy[Any, Any]):
 
 class SingleAttemptTransport(AioHttpTransport):  # type: ignore[misc]
     """aiohttp, without its own silent resend of an idempotent request whose reused connection dropped:
-    every retry goes through the retry policy, which marks it (and backs off, and honours Retry-After)."""
+    every retry goes through the retry policy, which marks it (and backs off, and honours Retry-After).
+
+    ``pool`` gives the kept-alive session of the endpoint (``connections.Connections``), shared with other
+    pipelines and left open when this transport closes; without it the transport has a session of its own.
+    ``proxy`` (and ``proxy_auth``): the endpoint's proxy, looked up once, for such a session (which does not
+    look up the environment on every request, two thread hops each)."""
+
+    def __init__(self, *, pool: Callable[[], Any] | None = None, proxy: Any = None, proxy_auth: Any = None,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._pool = pool
+        self._proxy = {k: v for k, v in (("proxy", proxy), ("proxy_auth", proxy_auth)) if v is not None}
+
+    async def send(self, request: Any, **config: Any) -> Any:
+        for key, value in self._proxy.items():
+            config.setdefault(key, value)
+        return await super().send(request, **config)
 
     async def open(self) -> None:
+        if self._pool is not None and getattr(self, "session", None) is None:
+            self.session, self._session_owner = self._pool(), False
         await super().open()
         if self.session is not None:
             self.session._retry_connection = False  # aiohttp has no public switch for it
 
 
 def build_client(base_url: str, credential: Any, scope: str, settings: Settings, *, service: str,
-                 tenant: str, budget: Any = None) -> AsyncPipelineClient[Any, Any]:
-    """One pipeline client per (service, credential): shared connection pool, token cache and retries;
-    with ``budget`` (shared state) and ``[hosted] arm_requests_per_second``, each attempt waits for its tenant's turn."""
+                 tenant: str, budget: Any = None, transport: AioHttpTransport | None = None,
+                 ) -> AsyncPipelineClient[Any, Any]:
+    """One pipeline client per (service, credential): token cache and retries; ``transport`` carries the
+    endpoint's shared connection pool (``connections.Connections``), else one of its own is made; with
+    ``budget`` (shared state) and ``[hosted] arm_requests_per_second``, each attempt waits for its tenant's turn."""
     retry = settings.retry
     policies = [
         HeadersPolicy(),
@@ -105,10 +126,9 @@ def build_client(base_url: str, credential: Any, scope: str, settings: Settings,
 
         after_retries = next(i for i, p in enumerate(policies) if isinstance(p, CappedRetryPolicy)) + 1
         policies.insert(after_retries, BudgetPolicy(budget, settings.hosted.arm_requests_per_second, settings.hosted.arm_burst))
-    transport_kwargs: dict[str, Any] = {}
-    if settings.ca_bundle:
-        transport_kwargs["connection_verify"] = str(settings.ca_bundle)
-    transport = SingleAttemptTransport(**transport_kwargs)
+    if transport is None:
+        verify: str | bool = str(settings.ca_bundle) if settings.ca_bundle else True
+        transport = SingleAttemptTransport(connection_verify=verify)
     return AsyncPipelineClient(base_url=base_url, policies=policies, transport=transport)
 
 

@@ -22,6 +22,9 @@ from ..errors import Where, describe_azure_error
 
 #: the concurrency limit of a target tenant (a semaphore per key, created on first use)
 Limits = Callable[[str], asyncio.Semaphore]
+#: methods the retry policy sends again after a failure, for a request that changes nothing (azure-core's
+#: own list, plus POST)
+READ_METHODS = frozenset({"HEAD", "GET", "PUT", "DELETE", "OPTIONS", "TRACE", "POST"})
 
 
 class Transport:
@@ -41,14 +44,16 @@ class Transport:
         await self._client.close()
 
     async def send(self, method: str, url: str, *, where: Where, tenant: str, body: Any = None,
-                   headers: dict[str, str] | None = None) -> AsyncHttpResponse:
+                   headers: dict[str, str] | None = None, read: bool = False) -> AsyncHttpResponse:
         """Send one request (retried by the pipeline) within ``tenant``'s limit; raise ``AzureError`` on
-        failure. The body of the answer has been read when this returns."""
+        failure. The body of the answer has been read when this returns. ``read``: a POST that changes
+        nothing (a query, listKeys), retried like a GET when its connection fails."""
         request = HttpRequest(method, url, json=body, headers=headers or {})
         request.sentinelkit_tenant = tenant  # its ARM budget (azure/budget.py)
+        options: dict[str, Any] = {"retry_on_methods": READ_METHODS} if read else {}
         async with self._limits(tenant):
             try:
-                response = await self._client.send_request(request, read_timeout=self._read_timeout)
+                response = await self._client.send_request(request, read_timeout=self._read_timeout, **options)
             except Exception as exc:
                 raise describe_azure_error(exc, where, retries=self.retries) from exc
         if response.status_code >= 400:

@@ -193,7 +193,7 @@ class ResourceKind:
 
     def render(self, ctx: Ctx, resource: Resource) -> dict[str, Any]:
         """What a GET returns for a stored resource."""
-        return copy.deepcopy(resource)
+        return clone(resource)
 
     def not_found(self, ctx: Ctx) -> ArmError:
         return not_found(self.type_name, ctx.name, ctx.params.get("resourceGroupName"))
@@ -224,6 +224,16 @@ class ResourceKind:
 def fill(template: str, params: dict[str, str]) -> str:
     """Expand a template with captured parameters (keeping the caller's casing)."""
     return re.sub(r"\{(\w+)\}", lambda m: params[m.group(1)], expand(template))
+
+
+def clone(value: Any) -> Any:
+    """A deep copy of a JSON body (dicts, lists, scalars): what ``copy.deepcopy`` does for it, several times
+    faster (no memo: JSON has no shared or cyclic parts). Lists answer many of these per request."""
+    if type(value) is dict:
+        return {k: clone(v) for k, v in value.items()}
+    if type(value) is list:
+        return [clone(v) for v in value]
+    return value
 
 
 def merge_patch(target: dict[str, Any], patch: dict[str, Any]) -> None:

@@ -94,8 +94,10 @@ async def read_json(request: Request, *, required: bool = True) -> dict[str, Any
     return data
 
 
-def page(request: Request, rt: Runtime, items: list[dict[str, Any]], size: int) -> JSONResponse:
-    """One page of a list, with an absolute ``nextLink`` carrying a ``$skipToken``."""
+def page(request: Request, rt: Runtime, items: list[dict[str, Any]], size: int,
+         render: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> JSONResponse:
+    """One page of a list, with an absolute ``nextLink`` carrying a ``$skipToken``; ``render`` (if given)
+    turns the stored items of that page, and only those, into what the list returns."""
     token = request.query_params.get("$skipToken") or request.query_params.get("$skiptoken")
     offset = 0
     if token:
@@ -103,7 +105,8 @@ def page(request: Request, rt: Runtime, items: list[dict[str, Any]], size: int) 
             offset = int(json.loads(base64.urlsafe_b64decode(token.encode()))["o"])
         except (ValueError, KeyError, TypeError) as exc:
             raise bad_request(f"The skip token '{token}' is invalid.", "InvalidSkipToken") from exc
-    body: dict[str, Any] = {"value": items[offset : offset + size]}
+    window = items[offset : offset + size]
+    body: dict[str, Any] = {"value": [render(item) for item in window] if render else window}
     if offset + size < len(items):
         nxt = base64.urlsafe_b64encode(json.dumps({"o": offset + size}).encode()).decode()
         query = [(k, v) for k, v in request.query_params.multi_items() if k.lower() != "$skiptoken"]
@@ -238,8 +241,7 @@ async def handle(request: Request) -> Response:
             raise _method_not_allowed(method)
         _authorize(ctx, path, False, kind.permission(False))
         _check_parents(ctx)
-        items = [kind.render(ctx, r) for r in kind.list_items(ctx)]
-        return page(request, rt, items, list_page_size(ctx))
+        return page(request, rt, kind.list_items(ctx), list_page_size(ctx), lambda r: kind.render(ctx, r))
 
     if method not in kind.methods:
         raise _method_not_allowed(method)

@@ -1,15 +1,17 @@
 """Runs KQL over a workspace's seeded rows with duckdb-kql, answering as the Log Analytics query API.
 
-One DuckDB database per workspace (or per set of workspaces for cross-workspace queries) is built
-lazily: every table of the workspace is created empty with its real schema, and a table's rows are
-loaded on the first query that reads it (a health query touches two or three of a dozen tables).
-The store only ever appends rows, so later queries load just the new ones; a change of store (reset)
-or of table schemas (a custom table created or deleted through ARM) rebuilds the database.
+Each workspace (or set of workspaces, for cross-workspace queries) gets its own DuckDB schema in the
+engine's one in-memory database, built lazily: a table is created, with its real columns, and its rows
+loaded on the first query that reads it (a health query touches two or three of a dozen tables). A
+schema costs kilobytes where a database of its own costs megabytes and a tenth of a second, so the
+cache holds one per workspace of the world, however large. The store only ever appends rows, so later
+queries load just the new ones; a change of store (reset) or of table schemas (a custom table created
+or deleted through ARM) rebuilds the workspace's schema.
 
 Threading: :meth:`LogsEngine.snapshot` reads the store and must run on the event loop (the store is
 mutated there); :meth:`LogsEngine.run` does the work and is meant for a worker thread. Each query
-runs on its own DuckDB cursor, so queries on one workspace run concurrently; loading is serialised
-per database by a lock.
+runs on its own DuckDB cursor (whose search path is its workspace's schema), so queries run
+concurrently; creating, loading and dropping schemas is serialised by the engine's lock.
 """
 
 from __future__ import annotations
@@ -45,7 +47,8 @@ MAX_RESULT_BYTES = 64_000_000
 #: The service's default and maximum server timeout (``Prefer: wait=N``), in seconds.
 DEFAULT_TIMEOUT = 180
 MAX_TIMEOUT = 600
-#: How many databases (workspace sets) are kept; cross-workspace queries make one per set.
+#: How many schemas (workspace sets) are kept beyond one per workspace of the world; cross-workspace
+#: queries make one per set.
 MAX_DATABASES = 32
 #: The real API returns ``dynamic`` values as JSON text (a string holding JSON); clients ``json.loads`` them.
 DYNAMIC_AS_JSON_TEXT = True
@@ -194,6 +197,8 @@ class Snapshot:
     sources: tuple[tuple[str, dict[str, list[LogRow]], dict[str, int]], ...]
     #: the functions the primary workspace's queries can call (``functions.workspace_functions``)
     functions: tuple[Function, ...] = ()
+    #: how many workspaces the store holds (the engine keeps a database for each)
+    world: int = 1
 
 
 # --------------------------------------------------------------------------------------------------
@@ -702,10 +707,14 @@ def _clean_duckdb_message(message: str) -> str:
     return message.strip()
 
 
+#: how the engine's own schema names appear in DuckDB's messages (the user never named them)
+_SCHEMA_QUALIFIER = re.compile(r'(?:"?memory"?\.)?"?kql_\d+"?\.')
+
+
 def translate_engine_error(query: str, exc: Exception) -> QueryApiError:
     import duckdb
 
-    text = str(exc)
+    text = _SCHEMA_QUALIFIER.sub("", str(exc))
     if isinstance(exc, duckdb.CatalogException):
         m = re.search(r"Table with name (\S+) does not exist", text)
         if m:
@@ -763,47 +772,64 @@ def _json_default(value: Any) -> Any:
 
 @dataclass
 class _Database:
-    """One DuckDB database: a workspace's (or a workspace set's) tables."""
+    """One workspace's (or a workspace set's) tables: a schema of the engine's DuckDB database."""
 
     key: tuple[str, ...]
     store: weakref.ref[Any]
     schemas: dict[str, Schema]
-    con: duckdb.DuckDBPyConnection
+    con: duckdb.DuckDBPyConnection  # the engine's connection (each use takes a cursor of its own)
+    name: str  # the DuckDB schema holding its tables
+    catalog: str = "memory"
     #: (customer id, table) -> rows of the store's list already loaded
     loaded: dict[tuple[str, str], int] = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    catalog: str = "memory"
+    created: set[str] = field(default_factory=set)
+    #: queries running on it (a schema in use is not dropped)
+    users: int = 0
 
     @classmethod
-    def create(cls, snap: Snapshot) -> _Database:
-        import duckdb_kql
+    def create(cls, snap: Snapshot, con: duckdb.DuckDBPyConnection, name: str, catalog: str) -> _Database:
+        cursor = con.cursor()
+        try:
+            cursor.execute(f"CREATE SCHEMA {_quote(name)}")
+        finally:
+            cursor.close()
+        return cls(snap.key, snap.store, snap.schemas, con, name, catalog)
 
-        con = duckdb_kql.connect()
-        statements = []
-        for name, schema in snap.schemas.items():
-            cols = ", ".join(f"{_quote(c)} {DUCKDB_TYPES.get(t, 'VARCHAR')}" for c, t in schema.items())
-            statements.append(f"CREATE TABLE {_quote(name)} ({cols});")
-        if statements:
-            con.execute("\n".join(statements))
-        catalog = con.execute("SELECT current_database()").fetchone()
-        return cls(snap.key, snap.store, snap.schemas, con, catalog=str(catalog[0]) if catalog else "memory")
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A cursor of its own whose unqualified table names are this database's."""
+        cursor = self.con.cursor()
+        cursor.execute(f"SET TimeZone='UTC'; SET search_path = {_sql_string(self.name)}")
+        return cursor
+
+    def table(self, name: str) -> str:
+        return f"{_quote(self.catalog)}.{_quote(self.name)}.{_quote(name)}"
 
     def load(self, snap: Snapshot, tables: Iterable[str]) -> None:
-        """Append the rows of ``tables`` the database does not hold yet. Call with ``lock`` held."""
-        for table in tables:
-            schema = self.schemas.get(table)
-            if schema is None:
-                continue
-            for customer_id, lists, counts in snap.sources:
-                rows = lists.get(table)
-                end = counts.get(table, 0)
-                start = self.loaded.get((customer_id, table), 0)
-                if rows is None or end <= start:
+        """Create the tables of ``tables`` it lacks and append the rows it does not hold yet. Call with the
+        engine's lock held."""
+        cursor = self.con.cursor()
+        try:
+            for table in tables:
+                schema = self.schemas.get(table)
+                if schema is None:
                     continue
-                self._insert(table, schema, customer_id, rows[start:end])
-                self.loaded[(customer_id, table)] = end
+                if table not in self.created:
+                    cols = ", ".join(f"{_quote(c)} {DUCKDB_TYPES.get(t, 'VARCHAR')}" for c, t in schema.items())
+                    cursor.execute(f"CREATE TABLE {self.table(table)} ({cols})")
+                    self.created.add(table)
+                for customer_id, lists, counts in snap.sources:
+                    rows = lists.get(table)
+                    end = counts.get(table, 0)
+                    start = self.loaded.get((customer_id, table), 0)
+                    if rows is None or end <= start:
+                        continue
+                    self._insert(cursor, table, schema, customer_id, rows[start:end])
+                    self.loaded[(customer_id, table)] = end
+        finally:
+            cursor.close()
 
-    def _insert(self, table: str, schema: Schema, customer_id: str, rows: list[LogRow]) -> None:
+    def _insert(self, cursor: duckdb.DuckDBPyConnection, table: str, schema: Schema, customer_id: str,
+                rows: list[LogRow]) -> None:
         spec = {c: DUCKDB_TYPES.get(t, "VARCHAR") for c, t in schema.items() if c not in ("Type",)}
         select = []
         for col in schema:
@@ -813,10 +839,17 @@ class _Database:
                 select.append(f"coalesce(x.{_quote(col)}, {_sql_string(customer_id)})")
             else:
                 select.append(f"x.{_quote(col)}")
-        sql = (f"INSERT INTO {_quote(table)} SELECT {', '.join(select)} "
+        sql = (f"INSERT INTO {self.table(table)} SELECT {', '.join(select)} "
                f"FROM (SELECT unnest(from_json(CAST($1 AS JSON), $2)) AS x)")
         payload = json.dumps(rows, default=_json_default, separators=(",", ":"))
-        self.con.execute(sql, [payload, "[" + json.dumps(spec) + "]"])
+        cursor.execute(sql, [payload, "[" + json.dumps(spec) + "]"])
+
+    def drop(self) -> None:
+        cursor = self.con.cursor()
+        try:
+            cursor.execute(f"DROP SCHEMA IF EXISTS {_quote(self.name)} CASCADE")
+        finally:
+            cursor.close()
 
 
 class LogsEngine:
@@ -825,6 +858,9 @@ class LogsEngine:
     def __init__(self) -> None:
         self._databases: OrderedDict[tuple[str, ...], _Database] = OrderedDict()
         self._lock = threading.Lock()
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._catalog = "memory"
+        self._names = 0
         self._schema_cache: dict[str, tuple[weakref.ref[Any], int, dict[str, Schema]]] = {}
         self._function_cache: dict[str, tuple[weakref.ref[Any], int, tuple[Function, ...]]] = {}
 
@@ -845,6 +881,7 @@ class LogsEngine:
             lists = store.workspace_logs(cid)
             sources.append((cid, lists, {name: len(rows) for name, rows in lists.items()}))
         schemas = per_workspace[0] if len(per_workspace) == 1 else merge_schemas(per_workspace)
+        world = len(store.of_type(_WORKSPACE_TYPE))
         key = tuple(cid.lower() for _, cid in workspaces)
         primary_id, primary_cid = workspaces[0]
         cached_functions = self._function_cache.get(primary_cid.lower())
@@ -853,20 +890,46 @@ class LogsEngine:
         else:
             functions = workspace_functions(store, primary_id, per_workspace[0])
             self._function_cache[primary_cid.lower()] = (weakref.ref(store), store.version, functions)
-        return Snapshot(key, weakref.ref(store), schemas, tuple(sources), functions)
+        return Snapshot(key, weakref.ref(store), schemas, tuple(sources), functions, world)
 
     # -- in a worker thread -----------------------------------------------------------------------
+    def _connection(self) -> duckdb.DuckDBPyConnection:
+        if self._con is None:
+            import duckdb_kql
+
+            self._con = duckdb_kql.connect()
+            catalog = self._con.execute("SELECT current_database()").fetchone()
+            self._catalog = str(catalog[0]) if catalog else "memory"
+        return self._con
+
     def database(self, snap: Snapshot) -> _Database:
-        """The database for ``snap``'s workspaces, rebuilt when the store or the schemas changed."""
+        """The database for ``snap``'s workspaces (its rows not loaded yet: see ``load``), rebuilt when the
+        store or the schemas changed; in use until ``release``. Least recently used ones beyond one per
+        workspace of the world (plus ``MAX_DATABASES``) are dropped."""
         with self._lock:
             db = self._databases.get(snap.key)
             if db is None or db.store() is not snap.store() or db.schemas != snap.schemas:
-                db = _Database.create(snap)
+                if db is not None and not db.users:
+                    db.drop()
+                self._names += 1
+                db = _Database.create(snap, self._connection(), f"kql_{self._names}", self._catalog)
                 self._databases[snap.key] = db
             self._databases.move_to_end(snap.key)
-            while len(self._databases) > MAX_DATABASES:
-                self._databases.popitem(last=False)
+            db.users += 1
+            idle = [k for k, d in self._databases.items() if not d.users]
+            for k in idle[: max(0, len(self._databases) - (snap.world + MAX_DATABASES))]:
+                self._databases.pop(k).drop()
             return db
+
+    def load(self, db: _Database, snap: Snapshot, tables: Iterable[str]) -> None:
+        with self._lock:
+            db.load(snap, tables)
+
+    def release(self, db: _Database) -> None:
+        with self._lock:
+            db.users -= 1
+            if self._databases.get(db.key) is not db and not db.users:
+                db.drop()  # replaced (or evicted) while it was in use
 
     def run(
         self,
@@ -882,14 +945,23 @@ class LogsEngine:
         include_render: bool = False,
     ) -> QueryResult:
         """Run ``query`` and return the query API's answer; raise :class:`QueryApiError` for its errors."""
-        import duckdb
-        import duckdb_kql
-
         started = time.perf_counter()
         now = now or dt.datetime.now(dt.UTC)
         _refuse_commands(query)
         window = parse_timespan(timespan, now) if timespan else None
         db = self.database(snap)
+        try:
+            return self._run(db, snap, query, window, now, timeout, max_rows, max_bytes, include_statistics,
+                             include_render, started)
+        finally:
+            self.release(db)
+
+    def _run(self, db: _Database, snap: Snapshot, query: str, window: tuple[dt.datetime, dt.datetime] | None,
+             now: dt.datetime, timeout: float, max_rows: int, max_bytes: int, include_statistics: bool,
+             include_render: bool, started: float) -> QueryResult:
+        import duckdb
+        import duckdb_kql
+
         schema_key = tuple((name, tuple(schema)) for name, schema in sorted(db.schemas.items()))
         try:
             try:
@@ -897,7 +969,7 @@ class LogsEngine:
             except duckdb_kql.KqlUnsupportedError as exc:
                 if "ProjectReorder" not in str(getattr(exc, "construct", "")):
                     raise
-                translated = _translate(_resolve_reorders(query, db, schema_key, now, snap.functions), schema_key,
+                translated = _translate(_resolve_reorders(query, self, db, snap, schema_key, now), schema_key,
                                         snap.functions)
         except duckdb_kql.KqlError as exc:
             raise _judged(query, db.schemas, exc, snap.functions) from exc
@@ -906,17 +978,15 @@ class LogsEngine:
         for name in referenced:
             if name not in db.schemas:
                 raise unknown_table_error(query, name)
-        with db.lock:
-            db.load(snap, referenced)
+        self.load(db, snap, referenced)
 
-        cursor = db.con.cursor()
+        cursor = db.cursor()
         timer = threading.Timer(max(timeout, 0.001), cursor.interrupt)
         try:
-            cursor.execute("SET TimeZone='UTC'")
             if window is not None and referenced:
                 lo, hi = (_sql_string(w.astimezone(dt.UTC).replace(tzinfo=None).isoformat()) for w in window)
                 cursor.execute("\n".join(
-                    f"CREATE TEMP VIEW {_quote(t)} AS SELECT * FROM {_quote(db.catalog)}.main.{_quote(t)} "
+                    f"CREATE TEMP VIEW {_quote(t)} AS SELECT * FROM {db.table(t)} "
                     f"WHERE \"TimeGenerated\" BETWEEN CAST({lo} AS TIMESTAMP) AND CAST({hi} AS TIMESTAMP);"
                     for t in referenced
                 ))
@@ -972,8 +1042,8 @@ class LogsEngine:
         return QueryResult(body, len(out_rows), elapsed, truncated_message is not None, tuple(referenced))
 
 
-def _resolve_reorders(query: str, db: _Database, schema_key: Any, now: dt.datetime,
-                      functions: tuple[Function, ...]) -> str:
+def _resolve_reorders(query: str, engine: LogsEngine, db: _Database, snap: Snapshot, schema_key: Any,
+                      now: dt.datetime) -> str:
     """``| project-reorder a, b*`` -> ``| project a, b1, b2, <the rest>``, with the columns it sees.
 
     duckdb-kql has no ``project-reorder``; its input columns are those of the statement up to the pipe,
@@ -989,11 +1059,12 @@ def _resolve_reorders(query: str, db: _Database, schema_key: Any, now: dt.dateti
         statement, pipe, end, names = targets[0]
         head = re.match(r"\s*let\s+[A-Za-z_]\w*\s*=", query[statement:pipe])
         prefix = query[:statement] + (query[statement + head.end():pipe] if head else query[statement:pipe])
-        translated = _translate(prefix, schema_key, functions)
+        translated = _translate(prefix, schema_key, snap.functions)
         parameters = dict(translated.parameters)
         if "kqlnow" in parameters:
             parameters["kqlnow"] = now.astimezone(dt.UTC).replace(tzinfo=None)
-        cursor = db.con.cursor()
+        engine.load(db, snap, referenced_tables(str(translated), db.schemas))
+        cursor = db.cursor()
         try:
             sql = f"SELECT * FROM ({translated}) LIMIT 0"
             columns = [d[0] for d in (cursor.execute(sql, parameters) if parameters else cursor.execute(sql)).description]
@@ -1089,10 +1160,9 @@ def workspace_ids_by_customer_id(store: Store, caches: dict[str, Any]) -> dict[s
     if cached and cached[0]() is store and cached[1] == store.version:
         return dict(cached[2])
     mapping: dict[str, str] = {}
-    for resource in store.all():
-        if str(resource.get("type", "")).lower() == _WORKSPACE_TYPE:
-            customer_id = (resource.get("properties") or {}).get("customerId")
-            if customer_id:
-                mapping[str(customer_id).lower()] = resource["id"]
+    for resource in store.of_type(_WORKSPACE_TYPE):
+        customer_id = (resource.get("properties") or {}).get("customerId")
+        if customer_id:
+            mapping[str(customer_id).lower()] = resource["id"]
     caches["logs.workspaces"] = (weakref.ref(store), store.version, mapping)
     return mapping

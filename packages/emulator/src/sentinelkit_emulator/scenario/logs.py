@@ -251,8 +251,7 @@ def _diurnal(hours_ago: int, now_hour: int) -> float:
 def seed_logs(store: Store, plan: ScenarioPlan, rng: random.Random) -> None:
     """Fill ``store.logs`` for every workspace of ``plan`` (Sentinel ones fully, others lightly)."""
     clock = Clock(store.now)
-    workspaces = {str(r.get("name")): r for r in store.all()
-                  if str(r.get("type", "")).lower() == "microsoft.operationalinsights/workspaces"}
+    workspaces = {str(r.get("name")): r for r in store.of_type("Microsoft.OperationalInsights/workspaces")}
     # ~70k small dicts and no cycles among them: the cyclic GC would only rescan them (a fifth of the time)
     was_enabled = gc.isenabled()
     gc.disable()
@@ -272,6 +271,9 @@ def seed_logs(store: Store, plan: ScenarioPlan, rng: random.Random) -> None:
 
 def seed_workspace(s: Seeder) -> None:
     agents = agents_of(s.wp)
+    if s.wp.light:
+        seed_light_workspace(s, agents)
+        return
     heartbeat(s, agents)
     security_events(s, agents)
     syslog(s, agents)
@@ -290,6 +292,17 @@ def seed_workspace(s: Seeder) -> None:
         automation_health(s, automation, incidents)
         sentinel_audit(s, rules)
     custom_tables(s)
+    usage(s)
+
+
+def seed_light_workspace(s: Seeder, agents: Sequence[Agent]) -> None:
+    """A workspace of a generated world: what a quick health check and everyday queries read (heartbeats,
+    security events, incidents and alerts, automation runs, usage), a fraction of the full seed's rows."""
+    heartbeat(s, agents)
+    security_events(s, agents)
+    incidents = s.children("incidents")
+    incident_and_alert_rows(s, incidents)
+    automation_health(s, s.children("automationRules"), incidents)
     usage(s)
 
 

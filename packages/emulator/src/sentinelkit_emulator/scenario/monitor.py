@@ -390,5 +390,7 @@ def seed_monitor(store: Store, plan: ScenarioPlan, rng: random.Random) -> None:
             continue
         seeder.tables()
         seeder.saved_searches()
+        if wp.light:  # seeded at its first use: nothing beside it in its resource group (see WorkspacePlan)
+            continue
         seeder.workbooks()
         seeder.data_collection()

@@ -29,6 +29,9 @@ class WorkspacePlan:
     incidents: int  # how many incidents over the last 30 days
     #: planted problems, as short keys documented in docs/scenario.md
     problems: tuple[str, ...] = ()
+    #: a workspace of a world of any size (``scaled``): seeded at its first use, with fewer log tables,
+    #: and nothing beside it in its resource group (no data collection rules, no workbooks)
+    light: bool = False
 
 
 @dataclass(frozen=True)
@@ -92,3 +95,27 @@ MSSP = ScenarioPlan(
 )
 
 SCENARIOS: dict[str, ScenarioPlan] = {"mssp": MSSP}
+
+
+#: what a generated workspace holds: incidents over the last 30 days
+SCALED_INCIDENTS = 30
+_LOCATIONS = ("westeurope", "northeurope", "eastus", "uksouth")
+
+
+def scaled(tenants: int, workspaces_per_tenant: int) -> ScenarioPlan:
+    """An MSSP world of any size: the ``mssp`` scenario's managing tenant (its principals and analysts)
+    and ``tenants`` customers, each delegated to it through Lighthouse, each with its own subscription
+    and ``workspaces_per_tenant`` healthy Sentinel workspaces. Names and ids follow from the numbers,
+    so the same size is the same world on every run."""
+    if tenants < 1 or workspaces_per_tenant < 1:
+        raise ValueError("a world needs at least one tenant and one workspace per tenant")
+    width = max(3, len(str(tenants)))
+    customers = tuple(
+        TenantPlan(f"customer-{i:0{width}d}", f"Customer {i:0{width}d}", "customer", True,
+                   f"Customer {i:0{width}d} Security", analysts=("soc.admin",))
+        for i in range(1, tenants + 1))
+    workspaces = tuple(
+        WorkspacePlan(t.name, t.subscription, "rg-sentinel", f"law-{t.name}-{j:02d}",
+                      _LOCATIONS[(i + j) % len(_LOCATIONS)], True, SCALED_INCIDENTS, light=True)
+        for i, t in enumerate(customers) for j in range(1, workspaces_per_tenant + 1))
+    return ScenarioPlan(tenants=(MSSP.tenants[0], *customers), workspaces=workspaces)

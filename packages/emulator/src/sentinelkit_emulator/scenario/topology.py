@@ -15,7 +15,7 @@ from cryptography.x509.oid import NameOID
 
 from ..model import ROLE_DEFINITION_IDS, Principal, ResourceApp, RoleAssignment, Subscription, Tenant, User, World
 from ..store import Store, new_etag
-from .plan import ScenarioPlan, stable_id
+from .plan import ScenarioPlan, WorkspacePlan, stable_id
 
 #: The managing tenant's principals and the role each holds on customer subscriptions via Lighthouse.
 MANAGING_PRINCIPALS = {
@@ -193,7 +193,7 @@ def seed_topology(store: Store, plan: ScenarioPlan) -> None:
             )
         store.put(
             {
-                "id": f"{rg_id}/providers/Microsoft.OperationalInsights/workspaces/{wp.name}",
+                "id": workspace_id(plan, wp),
                 "name": wp.name,
                 "type": "Microsoft.OperationalInsights/workspaces",
                 "location": wp.location,
@@ -217,6 +217,12 @@ def seed_topology(store: Store, plan: ScenarioPlan) -> None:
                 },
             }
         )
+
+
+def workspace_id(plan: ScenarioPlan, wp: WorkspacePlan) -> str:
+    """The ARM id of a planned workspace."""
+    return (f"/subscriptions/{plan.tenant(wp.tenant).subscription_id}/resourceGroups/{wp.resource_group}"
+            f"/providers/Microsoft.OperationalInsights/workspaces/{wp.name}")
 
 
 def workspace_customer_id(workspace_name: str) -> str:

@@ -25,9 +25,8 @@ ListFilter = Callable[[Ctx, list[Resource]], list[Resource]]
 
 def resources_of_type(ctx: Ctx, type_name: str, prefix: str) -> list[Resource]:
     """Stored resources of ``type_name`` whose id starts with ``prefix`` (case-insensitive)."""
-    t = type_name.lower()
     p = prefix.rstrip("/").lower() + "/"
-    return [r for r in ctx.store.all() if str(r.get("type", "")).lower() == t and r["id"].lower().startswith(p)]
+    return [r for r in ctx.store.of_type(type_name) if r["id"].lower().startswith(p)]
 
 
 def add_subscription_list(kind_cls: type[ResourceKind], provider_path: str, extra: ListFilter | None = None) -> None:
