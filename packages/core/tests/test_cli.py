@@ -16,14 +16,15 @@ from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from sentinelkit_devkit.process import child_env, cli_json, run_cli
 
+from sentinelkit import SHARED_ARGUMENTS
+
 SENTENCE_END = (".", "?", "!", ")", "`")
 
 
 def test_tools_shows_each_tools_parameters_and_whole_descriptions(sample_packs, sentinelkit_env) -> None:
     tools = {t["name"]: t for t in cli_json("tools", "--json")["tools"]}
-    assert tools["workspace_get"]["parameters"] == [
-        {"name": "workspace", "type": "string", "required": True,
-         "description": "Alias, workspace name, customerId or full ARM id (see workspace_list)."}]
+    assert tools["workspace_get"]["parameters"] == [  # a shared argument: what the server's instructions say
+        {"name": "workspace", "type": "string", "required": True, "description": SHARED_ARGUMENTS["workspace"]}]
     remove = {p["name"]: p for p in tools["sample_tag_remove"]["parameters"]}
     assert [name for name, p in remove.items() if p["required"]] == ["workspace", "tag"]
     assert remove["tag"] == {"name": "tag", "type": "string", "required": True, "description": "Tag name."}
