@@ -24,12 +24,13 @@ def _free_port() -> int:
 
 
 @contextmanager
-def http_server(env: dict[str, str], *extra: str, port: int | None = None, stderr: Path | None = None
-                ) -> Iterator[str]:
-    """``sentinelkit serve --http`` in a child process; its stderr goes to ``stderr`` when given."""
-    address = [] if port else None
+def http_server(env: dict[str, str], *extra: str, port: int | None = None, bare_port: bool = False,
+                stderr: Path | None = None) -> Iterator[str]:
+    """``serve --http 127.0.0.1:PORT`` (``--http PORT`` with ``bare_port``; ``--http`` alone with ``port``: the
+    configuration's); its stderr goes to ``stderr`` when given."""
+    configured = port is not None
     port = port or _free_port()
-    http = ["--http"] if address is not None else ["--http", f"127.0.0.1:{port}"]
+    http = ["--http"] if configured else ["--http", str(port) if bare_port else f"127.0.0.1:{port}"]
     err = stderr.open("w") if stderr is not None else subprocess.PIPE
     proc = subprocess.Popen([*SENTINELKIT, "serve", *http, *extra], env=child_env(env),
                             stdout=subprocess.PIPE, stderr=err, text=True)
@@ -102,6 +103,12 @@ def test_a_bare_port_binds_loopback() -> None:
 
     assert parse_hostport("8765") == ("127.0.0.1", 8765)
     assert parse_hostport("[::1]:8765") == ("::1", 8765)
+
+
+async def test_serve_http_takes_a_bare_port(sentinelkit_env) -> None:
+    with http_server(sentinelkit_env, bare_port=True) as url:  # e.g. --http 8765: http://127.0.0.1:8765/mcp
+        async with Client(url) as client:
+            assert "workspace_list" in {t.name for t in await client.list_tools()}
 
 
 async def test_http_with_entra_id_tokens(sentinelkit_env, emulator, tmp_path) -> None:

@@ -358,6 +358,10 @@ def cmd_call(args: argparse.Namespace) -> int:
     from .log import configure
 
     configure(settings.log_level, debug=settings.debug)
+    if not settings.debug:  # the tool's error is printed below; FastMCP's record of it would say it twice
+        import logging
+
+        logging.getLogger("fastmcp").setLevel(logging.CRITICAL)
     telemetry = _telemetry(settings)
     try:
         return asyncio.run(_call(settings, args.tool, arguments))

@@ -248,6 +248,15 @@ def _auth_message(exc: BaseException) -> str:
     return found.group(1) if found else text.splitlines()[0]
 
 
+def _sign_in_advice(exc: BaseException) -> str:
+    """What to do: a credential chain that found nothing to sign in with (no secret or certificate in the
+    environment, no Azure CLI sign-in, no managed identity) needs one; a configured credential was refused."""
+    if type(exc).__name__ == "CredentialUnavailableError" or "DefaultAzureCredential" in str(exc):
+        return ("No usable credential was found: sign in with `az login`, or set AZURE_TENANT_ID, AZURE_CLIENT_ID "
+                "and AZURE_CLIENT_SECRET (a service principal)")
+    return "Check AZURE_TENANT_ID, AZURE_CLIENT_ID and the secret or certificate for this tenant"
+
+
 def _seconds(value: str | None) -> float | None:
     try:
         return float(value) if value else None
@@ -267,8 +276,8 @@ def describe_azure_error(exc: BaseException, where: Where, *, retries: int = 0) 
     target = where.describe()
     if isinstance(exc, ClientAuthenticationError):  # raised by the credential (token endpoint)
         return AuthenticationError(
-            f"{target} failed: could not sign in ({_auth_message(exc)}). Check AZURE_TENANT_ID, AZURE_CLIENT_ID and the "
-            "secret or certificate for this tenant, then run `sentinelkit config check`.",
+            f"{target} failed: could not sign in ({_auth_message(exc)}). {_sign_in_advice(exc)}, then run "
+            "`sentinelkit config check`.",
             status=401, code="ClientAuthenticationError",
         )
     if isinstance(exc, HttpResponseError) and exc.response is not None:

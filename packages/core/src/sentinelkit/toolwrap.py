@@ -198,12 +198,16 @@ async def _run(call: ToolCall, runtime: Runtime) -> Any:
 
 
 def describe_parameters(spec: ToolSpec) -> list[dict[str, Any]]:
-    """A tool's parameters as a client sees them: name, JSON type, whether required, description."""
+    """A tool's parameters as a client sees them: name, JSON type, whether required, description (for a shared
+    argument the listing leaves undescribed, what the server's instructions say about it)."""
+    from .leanschema import SHARED_ARGUMENTS
+
     schema = build_tool(spec, None).parameters  # type: ignore[arg-type]  # the body is not run
     required = set(schema.get("required") or [])
     out = []
     for name, prop in (schema.get("properties") or {}).items():
         kinds = [prop.get("type")] if prop.get("type") else [p.get("type") for p in prop.get("anyOf") or []]
         out.append({"name": name, "type": "|".join(k for k in kinds if k and k != "null") or "any",
-                    "required": name in required, "description": prop.get("description")})
+                    "required": name in required,
+                    "description": prop.get("description") or SHARED_ARGUMENTS.get(name)})
     return out
