@@ -110,6 +110,10 @@ class KqlValidator:
                 try:
                     return self._parser.check(query, schema, timeout=self.timeout)
                 except EngineError as e:
+                    # a check cut short may leave the parser's declarations half made ("Value cannot be
+                    # null" on the next declare): the next validation loads a fresh one
+                    parser, self._parser = self._parser, None
+                    parser.close()
                     if self.require_microsoft:
                         raise
                     reason = f"{str(e).rstrip('.')}; only the syntax was checked, with {fallback.PARSER}"

@@ -10,10 +10,14 @@ from sentinelkit import hookimpl
 
 
 async def attention_step(tour: Any) -> None:
-    answer = await tour.call("incident_list", {"workspaces": "all", "status": "New", "severity": "High",
-                                               "owner": "unassigned", "limit": 8})
+    wanted = {"workspaces": "all", "status": "New", "severity": "High", "owner": "unassigned"}
+    answer = await tour.call("incident_list", {**wanted, "limit": 8})
     rows = answer.get("incidents") or []
-    tour.line(f"{answer.get('count')} of {answer.get('total')} New, High-severity, unassigned incidents across "
+    total = answer.get("total")  # pages give the total once they reach the end: count them all (numbers only)
+    if total is None:
+        every = await tour.call("incident_list", {**wanted, "fields": ["number"], "limit": 1000})
+        total = every.get("total", every.get("count"))
+    tour.line(f"{answer.get('count')} of {total} New, High-severity, unassigned incidents across "
               f"{answer.get('workspaces')} workspaces, newest first:")
     for row in rows:
         tour.line(f"#{row.get('number', '?'):<4} {row.get('tenant', ''):<10} {row.get('workspace', ''):<18} "
