@@ -32,7 +32,7 @@ from sentinelkit_devkit.emulator import emulator_environment
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 #: docs whose commands another test runs, every one of them (it checks that)
 RUN_ELSEWHERE = {"docs/pack-authors.md": "tests/test_pack_authors_doc.py"}
-#: docs whose commands the ``installed_clone`` fixture runs (tests/conftest.py)
+#: docs whose commands the ``installed_clone`` fixture runs (conftest.py at the root)
 RUN_BY_THE_FIXTURE = {"docs/install.md"}
 
 NOT_RUN = {

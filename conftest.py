@@ -1,4 +1,5 @@
-"""Shared fixtures of the cross-package tests.
+"""Shared fixtures of the cross-package tests (here, not in tests/conftest.py: pack-powershell's tests are a
+package named ``tests``, whose conftest would take that module name).
 
 ``installed_clone``: a copy of the working tree in which docs/install.md was followed as written (its
 virtual environment, the wheels, the clone's folders, the devkit). Its pip installs mostly wait on the
@@ -39,7 +40,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         return
     where = Path(tempfile.mkdtemp(prefix="sentinelkit-install-"))
     log = open(where / "install.log", "w", encoding="utf-8")  # noqa: SIM115 (closed at the session's end)
-    proc = subprocess.Popen([sys.executable, str(Path(__file__).with_name("doc_commands.py")), "install", str(ROOT),
+    proc = subprocess.Popen([sys.executable, str(Path(__file__).parent / "tests" / "doc_commands.py"), "install", str(ROOT),
                              str(where), str(where / "report.json")], stdout=log, stderr=subprocess.STDOUT,
                             stdin=subprocess.DEVNULL, start_new_session=True)
     _install.update(where=where, proc=proc, log=log)
@@ -57,7 +58,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 @pytest.fixture(scope="session")
 def installed_clone() -> Installed:
-    assert _install, "installed_clone is started when its tests are collected (tests/conftest.py)"
+    assert _install, "installed_clone is started when its tests are collected (conftest.py)"
     proc, where = _install["proc"], _install["where"]
     proc.wait(timeout=1800)
     log = (where / "install.log").read_text(errors="replace")
