@@ -44,6 +44,20 @@ NOT_RUN = {
         "the Azure CLI signs in to Azure itself; there is no Azure here (the emulator's environment stands in)",
     "python3 -m pip install sentinelkit sentinelkit-incidents sentinelkit-health sentinelkit-dcr  # not yet published":
         "nothing is published on PyPI yet (the same distributions from wheels are installed by the fixture)",
+    "export APPLICATIONINSIGHTS_CONNECTION_STRING='InstrumentationKey=...;IngestionEndpoint=https://westeurope-5.in.applicationinsights.azure.com/;...'":
+        "a placeholder for the reader's own resource (as written, serve stops on it and says so: "
+        "test_a_malformed_connection_string_is_explained_without_showing_it); tests/test_app_insights_e2e.py "
+        "serves with a real one, the emulator's component, and finds the rows in the workspace",
+    "az monitor scheduled-query create --name sentinelkit-kpi-breach --resource-group rg-soc --scopes "
+    "\"$WORKSPACE_RESOURCE_ID\" --severity 2 --evaluation-frequency 5m --window-size 1h --description \"sentinelkit: "
+    "a tool's error rate > 5 % or its average response > 3 s over the last hour\" --condition \"count 'Breaches' > 0 "
+    "at least 1 violations out of 1 aggregated points\" --condition-query Breaches=\"AppDependencies | where Name "
+    "startswith 'execute_tool ' | extend tool = tostring(Properties['gen_ai.tool.name']), outcome = "
+    "tostring(Properties['sentinelkit.outcome']) | summarize calls = count(), errors = countif(outcome in ('error', "
+    "'failed')), avg_ms = avg(DurationMs) by AppRoleName, tool | where 1.0 * errors / calls > 0.05 or avg_ms > 3000\" "
+    "--action-groups \"$ACTION_GROUP_ID\"":
+        "the Azure CLI creates the alert rule in Azure; test_the_documented_kpi_query_and_alert_see_a_breach "
+        "(tests/test_app_insights_e2e.py) runs its query on the emulator and sees the breach it fires on",
     "python3 -m hatch run bench  # all of them, one after the other":
         "every benchmark in full takes about 3 minutes here: test_every_benchmark_answers_help runs each script of "
         "hatch.toml's bench list with --help instead",

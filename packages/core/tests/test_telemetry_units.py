@@ -138,6 +138,15 @@ def test_configuration_mistakes_are_explained() -> None:
         plan(_settings(exporters=["azure_monitor"]), {})
 
 
+def test_a_malformed_connection_string_is_explained_without_showing_it() -> None:
+    from sentinelkit.telemetry.setup import configure
+
+    placeholder = "InstrumentationKey=...;IngestionEndpoint=https://westeurope-5.in.applicationinsights.azure.com/;..."
+    with pytest.raises(ConfigError, match="connection string .* is not valid: copy it whole") as raised:
+        configure(_settings(), {"APPLICATIONINSIGHTS_CONNECTION_STRING": placeholder}, set_global=False)
+    assert "westeurope-5" not in str(raised.value)
+
+
 def test_telemetry_in_the_file_is_validated(tmp_path: Path) -> None:
     from sentinelkit.settings import load_settings
 

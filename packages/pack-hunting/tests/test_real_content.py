@@ -23,7 +23,9 @@ SOURCE = "law-tailspin"
 
 
 def _why(text: str) -> str:
-    """The part of a failure that names the cause (the service's innermost message)."""
+    """The part of a failure that names the cause (the service's innermost message), without the times a
+    query's ``{{StartTimeISO}}`` placeholders became (they change with every run)."""
+    text = re.sub(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z?", "<time>", text)
     for pattern in (r"does not support (.+?) \(the real service", r"(Failed to resolve [^\"'(]+'[^']+')", r"(SYN\d+[^;)]*)",
                     r"(already used in workspace \S+ by the hunting query '[^']+')", r"(has no query[^;]*)"):
         found = re.search(pattern, text)

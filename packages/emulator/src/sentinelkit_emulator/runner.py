@@ -29,7 +29,7 @@ from .scenario import WorldSize, build_store
 from .scenario.plan import SCENARIOS
 from .statefile import StateFile, StateFileError
 from .store import Store
-from .tls import make_tls
+from .tls import TlsFiles, make_tls
 from .tokens import TokenIssuer
 from .workdir import WorkDir
 
@@ -47,7 +47,7 @@ logging.getLogger("uvicorn.error").addFilter(_QuietShutdown())
 MAX_WORKSPACES = 20_000
 
 
-def _info(rt: Runtime, scenario: str, ca_path: Path, size: WorldSize = None) -> dict[str, Any]:
+def _info(rt: Runtime, scenario: str, tls: TlsFiles, size: WorldSize = None) -> dict[str, Any]:
     """The start-up JSON: where everything is and how to sign in."""
     world = rt.store.world
     base = rt.base_url
@@ -110,7 +110,7 @@ def _info(rt: Runtime, scenario: str, ca_path: Path, size: WorldSize = None) -> 
         "authority_url": base,
         "logs_url": base,
         "admin_url": f"{base}/_emulator",
-        "ca_path": str(ca_path),
+        "ca_path": str(tls.ca_path),
         "scenario": scenario,
         **({"world": {"tenants": size[0], "workspaces_per_tenant": size[1]}} if size is not None else {}),
         "managing_tenant_id": managing["id"],
@@ -124,9 +124,9 @@ def _info(rt: Runtime, scenario: str, ca_path: Path, size: WorldSize = None) -> 
             "AZURE_CLIENT_SECRET": managing["client_secret"],
             "SENTINELKIT_ARM_ENDPOINT": base,
             "SENTINELKIT_LOGS_ENDPOINT": base,
-            "SENTINELKIT_CA_BUNDLE": str(ca_path),
-            "REQUESTS_CA_BUNDLE": str(ca_path),
-            "SSL_CERT_FILE": str(ca_path),
+            "SENTINELKIT_CA_BUNDLE": str(tls.ca_path),
+            "REQUESTS_CA_BUNDLE": str(tls.trust_path),
+            "SSL_CERT_FILE": str(tls.trust_path),
         },
     }
 
@@ -253,7 +253,7 @@ class Emulator:
             build_store=rebuild,
             state_file=self._state,
         )
-        self.info = _info(rt, self.scenario, tls.ca_path, self.size)
+        self.info = _info(rt, self.scenario, tls, self.size)
         config_path = Path(tls.ca_path).parent / "sentinelkit.toml"  # the data folder: removed with it
         config_path.write_text(sentinelkit_config(self.info), encoding="utf-8")
         config_path.chmod(0o600)  # it holds the tenants' client secrets

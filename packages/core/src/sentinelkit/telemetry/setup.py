@@ -175,7 +175,13 @@ def _exporter(signal: str, name: str, chosen: Plan, settings: Settings, environ:
         if settings.ca_bundle:  # the CA sentinelkit trusts for Azure endpoints (the emulator's, offline)
             options["connection_verify"] = str(settings.ca_bundle)
         cls = AzureMonitorTraceExporter if signal == "traces" else AzureMonitorMetricExporter
-        return cls(**options)
+        try:
+            return cls(**options)
+        except ValueError:  # the exporter parses the string here; its message would say nothing of where it came from
+            raise ConfigError(
+                "the Application Insights connection string (APPLICATIONINSIGHTS_CONNECTION_STRING or [telemetry] "
+                "azure_monitor_connection_string) is not valid: copy it whole from the resource's Overview page "
+                "in the portal ('InstrumentationKey=<guid>;IngestionEndpoint=https://...;...')") from None
     return _otlp(signal, settings, environ)
 
 

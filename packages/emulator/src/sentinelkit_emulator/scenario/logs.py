@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import json
+import math
 import random
 import re
 import time
@@ -228,6 +229,13 @@ class Seeder:
     def count(self, rate: float) -> int:
         """An integer with mean ``rate`` (cheap stand-in for a Poisson draw)."""
         return int(rate + self.rng.random())
+
+    def steady(self, rate: float, hours: Iterable[int]) -> dict[int, int]:
+        """Counts per hour ago with mean ``rate`` that any 24 hours sum to within one of ``24 * rate``: a sparse
+        feed drawn at random (``count``) can leave a whole day nearly empty, which a health check rightly
+        reports as "ingestion fell"; a feed the scenario does not plant as failing must not look like one."""
+        phase = self.rng.random()
+        return {k: math.floor((k + 1) * rate + phase) - math.floor(k * rate + phase) for k in hours}
 
     def children(self, kind: str) -> list[Resource]:
         return sorted(self.store.children(f"{self.sentinel_id}/{kind}"), key=lambda r: str(r["id"]).lower())
@@ -485,8 +493,9 @@ def syslog(s: Seeder, agents: Sequence[Agent]) -> None:
         start_k = max(start, _agent_stop_hours(s, agent))
         host = agent.name
         ip = f"10.2.{n}.{5 + n}"
+        counts = s.steady(rate, range(start_k, HOURS))
         for k in range(start_k, HOURS):
-            for _ in range(s.count(rate)):
+            for _ in range(counts[k]):
                 ts = s.clock.ago(k) - rng() * 3600
                 text = s.clock.iso(ts)
                 facility, severity, process, message = _SYSLOG[int(rng() * len(_SYSLOG))]
@@ -642,7 +651,7 @@ def azure_activity(s: Seeder) -> None:
     if dropped:
         rate = 2.0
         hours = list(range(24, HOURS))
-    counts = {k: s.count(rate) for k in hours}
+    counts = s.steady(rate, hours)
     if dropped:  # exactly ratio x the mean of the earlier days, spread evenly over the last 24 h
         last_day = round(sum(counts.values()) / (DAYS - 1) * ratio)
         for i in range(last_day):
