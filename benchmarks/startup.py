@@ -77,8 +77,10 @@ def time_to_tools_list(cmd: list[str], env: dict[str, str]) -> tuple[float, int,
 
 
 # heavy, and not needed to answer tools/list (key_value and beartype: FastMCP's session store; griffe: its
-# docstring parser)
-HEAVY = ("azure", "aiohttp", "structlog", "duckdb", "duckdb_kql", "pypsrp", "msal", "key_value", "beartype", "griffe")
+# docstring parser; the OpenTelemetry SDK and exporters: installed with the otel extra, loaded only when
+# telemetry is configured)
+HEAVY = ("azure", "aiohttp", "structlog", "duckdb", "duckdb_kql", "pypsrp", "msal", "key_value", "beartype", "griffe",
+         "opentelemetry.sdk", "opentelemetry.exporter")
 
 
 def heavy_imports(cmd: list[str], env: dict[str, str]) -> list[str]:
@@ -101,8 +103,9 @@ def heavy_imports(cmd: list[str], env: dict[str, str]) -> list[str]:
     for line in err.decode(errors="replace").splitlines():
         if line.startswith("import time:") and "|" in line:
             name = line.rsplit("|", 1)[1].strip()
-            if name.split(".")[0] in HEAVY:
-                found.add(name.split(".")[0])
+            heavy = next((h for h in HEAVY if name == h or name.startswith(h + ".")), None)
+            if heavy:
+                found.add(heavy)
     return sorted(found)
 
 

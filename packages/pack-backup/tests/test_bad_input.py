@@ -97,6 +97,15 @@ async def test_a_kind_whose_pack_is_not_installed_is_reported_and_skipped(server
         assert diffed["summary"] == "no differences" and "watchlist" in diffed["notes"]["ts: law-tailspin"]["skipped_kinds"]
         misspelled = await client.call_tool("backup_export", {"kinds": ["watchlists"]}, raise_on_error=False)
         assert misspelled.is_error and "no installed content kind is called 'watchlists'" in misspelled.content[0].text
+        # a kind the backup holds is not a typo even when its pack is missing; one neither knows is refused up front
+        for tool, args in (("backup_restore", {"dry_run": True}), ("backup_diff", {"workspace": "law-tailspin"}),
+                           ("drift_check", {"workspaces": "law-tailspin"})):
+            named = "baseline" if tool == "drift_check" else "backup"
+            typo = await client.call_tool(tool, {named: "ts", **args, "kinds": ["watchlist", "automation_rules"]},
+                                          raise_on_error=False)
+            assert typo.is_error, tool
+            assert ("no installed or backed-up content kind is called 'automation_rules' (did you mean "
+                    "'automation_rule'?)") in typo.content[0].text, (tool, typo.content[0].text)
 
 
 async def test_a_kind_written_by_a_newer_version_of_its_pack_is_refused(make_server, sample_pack, export_dir) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import difflib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,12 +50,18 @@ def choose_kinds(kit: Kit, names: Sequence[str] | None) -> list[ContentKind]:
     for name in names or []:
         kind = installed.get(name.strip())
         if kind is None:
-            close = difflib.get_close_matches(name, list(installed), n=1, cutoff=0.6)
-            raise KitError(f"no installed content kind is called {name!r}" + (f" (did you mean {close[0]!r}?)" if close
-                           else "") + f"; installed: {', '.join(sorted(installed))}")
+            raise unknown_kind(name, installed)
         if kind not in chosen:
             chosen.append(kind)
     return sorted(chosen, key=lambda k: (k.restore_order, k.name))
+
+
+def unknown_kind(name: str, known: Iterable[str], where: str = "installed") -> KitError:
+    """The refusal of a kind name nothing knows (a typo, most often), with the closest known name."""
+    names = sorted(known)
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+    return KitError(f"no {where} content kind is called {name!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
+                    + f"; {where}: {', '.join(names)}")
 
 
 async def read_kind(kit: Kit, ws: Workspace, kind: ContentKind) -> Objects:

@@ -15,7 +15,7 @@ from sentinelkit import READ_ONLY, Kit, KitError, Workspace, tool
 from .compare import compare
 from .content import Objects, Progress, key, pointed, read_workspace
 from .manifest import WorkspaceEntry
-from .store import Backup, Loaded, load, open_backup
+from .store import Backup, Loaded, check_kind_names, load, open_backup
 
 
 def _pairs(old: Backup, new: Backup, source: str | None) -> tuple[list[tuple[WorkspaceEntry, WorkspaceEntry]],
@@ -61,6 +61,7 @@ async def backup_diff(kit: Kit, backup: str, other: str | None = None, workspace
         raise KitError("give either `other` (a second backup) or `workspace` (a live workspace) to compare the "
                        "backup with, not both or neither")
     old = open_backup(kit, backup)
+    check_kind_names(kit, old, kinds)
     only = {key(n) for n in names} if names else None
     sides: list[tuple[str, Loaded, Workspace, Workspace, dict[str, Objects]]] = []  # label, old, its ws, new ws, new
     extra: dict[str, Any] = {"old": old.folder}

@@ -18,7 +18,7 @@ from .compare import KindDiff, compare
 from .content import Objects, Progress, choose_kinds, key, pointed, read_workspace
 from .manifest import WorkspaceEntry
 from .plan import Plan, carry_out, make_plan
-from .store import Backup, load, open_backup
+from .store import Backup, check_kind_names, load, open_backup
 
 #: summary lines in an answer
 _LINES = 40
@@ -84,6 +84,7 @@ async def read_reference(kit: Kit, baseline: str | None, golden: str | None, bas
                        "workspace whose content is the reference), not both or neither")
     if baseline is not None:
         opened = open_backup(kit, baseline)
+        check_kind_names(kit, opened, kinds)
         if baseline_workspace is not None or len(opened.manifest.workspaces) == 1:
             base = _from_backup(kit, opened, opened.choose(baseline_workspace, what="baseline_workspace"), kinds, names)
             return Reference(base.label, base)

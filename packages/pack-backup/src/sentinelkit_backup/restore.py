@@ -18,7 +18,7 @@ from sentinelkit import ADDITIVE, Kit, KitError, Workspace, tool
 from .content import Progress, key
 from .manifest import WorkspaceEntry
 from .plan import Plan, carry_out, make_plan
-from .store import Backup, load, open_backup
+from .store import Backup, check_kind_names, load, open_backup
 
 
 async def _same_workspaces(kit: Kit, backup: Backup, source: str | None) -> tuple[list[tuple[WorkspaceEntry, Workspace]],
@@ -68,6 +68,7 @@ async def backup_restore(kit: Kit, backup: str, workspace: str | None = None, so
         overwrite_changed: Also replace objects that changed in the workspace since the backup (their change is lost).
     """
     opened = open_backup(kit, backup)
+    check_kind_names(kit, opened, kinds)
     if workspace is not None:
         target = await kit.workspace(workspace)
         pairs: list[tuple[WorkspaceEntry, Workspace]] = [(opened.choose(source), target)]

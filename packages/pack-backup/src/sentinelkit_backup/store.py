@@ -16,7 +16,7 @@ from typing import Any
 
 from sentinelkit import ContentKind, ExportPathError, Kit
 
-from .content import Objects, key
+from .content import Objects, key, unknown_kind
 from .layout import MANIFEST, digest
 from .manifest import BackupError, Manifest, WorkspaceEntry, parse
 
@@ -105,6 +105,15 @@ def _refusal(backup: Backup, name: str, installed: ContentKind | None, count: in
                 f"newer than the installed version {installed.version}, which cannot read them safely; upgrade the "
                 f"pack ({entry.pack}). Skipped")
     return None
+
+
+def check_kind_names(kit: Kit, backup: Backup, kinds: Sequence[str] | None) -> None:
+    """Refuse a kind name that is neither installed nor in ``backup`` (a typo) before anything is planned; a kind
+    the backup holds whose pack is not installed is not refused: ``load`` reports it and skips it."""
+    known = set(kit.content_kinds()) | set(backup.manifest.kinds)
+    for name in kinds or []:
+        if name not in known:
+            raise unknown_kind(name, known, "installed or backed-up")
 
 
 def load(kit: Kit, backup: Backup, entry: WorkspaceEntry, kinds: Sequence[str] | None = None,
