@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import certifi
 import httpx
 import pytest
 from azure.identity import ClientSecretCredential
@@ -62,8 +63,6 @@ def test_startup_json_line_has_the_contract_and_sigterm_stops_cleanly(tmp_path: 
         # the shell-wide variables trust the emulator and still every CA this machine trusts (pip keeps working)
         assert env["REQUESTS_CA_BUNDLE"] == env["SSL_CERT_FILE"]
         trusted = ssl.create_default_context(cafile=env["SSL_CERT_FILE"])
-        import certifi
-
         machine = ssl.get_default_verify_paths().cafile or certifi.where()  # certifi's where the system has no bundle
         assert len(trusted.get_ca_certs()) > len(ssl.create_default_context(cafile=machine).get_ca_certs()) > 1
         assert httpx.get(f"{info['arm_url']}/subscriptions?api-version=2022-12-01", headers=_arm_headers(info),

@@ -141,11 +141,12 @@ def store() -> Store:
     return build()
 
 
-def kql(store: Store, workspace: str, query: str, timespan: str | None = None) -> list[dict[str, Any]]:
+def kql(store: Store, workspace: str, query: str, timespan: str | None = None, now: dt.datetime = NOW
+        ) -> list[dict[str, Any]]:
     ws = _workspace(store, workspace)
     engine = LogsEngine()
     snap = engine.snapshot(store, [(ws["id"], ws["properties"]["customerId"])])
-    body = engine.run(snap, query, timespan=timespan, now=NOW).body
+    body = engine.run(snap, query, timespan=timespan, now=now).body
     table = body["tables"][0]
     names = [c["name"] for c in table["columns"]]
     return [dict(zip(names, row, strict=True)) for row in table["rows"]]
@@ -204,18 +205,13 @@ def test_no_unplanted_feed_looks_like_an_ingestion_drop(now: str) -> None:
 
     at = dt.datetime.fromisoformat(now).replace(tzinfo=dt.UTC)
     store = build_store(now=at)
-    engine = LogsEngine()
     excluded = ", ".join(f"'{t}'" for t in EVENT_DRIVEN)
     query = f"""Usage | where TimeGenerated > ago(8d) and DataType !in ({excluded})
         | summarize Last = sumif(Quantity, TimeGenerated > ago(1d)),
                     Daily = sumif(Quantity, TimeGenerated <= ago(1d)) / 7.0 by DataType"""
     low = []
     for wp in MSSP.workspaces:
-        ws = _workspace(store, wp.name)
-        snap = engine.snapshot(store, [(ws["id"], ws["properties"]["customerId"])])
-        table = engine.run(snap, query, now=at).body["tables"][0]
-        names = [c["name"] for c in table["columns"]]
-        for row in (dict(zip(names, r, strict=True)) for r in table["rows"]):
+        for row in kql(store, wp.name, query, now=at):
             if (wp.name, row["DataType"]) not in PLANTED_INGESTION and row["Daily"] and row["Last"] < 0.25 * row["Daily"]:
                 low.append((wp.name, row["DataType"], round(row["Last"] / row["Daily"], 2)))
     assert not low, low
