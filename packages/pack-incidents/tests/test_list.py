@@ -48,6 +48,34 @@ async def test_planted_backlog_is_found_by_its_filter(mcp_client) -> None:
     assert {r["workspace"] for r in everywhere["incidents"]} == {"law-fabrikam-prod"}
 
 
+async def test_small_pages_over_all_workspaces_follow_the_merged_order(mcp_client) -> None:
+    """Each workspace is first asked for a share of the page (5 of 7 rows here) and read on when its rows
+    could fill it: page after page is exactly the merged stream of one big page."""
+    fields = ["number", "workspace", "created"]
+    whole = data(await mcp_client.call_tool("incident_list", {"workspaces": "all", "limit": 70, "fields": fields}))
+    paged: list[dict[str, object]] = []
+    cursor = None
+    for _ in range(10):
+        args = {"workspaces": "all", "limit": 7, "fields": fields, **({"cursor": cursor} if cursor else {})}
+        page = data(await mcp_client.call_tool("incident_list", args))
+        assert page["count"] == 7
+        paged += page["incidents"]
+        cursor = page["next_cursor"]
+    assert paged == whole["incidents"]
+
+
+async def test_one_workspace_holding_a_whole_page_is_read_on(mcp_client) -> None:
+    """The planted backlog lies in one workspace: its first share (5 rows) is all on the page, so it is read
+    on for the rest, and the next page holds the remaining rows."""
+    args = {"workspaces": "all", "severity": "high", "status": "New", "owner": "unassigned", "created_before": "P7D",
+            "fields": ["number", "workspace", "created"]}
+    alone = data(await mcp_client.call_tool("incident_list", {**args, "workspaces": ["law-fabrikam-prod"], "limit": 50}))
+    first = data(await mcp_client.call_tool("incident_list", {**args, "limit": 7}))
+    second = data(await mcp_client.call_tool("incident_list", {**args, "limit": 7, "cursor": first["next_cursor"]}))
+    assert (first["count"], second["count"], second["total"]) == (7, 5, 12) and "next_cursor" not in second
+    assert first["incidents"] + second["incidents"] == alone["incidents"]
+
+
 async def test_all_workspaces_every_tenant_each_row_says_where(mcp_client) -> None:
     first = data(await mcp_client.call_tool("incident_list", {"workspaces": "all", "limit": 500}))
     assert first["workspaces"] == 5

@@ -112,8 +112,10 @@ class ToolCall:
         return self.spec.pack
 
     def resolved(self, *workspaces: Workspace) -> None:
+        known = set(self.targets)  # a fan-out over 1,000 workspaces: not a quadratic list scan
         for ws in workspaces:
-            if ws not in self.targets:
+            if ws not in known:
+                known.add(ws)
                 self.targets.append(ws)
 
     def check_write(self, method: str, path: str, *, workspace: str | None, tenant: str | None) -> None:

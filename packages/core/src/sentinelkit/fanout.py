@@ -8,6 +8,7 @@ so no pack has to rejoin results by label.
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -17,6 +18,8 @@ from .telemetry.spans import fail, workspace_span
 from .workspaces import Unreachable, Workspace
 
 T = TypeVar("T")
+#: about how many progress notifications a fan-out sends (each workspace's, up to twice this many targets)
+PROGRESS_STEPS = 100
 
 
 @dataclass(frozen=True)
@@ -45,8 +48,8 @@ class Targets(Sequence[Workspace]):
 def result_keys(workspaces: Sequence[Workspace]) -> list[str]:
     """One unique key per workspace: its label (unique across discovered workspaces: see
     ``Workspace.label``), else its ARM id when two targets still share a label."""
-    lowered = [ws.label.lower() for ws in workspaces]
-    return [ws.label if lowered.count(ws.label.lower()) == 1 else ws.id for ws in workspaces]
+    counts = Counter(ws.label.lower() for ws in workspaces)
+    return [ws.label if counts[ws.label.lower()] == 1 else ws.id for ws in workspaces]
 
 
 @dataclass
@@ -108,6 +111,7 @@ async def fan_out(targets: Sequence[Workspace], fn: Callable[[Workspace], Awaita
     errors: dict[int, KitError] = {}
     done = 0
     lock = asyncio.Lock()
+    step = max(1, total // PROGRESS_STEPS)  # a fan-out over 1,000 workspaces: not 1,000 notifications
     await progress(0, total, f"0/{total} {label}")
 
     refused = targets.refused if isinstance(targets, Targets) else {}
@@ -130,6 +134,8 @@ async def fan_out(targets: Sequence[Workspace], fn: Callable[[Workspace], Awaita
                     fail(span, exc)
         async with lock:
             done += 1
+            if done % step and done != total:
+                return
             state = "failed" if index in errors else "done"
             await progress(done, total, f"{done}/{total} {label} ({keys[index]} {state})")
 

@@ -15,11 +15,7 @@ from .tokens import Caller
 
 
 def _assignments(world: World, caller: Caller) -> list[RoleAssignment]:
-    return [
-        a
-        for a in world.role_assignments
-        if a.tenant_id.lower() == caller.tenant_id.lower() and a.principal_id.lower() == caller.object_id.lower()
-    ]
+    return world.assignments_of(caller.tenant_id, caller.object_id)
 
 
 def permissions(world: World, caller: Caller, scope: str) -> frozenset[str]:

@@ -7,6 +7,7 @@ and a reset can rebuild it. Resources themselves are kept as the JSON bodies ARM
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
 from typing import Any, Literal
 
 #: Roles the emulator understands. ``read`` lets a principal GET; ``write`` lets it PUT/PATCH/DELETE/POST
@@ -127,6 +128,10 @@ class World:
     role_assignments: list[RoleAssignment] = field(default_factory=list)
     apps: list[ResourceApp] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        #: id(list) -> (the list, its length when indexed, its index): see ``_index``; not a field (not saved)
+        self._indexes: dict[int, tuple[list[Any], int, dict[str, list[Any]]]] = {}
+
     # -- look-ups -----------------------------------------------------------------------------
     def tenant(self, key: str) -> Tenant | None:
         """Find a tenant by id, short name or domain (case-insensitive)."""
@@ -157,10 +162,23 @@ class World:
         return None
 
     def subscription(self, sub_id: str) -> Subscription | None:
-        for s in self.subscriptions:
-            if s.id.lower() == sub_id.lower():
-                return s
-        return None
+        return self._index(self.subscriptions, lambda s: s.id.lower()).get(sub_id.lower(), [None])[0]
+
+    def assignments_of(self, tenant_id: str, principal_id: str) -> list[RoleAssignment]:
+        """The role assignments a principal holds in a tenant (its token's ``tid`` and ``oid``)."""
+        index = self._index(self.role_assignments, lambda a: f"{a.tenant_id.lower()} {a.principal_id.lower()}")
+        return index.get(f"{tenant_id.lower()} {principal_id.lower()}", [])
+
+    def _index(self, items: list[Any], key: Callable[[Any], str]) -> dict[str, list[Any]]:
+        """``items`` grouped by ``key``, built again when the list changed length (a world of 1,000
+        workspaces is looked up on every request: not a scan of every subscription and assignment)."""
+        cached = self._indexes.get(id(items))
+        if cached is None or cached[0] is not items or cached[1] != len(items):
+            grouped: dict[str, list[Any]] = {}
+            for item in items:
+                grouped.setdefault(key(item), []).append(item)
+            cached = self._indexes[id(items)] = (items, len(items), grouped)
+        return cached[2]
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

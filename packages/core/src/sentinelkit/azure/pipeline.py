@@ -11,7 +11,6 @@ from azure.core.pipeline import PipelineRequest, PipelineResponse
 from azure.core.pipeline.policies import (
     AsyncBearerTokenCredentialPolicy,
     AsyncRetryPolicy,
-    ContentDecodePolicy,
     HeadersPolicy,
     SansIOHTTPPolicy,
     UserAgentPolicy,
@@ -121,7 +120,7 @@ def build_client(base_url: str, credential: Any, scope: str, settings: Settings,
         ),
         TelemetryPolicy(service, settings),  # after the retries: one span and measurement per attempt
         _auth_policy(time_bound(credential, retry.timeout, tenant), scope, service),
-        ContentDecodePolicy(),
+        # no ContentDecodePolicy: it decoded every answer's JSON a second time (``json_body`` is the one)
     ]
     if budget is not None and settings.hosted.arm_requests_per_second > 0:
         from .budget import BudgetPolicy

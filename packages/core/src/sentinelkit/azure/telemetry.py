@@ -18,7 +18,6 @@ from urllib.parse import urlsplit
 
 from azure.core.pipeline import PipelineRequest, PipelineResponse
 from azure.core.pipeline.policies import AsyncHTTPPolicy
-from opentelemetry.trace import SpanKind
 from opentelemetry.util.types import AttributeValue
 
 from ..call import current_call
@@ -65,16 +64,13 @@ class TelemetryPolicy(AsyncHTTPPolicy[Any, Any]):
         if waited:
             attributes["sentinelkit.azure.retry_after"] = waited
         started = time.perf_counter()
-        with spans.tracer().start_as_current_span(f"{http.method} {template}", kind=SpanKind.CLIENT,
-                                                  attributes=attributes, record_exception=False,
-                                                  set_status_on_exception=False) as span:
+        with spans.span(f"{http.method} {template}", kind="client", attributes=attributes) as span:
             recording = span.is_recording()
             if recording:
                 self._annotate_request(span, http)
             try:
                 response = await self.next.send(request)
-            except Exception as exc:
-                spans.fail(span, exc)
+            except Exception as exc:  # the span says it failed (``spans.span``)
                 self._record(tenant, http.method, template, url.hostname or "", 0, started, type(exc).__qualname__,
                              waited)
                 raise

@@ -48,6 +48,15 @@ def reset() -> None:
     _tracer = None
 
 
+def recording() -> bool:
+    """Whether spans can record at all (an SDK's provider is set). Without one, the spans made per workspace
+    and per Azure request are skipped: a context switch each for nothing (the current trace context stays)."""
+    from . import tracer_provider
+
+    provider = tracer_provider() or trace.get_tracer_provider()
+    return not isinstance(provider, (trace.ProxyTracerProvider, trace.NoOpTracerProvider))
+
+
 def current_ids() -> dict[str, str]:
     """``{"trace_id", "span_id"}`` (hex, as OpenTelemetry backends show them) of the current span; empty
     outside any trace. Logs and audit records carry them, to be joined with the trace."""
@@ -76,6 +85,9 @@ def span(name: str, *, kind: Kind = "internal", attributes: Mapping[str, Attribu
     """A span of the current trace (the tool call's, when a tool runs): a pack's own unit of work, e.g. a
     PowerShell function run by the bridge. An exception marks it failed (type and redacted message) and
     goes on. Put no secrets, arguments or resource ids in ``attributes``."""
+    if not recording():
+        yield trace.INVALID_SPAN
+        return
     with tracer().start_as_current_span(name, kind=_KINDS[kind], attributes=dict(attributes or {}),
                                         record_exception=False, set_status_on_exception=False) as current:
         try:
@@ -130,6 +142,9 @@ def end_tool_span(current: Span, call: ToolCall, outcome: Outcome, error: BaseEx
 @contextmanager
 def workspace_span(ws: Workspace) -> Iterator[Span]:
     """One branch of a fan-out: the workspace and its tenant (names, not ids)."""
+    if not recording():
+        yield trace.INVALID_SPAN
+        return
     attributes: dict[str, AttributeValue] = {"sentinelkit.workspace": ws.label, "sentinelkit.tenant": ws.tenant_label}
     with tracer().start_as_current_span(f"workspace {ws.label}", kind=SpanKind.INTERNAL, attributes=attributes,
                                         record_exception=False, set_status_on_exception=False) as current:

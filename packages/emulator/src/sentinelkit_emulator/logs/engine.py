@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import heapq
+import itertools
 import json
 import math
 import re
@@ -940,6 +942,61 @@ class _Database:
             cursor.close()
 
 
+class _Watchdog:
+    """Interrupts queries that run past their time, from one thread (a ``threading.Timer`` per query started
+    a thread for each of them)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Condition()
+        self._heap: list[list[Any]] = []  # [deadline, number, action or None once cancelled]
+        self._numbers = itertools.count()
+        self._thread: threading.Thread | None = None
+        self._cancelled = 0
+
+    def watch(self, seconds: float, action: Callable[[], Any]) -> list[Any]:
+        """A watch for ``action`` after ``seconds``: not running until ``start``."""
+        return [seconds, next(self._numbers), action]
+
+    def start(self, watch: list[Any]) -> None:
+        with self._lock:
+            watch[0] = time.monotonic() + watch[0]
+            heapq.heappush(self._heap, watch)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="kql-timeouts", daemon=True)
+                self._thread.start()
+            self._lock.notify()
+
+    def cancel(self, watch: list[Any]) -> None:
+        with self._lock:
+            watch[2] = None
+            self._cancelled += 1
+            if self._cancelled > 1000 and self._cancelled * 2 > len(self._heap):  # most queries end in time
+                self._heap = [w for w in self._heap if w[2] is not None]
+                heapq.heapify(self._heap)
+                self._cancelled = 0
+
+    def _run(self) -> None:
+        with self._lock:
+            while True:
+                while self._heap and self._heap[0][2] is None:
+                    heapq.heappop(self._heap)
+                if not self._heap:
+                    self._lock.wait()
+                    continue
+                delay = self._heap[0][0] - time.monotonic()
+                if delay > 0:
+                    self._lock.wait(delay)
+                    continue
+                action = heapq.heappop(self._heap)[2]
+                try:
+                    action()
+                except Exception:  # a cursor closed meanwhile: nothing left to interrupt
+                    pass
+
+
+_WATCHDOG = _Watchdog()
+
+
 class LogsEngine:
     """The query engine of one emulator runtime (kept in ``runtime.caches``)."""
 
@@ -1071,7 +1128,7 @@ class LogsEngine:
         self.load(db, snap, referenced)
 
         cursor = db.cursor()
-        timer = threading.Timer(max(timeout, 0.001), cursor.interrupt)
+        timer = _WATCHDOG.watch(max(timeout, 0.001), cursor.interrupt)
         try:
             if window is not None and referenced:
                 lo, hi = (_sql_string(w.astimezone(dt.UTC).replace(tzinfo=None).isoformat()) for w in window)
@@ -1080,7 +1137,7 @@ class LogsEngine:
                     f"WHERE \"TimeGenerated\" BETWEEN CAST({lo} AS TIMESTAMP) AND CAST({hi} AS TIMESTAMP);"
                     for t in referenced
                 ))
-            timer.start()
+            _WATCHDOG.start(timer)
             try:
                 parameters = dict(translated.parameters)
                 if "kqlnow" in parameters:  # the translation is cached: bind this query's own "now"
@@ -1097,7 +1154,7 @@ class LogsEngine:
             except duckdb.Error as exc:
                 raise _engine_failure(query, schemas, exc, snap.functions) from exc
         finally:
-            timer.cancel()
+            _WATCHDOG.cancel(timer)
             cursor.close()
 
         if (keep := _visible(description, query)) is not None:
@@ -1181,12 +1238,20 @@ def referenced_tables(sql: str, schemas: Mapping[str, Schema]) -> list[str]:
     DuckDB's parser refuses ``$name`` placeholders here, so they are blanked first; if the SQL still
     can't be read this way, every table is "referenced" (slower, never wrong).
     """
+    names = _table_names(sql)
+    return list(names) if names is not None else sorted(schemas)
+
+
+@functools.lru_cache(maxsize=4096)
+def _table_names(sql: str) -> tuple[str, ...] | None:
+    """DuckDB's parse of a statement's tables (cached: translations repeat, and parsing costs as much as a
+    small query); ``None`` when it cannot be read."""
     import duckdb
 
     try:
-        return sorted(duckdb.get_table_names(_PLACEHOLDER.sub("NULL", sql)))
+        return tuple(sorted(duckdb.get_table_names(_PLACEHOLDER.sub("NULL", sql))))
     except duckdb.Error:
-        return sorted(schemas)
+        return None
 
 
 def _cap_bytes(rows: list[list[Any]], max_bytes: int) -> tuple[list[list[Any]], bool]:
