@@ -6,8 +6,8 @@ and a reset can rebuild it. Resources themselves are kept as the JSON bodies ARM
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
 from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 #: Roles the emulator understands. ``read`` lets a principal GET; ``write`` lets it PUT/PATCH/DELETE/POST

@@ -10,6 +10,7 @@ and Log Analytics through every credential, and the credentials' own token reque
 from __future__ import annotations
 
 import ssl
+from asyncio.sslproto import SSLProtocol
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -21,6 +22,10 @@ from .pipeline import SingleAttemptTransport
 #: that a request never goes out on a connection the server is closing. Requests are not resent silently
 #: (``SingleAttemptTransport``): one that met such a connection would fail, and a write is not retried.
 KEEPALIVE = 4.0
+#: the read buffer asyncio gives each TLS connection (``SSLProtocol.max_size``): 256 KiB by default, all of
+#: it resident, so a fan-out's 1,000 connections to ARM held 256 MB. A TLS record is at most 16 KiB: 32 KiB
+#: still reads two at a time. Set for the process when the first pool is made.
+TLS_READ_BUFFER = 32 * 1024
 
 
 def endpoint_of(url: str) -> str:
@@ -51,6 +56,7 @@ class Connections:
         key = endpoint_of(url)
         session = self._sessions.get(key)
         if session is None or session.closed:
+            SSLProtocol.max_size = min(SSLProtocol.max_size, TLS_READ_BUFFER)
             # what azure-core's own transport sets (no cookies, raw bodies), except the environment's proxy
             # settings, which are read once per endpoint (``proxy``), not twice per request in a thread
             session = aiohttp.ClientSession(

@@ -12,7 +12,6 @@ and a string that holds an ISO timestamp compares as a timestamp.
 from __future__ import annotations
 
 import functools
-
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
