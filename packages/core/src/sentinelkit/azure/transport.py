@@ -66,9 +66,13 @@ class Transport:
 
 def json_body(response: AsyncHttpResponse) -> Any:
     """The decoded JSON of an answer, or ``None`` when it has none (204, empty, not JSON)."""
-    if not response.content:
+    content = response.content
+    if not content:
         return None
     try:
-        return response.json()
-    except (ValueError, json.JSONDecodeError):
-        return None
+        return json.loads(content)  # from the bytes: azure-core's .json() decodes them to text first
+    except ValueError:
+        try:
+            return response.json()  # another encoding, a byte-order mark
+        except ValueError:
+            return None
