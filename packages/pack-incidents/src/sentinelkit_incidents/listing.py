@@ -226,7 +226,7 @@ async def page_incidents(kit: Kit, chosen: Targets, odata: str | None, order: st
         last[ranked.ws] = ranked
         return True
 
-    async def read(ws: Workspace, i: int, token: str | None, top: int, skip: int, pos: int, want: int) -> None:
+    async def read_stream(ws: Workspace, i: int, token: str | None, top: int, skip: int, pos: int, want: int) -> None:
         """Read ``ws``'s stream from page (``token``, ``top``), past its first ``skip`` rows, numbering rows from
         ``pos``, until ``want`` rows were read, a row is not kept or the stream ends."""
         read = reads[i]
@@ -249,40 +249,40 @@ async def page_incidents(kit: Kit, chosen: Targets, odata: str | None, order: st
                 read.read = pos
                 return
 
-    async def first(ws: Workspace) -> None:
+    async def read_first(ws: Workspace) -> None:
         i = index[ws.id.lower()]
         if i in state.done:
             return
         reads[i] = _Read(state.places.get(i, START))
         token, top, skip = reads[i].start
         if token is None:  # from the start: one request reads past the rows already shown
-            await read(ws, i, None, min(MAX_TOP, skip + share), skip, 0, share)
+            await read_stream(ws, i, None, min(MAX_TOP, skip + share), skip, 0, share)
         else:
-            await read(ws, i, token, top, skip, 0, limit)
+            await read_stream(ws, i, token, top, skip, 0, limit)
 
-    async def on(ws: Workspace) -> None:
+    async def read_on(ws: Workspace) -> None:
         i = index[ws.id.lower()]
         r = reads[i]
         skip = r.start[2]
         if len(r.pages) == 1 and r.pages[0][0] is None:  # the same request with the whole page's $top
             r.pages, r.more = [], None
-            await read(ws, i, None, min(MAX_TOP, skip + limit), skip + r.read, r.read, limit)
+            await read_stream(ws, i, None, min(MAX_TOP, skip + limit), skip + r.read, r.read, limit)
         else:
-            await read(ws, i, r.more, r.top, 0, r.read, limit)
+            await read_stream(ws, i, r.more, r.top, 0, r.read, limit)
 
-    done = await kit.fan_out(chosen, first, label="workspaces")
+    done = await kit.fan_out(chosen, read_first, label="workspaces")
     failed = {index[ws.id.lower()] for ws, _ in done.errors}
 
-    def more(ws: Workspace) -> bool:
+    def needs_more(ws: Workspace) -> bool:
         i = index[ws.id.lower()]
         r = reads.get(i)
         if r is None or i in failed or r.stopped or r.more is None or r.read >= limit:
             return False
         return len(best) < limit or i in last and not best[0].before(last[i])
 
-    second = [ws for ws in chosen if more(ws)]
+    second = [ws for ws in chosen if needs_more(ws)]
     if second:
-        again = await kit.fan_out(second, on, label="workspaces read on", progress=False)
+        again = await kit.fan_out(second, read_on, label="workspaces read on", progress=False)
         failed |= {index[ws.id.lower()] for ws, _ in again.errors}
         errors = {**done.error_messages(), **{done.key(ws): str(exc) for ws, exc in again.errors}}
     else:

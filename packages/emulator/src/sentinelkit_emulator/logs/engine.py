@@ -948,26 +948,26 @@ class _Watchdog:
 
     def __init__(self) -> None:
         self._lock = threading.Condition()
-        self._heap: list[list[Any]] = []  # [deadline, number, action or None once cancelled]
+        self._heap: list[list[Any]] = []  # [deadline, number, action or None once cancelled or done]
         self._numbers = itertools.count()
         self._thread: threading.Thread | None = None
-        self._cancelled = 0
+        self._cancelled = 0  # cancelled entries still in the heap
 
-    def watch(self, seconds: float, action: Callable[[], Any]) -> list[Any]:
-        """A watch for ``action`` after ``seconds``: not running until ``start``."""
-        return [seconds, next(self._numbers), action]
-
-    def start(self, watch: list[Any]) -> None:
+    def start(self, seconds: float, action: Callable[[], Any]) -> list[Any]:
+        """Run ``action`` in ``seconds`` unless the returned watch is cancelled first."""
+        watch = [time.monotonic() + seconds, next(self._numbers), action]
         with self._lock:
-            watch[0] = time.monotonic() + watch[0]
             heapq.heappush(self._heap, watch)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="kql-timeouts", daemon=True)
                 self._thread.start()
             self._lock.notify()
+        return watch
 
     def cancel(self, watch: list[Any]) -> None:
         with self._lock:
+            if watch[2] is None:  # it ran already
+                return
             watch[2] = None
             self._cancelled += 1
             if self._cancelled > 1000 and self._cancelled * 2 > len(self._heap):  # most queries end in time
@@ -980,6 +980,7 @@ class _Watchdog:
             while True:
                 while self._heap and self._heap[0][2] is None:
                     heapq.heappop(self._heap)
+                    self._cancelled -= 1
                 if not self._heap:
                     self._lock.wait()
                     continue
@@ -987,7 +988,8 @@ class _Watchdog:
                 if delay > 0:
                     self._lock.wait(delay)
                     continue
-                action = heapq.heappop(self._heap)[2]
+                watch = heapq.heappop(self._heap)
+                action, watch[2] = watch[2], None
                 try:
                     action()
                 except Exception:  # a cursor closed meanwhile: nothing left to interrupt
@@ -1128,7 +1130,6 @@ class LogsEngine:
         self.load(db, snap, referenced)
 
         cursor = db.cursor()
-        timer = _WATCHDOG.watch(max(timeout, 0.001), cursor.interrupt)
         try:
             if window is not None and referenced:
                 lo, hi = (_sql_string(w.astimezone(dt.UTC).replace(tzinfo=None).isoformat()) for w in window)
@@ -1137,7 +1138,7 @@ class LogsEngine:
                     f"WHERE \"TimeGenerated\" BETWEEN CAST({lo} AS TIMESTAMP) AND CAST({hi} AS TIMESTAMP);"
                     for t in referenced
                 ))
-            _WATCHDOG.start(timer)
+            watch = _WATCHDOG.start(max(timeout, 0.001), cursor.interrupt)
             try:
                 parameters = dict(translated.parameters)
                 if "kqlnow" in parameters:  # the translation is cached: bind this query's own "now"
@@ -1153,8 +1154,9 @@ class LogsEngine:
                 ) from exc
             except duckdb.Error as exc:
                 raise _engine_failure(query, schemas, exc, snap.functions) from exc
+            finally:
+                _WATCHDOG.cancel(watch)
         finally:
-            _WATCHDOG.cancel(timer)
             cursor.close()
 
         if (keep := _visible(description, query)) is not None:
