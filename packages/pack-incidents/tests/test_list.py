@@ -66,8 +66,10 @@ async def test_small_pages_over_all_workspaces_follow_the_merged_order(mcp_clien
 
 async def test_one_workspace_holding_a_whole_page_is_read_on(mcp_client) -> None:
     """The planted backlog lies in one workspace: its first share (5 rows) is all on the page, so it is read
-    on for the rest, and the next page holds the remaining rows."""
-    args = {"workspaces": "all", "severity": "high", "status": "New", "owner": "unassigned", "created_before": "P7D",
+    on for the rest, and the next page holds the remaining rows. (An absolute time: a relative one is resolved
+    per call, and a cursor refuses a listing whose filter changed.)"""
+    week_ago = (datetime.now(UTC) - timedelta(days=7)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    args = {"workspaces": "all", "severity": "high", "status": "New", "owner": "unassigned", "created_before": week_ago,
             "fields": ["number", "workspace", "created"]}
     alone = data(await mcp_client.call_tool("incident_list", {**args, "workspaces": ["law-fabrikam-prod"], "limit": 50}))
     first = data(await mcp_client.call_tool("incident_list", {**args, "limit": 7}))
