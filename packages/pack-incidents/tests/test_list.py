@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 from incidents_testkit import SEEDED, WORKSPACES, data, error, every_row
@@ -66,16 +67,30 @@ async def test_small_pages_over_all_workspaces_follow_the_merged_order(mcp_clien
 
 async def test_one_workspace_holding_a_whole_page_is_read_on(mcp_client) -> None:
     """The planted backlog lies in one workspace: its first share (5 rows) is all on the page, so it is read
-    on for the rest, and the next page holds the remaining rows. (An absolute time: a relative one is resolved
-    per call, and a cursor refuses a listing whose filter changed.)"""
-    week_ago = (datetime.now(UTC) - timedelta(days=7)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    args = {"workspaces": "all", "severity": "high", "status": "New", "owner": "unassigned", "created_before": week_ago,
+    on for the rest, and the next page holds the remaining rows."""
+    args = {"workspaces": "all", "severity": "high", "status": "New", "owner": "unassigned", "created_before": "P7D",
             "fields": ["number", "workspace", "created"]}
     alone = data(await mcp_client.call_tool("incident_list", {**args, "workspaces": ["law-fabrikam-prod"], "limit": 50}))
     first = data(await mcp_client.call_tool("incident_list", {**args, "limit": 7}))
     second = data(await mcp_client.call_tool("incident_list", {**args, "limit": 7, "cursor": first["next_cursor"]}))
     assert (first["count"], second["count"], second["total"]) == (7, 5, 12) and "next_cursor" not in second
     assert first["incidents"] + second["incidents"] == alone["incidents"]
+
+
+async def test_relative_times_mean_the_same_on_every_page(mcp_client) -> None:
+    """``P7D`` is resolved when the first page is asked: a next page asked seconds later continues the same
+    listing (not refused as another one), while a changed filter still is."""
+    args = {"workspace": "law-fabrikam-prod", "created_before": "P7D", "limit": 5, "fields": ["number"]}
+    first = data(await mcp_client.call_tool("incident_list", args))
+    second_now = datetime.now(UTC).replace(microsecond=0)
+    while datetime.now(UTC).replace(microsecond=0) == second_now:  # the next page falls in another second
+        await asyncio.sleep(0.05)
+    second = data(await mcp_client.call_tool("incident_list", {**args, "cursor": first["next_cursor"]}))
+    whole = data(await mcp_client.call_tool("incident_list", {**args, "limit": 10}))
+    assert [r["number"] for r in first["incidents"] + second["incidents"]] == [r["number"] for r in whole["incidents"]]
+    other = await mcp_client.call_tool("incident_list", {**args, "created_before": "P8D",
+                                                         "cursor": first["next_cursor"]}, raise_on_error=False)
+    assert "belongs to another listing" in error(other)
 
 
 async def test_all_workspaces_every_tenant_each_row_says_where(mcp_client) -> None:

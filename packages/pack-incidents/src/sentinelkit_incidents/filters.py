@@ -67,11 +67,13 @@ class IncidentFilter:
     def build(cls, *, status: list[str] | str | None = None, severity: list[str] | str | None = None,
               owner: str | None = None, created_after: str | None = None, created_before: str | None = None,
               updated_after: str | None = None, updated_before: str | None = None, title: str | None = None,
-              labels: list[str] | str | None = None, product: str | None = None) -> IncidentFilter:
-        """Validated: enum values in the API's spelling, times parsed (errors say what to pass)."""
+              labels: list[str] | str | None = None, product: str | None = None,
+              now: datetime | None = None) -> IncidentFilter:
+        """Validated: enum values in the API's spelling, times parsed (errors say what to pass); durations
+        count back from ``now`` (default: the current time)."""
         times = {"created_after": created_after, "created_before": created_before,
                  "updated_after": updated_after, "updated_before": updated_before}
-        now = datetime.now(UTC)
+        now = now or datetime.now(UTC)
         parsed = {k: _iso(parse_time(v, k, now)) if v else None for k, v in times.items()}
         return cls(
             status=canonical_list(status, STATUSES, "status"),

@@ -20,7 +20,7 @@ import heapq
 import json
 import math
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -43,13 +43,15 @@ START: Place = (None, 0, 0)
 @dataclass
 class Cursor:
     """Where each workspace stopped. Only workspaces that moved are named: by their index among the targets'
-    ids (sorted), which ``targets`` (a digest) pins, with the filter and order (``query``)."""
+    ids (sorted), which ``targets`` (a digest) pins, with the filter and order (``query``). ``at`` is when the
+    first page was asked (epoch seconds): relative times in the filter (``P7D``) mean the same on every page."""
 
     query: str
     targets: str
     shown: int = 0
     places: dict[int, Place] = field(default_factory=dict)
     done: set[int] = field(default_factory=set)
+    at: int = 0
 
     def encode(self) -> str:
         bits = 0
@@ -57,7 +59,7 @@ class Cursor:
             bits |= 1 << i
         payload = {"q": self.query, "w": self.targets, "n": self.shown,
                    "p": [[i, *place] for i, place in sorted(self.places.items())],
-                   "d": format(bits, "x")}
+                   "d": format(bits, "x"), "t": self.at}
         return base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":")).encode()).decode().rstrip("=")
 
     @classmethod
@@ -67,7 +69,7 @@ class Cursor:
             bits = int(raw["d"], 16)
             cursor = cls(str(raw["q"]), str(raw["w"]), int(raw["n"]),
                          {int(i): (token, int(top), int(skip)) for i, token, top, skip in raw["p"]},
-                         {i for i in range(bits.bit_length()) if bits >> i & 1})
+                         {i for i in range(bits.bit_length()) if bits >> i & 1}, int(raw.get("t", 0)))
         except (ValueError, KeyError, TypeError) as exc:
             raise KitError(f"cursor {text[:40]!r} is not valid: pass the next_cursor of the previous answer, or omit "
                            "it to start from the first page") from exc
@@ -81,6 +83,19 @@ class Cursor:
             raise KitError("the workspaces of this listing changed since its first page (discovery found others): "
                            "omit the cursor to start again from the first page")
         return cursor
+
+
+def listing_time(cursor: str | None) -> datetime:
+    """When the listing began: now for a first page, the first page's time for the next ones (so a filter's
+    ``P7D`` resolves to the same time on every page and the cursor's filter still matches). An unreadable
+    cursor gives now; ``Cursor.decode`` then says what is wrong with it."""
+    if cursor:
+        try:
+            at = int(json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))["t"])
+            return datetime.fromtimestamp(at, UTC)
+        except (ValueError, KeyError, TypeError, OverflowError, OSError):
+            pass
+    return datetime.now(UTC).replace(microsecond=0)
 
 
 def digest(*parts: Any) -> str:
@@ -174,7 +189,8 @@ class Merged:
         (known only at the end)."""
         shown = self.shown[:count]
         state = self.state
-        nxt = Cursor(state.query, state.targets, state.shown + len(shown), dict(state.places), set(state.done))
+        nxt = Cursor(state.query, state.targets, state.shown + len(shown), dict(state.places), set(state.done),
+                     state.at)
         for i, read in self.reads.items():
             place = _advance(read, sum(1 for r in shown if r.ws == i))
             if place is None:
@@ -196,8 +212,9 @@ def first_read(limit: int, targets: int) -> int:
 
 
 async def page_incidents(kit: Kit, chosen: Targets, odata: str | None, order: str, *, limit: int,
-                         cursor: str | None) -> Merged:
-    """Up to ``limit`` incidents of ``chosen`` in ``order``, from where ``cursor`` left each workspace.
+                         cursor: str | None, began: datetime) -> Merged:
+    """Up to ``limit`` incidents of ``chosen`` in ``order``, from where ``cursor`` left each workspace;
+    ``began`` is the listing's time (``listing_time``), which ``odata``'s relative times were resolved at.
 
     Round one asks each workspace for its share of the page (``first_read``); round two reads on only in
     the workspaces whose last row read is still among the best ``limit`` (their next rows might be too):
@@ -205,7 +222,7 @@ async def page_incidents(kit: Kit, chosen: Targets, odata: str | None, order: st
     ids = sorted(ws.id.lower() for ws in chosen)
     index = {ws_id: i for i, ws_id in enumerate(ids)}
     query, targets = digest(odata, order), digest(ids)
-    state = Cursor.decode(cursor, query, targets) if cursor else Cursor(query, targets)
+    state = Cursor.decode(cursor, query, targets) if cursor else Cursor(query, targets, at=int(began.timestamp()))
     name, desc = sort_key(order)
     best: list[_Ranked] = []  # the best ``limit`` rows so far; its top is the worst of them
     reads: dict[int, _Read] = {}

@@ -9,7 +9,7 @@ from sentinelkit import DEFAULT_BUDGET, READ_ONLY, Kit, KitError, Targets, Works
 
 from . import access, related
 from .filters import IncidentFilter, orderby, sort_rows
-from .listing import page_incidents
+from .listing import listing_time, page_incidents
 from .model import DEFAULT_FIELDS, row
 
 
@@ -74,14 +74,16 @@ async def incident_list(
         limit: Incidents per page (default 25).
         cursor: next_cursor of the previous page, to get the next one.
     """
+    began = listing_time(cursor)
     flt = IncidentFilter.build(status=status, severity=severity, owner=owner, created_after=created_after,
                                created_before=created_before, updated_after=updated_after,
-                               updated_before=updated_before, title=title, labels=labels, product=product)
+                               updated_before=updated_before, title=title, labels=labels, product=product,
+                               now=began)
     sort = orderby(order)
     if limit < 1:
         raise KitError("limit must be at least 1")
     chosen = await kit.targets(workspace=workspace, workspaces=workspaces, tenant=tenant)
-    merged = await page_incidents(kit, chosen, flt.odata(), sort, limit=limit, cursor=cursor)
+    merged = await page_incidents(kit, chosen, flt.odata(), sort, limit=limit, cursor=cursor, began=began)
     extra: dict[str, Any] = {"workspace": chosen[0].label} if chosen.single else {"workspaces": len(chosen)}
     if flt.describe():
         extra["filter"] = flt.describe()
