@@ -3,6 +3,11 @@
 Freshness (Usage, Heartbeat), SentinelHealth (connectors, analytics and automation rules) and the
 incident backlog (SecurityIncident) are answered together by a ``union`` of summaries projected to one
 shape, so that a check costs a single round trip to the Log Analytics query API.
+
+Counts become reals by ``* 1.0`` (a union needs one type per column) and an empty owner is ``== ""`` (what
+``tostring()`` of a missing value gives): the same answers as ``toreal()`` and ``isempty()``, in SQL that the
+emulator's KQL engine plans in two thirds of the time (35 against 23 ms a workspace, most of a 100-workspace
+check's cost there).
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ def _usage(p: Policy) -> str:
  | where DataType !in ({excluded})
  | summarize N1 = sumif(Quantity, TimeGenerated > ago(1d)),
              N2 = sumif(Quantity, TimeGenerated <= ago(1d) and TimeGenerated > ago(8d)) / 7.0,
-             N3 = toreal(dcount(bin(TimeGenerated, 1d))),
+             N3 = dcount(bin(TimeGenerated, 1d)) * 1.0,
              T1 = max(TimeGenerated), T2 = min(TimeGenerated) by Name = DataType
  | extend Check = "usage")"""
 
@@ -44,8 +49,8 @@ def _health() -> str:
     return """(SentinelHealth
  | where TimeGenerated > ago(7d)
  | where Status in ("Success", "Failure")
- | summarize N1 = toreal(countif(Status == "Failure" and TimeGenerated > ago(1d))),
-             N2 = toreal(countif(Status == "Success" and TimeGenerated > ago(1d))),
+ | summarize N1 = countif(Status == "Failure" and TimeGenerated > ago(1d)) * 1.0,
+             N2 = countif(Status == "Success" and TimeGenerated > ago(1d)) * 1.0,
              T1 = max(iff(Status == "Failure", TimeGenerated, datetime(null))),
              T2 = max(iff(Status == "Success", TimeGenerated, datetime(null))),
              Detail = max(iff(Status == "Failure", Description, ""))
@@ -61,11 +66,11 @@ def _backlog(p: Policy) -> str:
  | project TimeGenerated, IncidentNumber, Status, Severity, Assigned = tostring(Owner.assignedTo), CreatedTime
  | summarize arg_max(TimeGenerated, Status, Severity, Assigned, CreatedTime) by IncidentNumber
  | where Status in ("New", "Active")
- | extend Unassigned = isempty(Assigned), Stale = Status == "New" and CreatedTime < ago({days}d)
- | summarize N1 = toreal(countif(Status == "New")), N2 = toreal(countif(Status == "Active")),
-             N3 = toreal(countif(Severity == "High" and Unassigned)),
-             N4 = toreal(countif(Stale and Unassigned and Severity == "High")),
-             N5 = toreal(countif(Stale)),
+ | extend Unassigned = Assigned == "", Stale = Status == "New" and CreatedTime < ago({days}d)
+ | summarize N1 = countif(Status == "New") * 1.0, N2 = countif(Status == "Active") * 1.0,
+             N3 = countif(Severity == "High" and Unassigned) * 1.0,
+             N4 = countif(Stale and Unassigned and Severity == "High") * 1.0,
+             N5 = countif(Stale) * 1.0,
              T1 = min(iff(Stale and Unassigned and Severity == "High", CreatedTime, datetime(null)))
  | extend Check = "backlog", Name = "incidents")"""
 
