@@ -9,6 +9,7 @@ import asyncio
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit
 
 from .audit import AuditLog
 from .credentials import DEFAULT, CredentialStore
@@ -114,8 +115,6 @@ class Runtime:
 
     def tenant_of_path(self, path: str) -> str | None:
         """The id of the tenant owning an ARM path (its subscription), as discovery knows it."""
-        from urllib.parse import urlsplit
-
         parts = (urlsplit(path).path if "://" in path else path).strip("/").split("/")
         if len(parts) >= 2 and parts[0].lower() == "subscriptions":
             return self.workspaces.tenant_of_subscription(parts[1])

@@ -23,6 +23,8 @@ import weakref
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from . import meter_provider
+
 if TYPE_CHECKING:
     from ..call import Outcome, ToolCall
 
@@ -67,8 +69,6 @@ def instruments() -> Instruments | None:
     """The instruments, or ``None`` while nothing could receive their values (see the module docstring)."""
     global _instruments
     if _instruments is None:
-        from . import meter_provider
-
         provider = meter_provider()
         if provider is None and "opentelemetry.metrics" not in sys.modules:
             return None

@@ -16,6 +16,8 @@ from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 
+from . import tracer_provider
+
 if TYPE_CHECKING:
     from ..call import Outcome, ToolCall
     from ..workspaces import Workspace
@@ -36,7 +38,6 @@ def tracer() -> trace.Tracer:
     global _tracer
     if _tracer is None:
         from .. import __version__
-        from . import tracer_provider
 
         provider = tracer_provider() or trace.get_tracer_provider()
         _tracer = provider.get_tracer(SCOPE, __version__)
@@ -51,8 +52,6 @@ def reset() -> None:
 def recording() -> bool:
     """Whether spans can record at all (an SDK's provider is set). Without one, the spans made per workspace
     and per Azure request are skipped: a context switch each for nothing (the current trace context stays)."""
-    from . import tracer_provider
-
     provider = tracer_provider() or trace.get_tracer_provider()
     return not isinstance(provider, (trace.ProxyTracerProvider, trace.NoOpTracerProvider))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 _GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
@@ -10,6 +11,7 @@ _PLACEHOLDERS = {"subscriptions": "{subscriptionId}", "resourcegroups": "{resour
                  "tenants": "{tenantId}"}
 
 
+@functools.lru_cache(maxsize=4096)  # a fan-out asks the same few shapes of each workspace
 def path_template(path: str) -> str:
     """``/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.SecurityInsights/
     incidents/{name}``: ARM paths alternate a type (kept) and a name (replaced); ``providers/<namespace>``
