@@ -5,7 +5,11 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from incidents_testkit import SEEDED, WORKSPACES, data, error, every_row
+
+from sentinelkit import KitError
+from sentinelkit_incidents.listing import _token
 
 COMPACT = {"id", "number", "title", "severity", "status", "owner", "created", "tenant", "workspace"}
 
@@ -199,3 +203,14 @@ async def test_fan_out_reports_progress(make_server) -> None:
         data(await client.call_tool("incident_list", {"workspaces": "all", "limit": 1}))
     assert seen and seen[-1][0] == seen[-1][1] == 5
     assert any("law-woodgrove" in (m or "") for _, _, m in seen)
+
+
+def test_a_next_link_gives_its_skip_token_however_spelled() -> None:
+    """The $skipToken of a nextLink, however its name is cased or its $ encoded, decoded once; none: a clear
+    error (the listing cannot continue from such a page)."""
+    base = "https://management.azure.com/subscriptions/s/providers/Microsoft.SecurityInsights/incidents"
+    assert _token(f"{base}?api-version=2025-09-01&%24filter=a+eq+1&$skipToken=ab%2Bc+d%3D&$top=4") == "ab+c d="
+    assert _token(f"{base}?%24SKIPTOKEN=zz&api-version=2025-09-01") == "zz"
+    assert _token(None) is None
+    with pytest.raises(KitError, match="no \\$skipToken"):
+        _token(f"{base}?api-version=2025-09-01&skipToken=zz")
