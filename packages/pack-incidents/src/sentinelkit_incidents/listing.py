@@ -94,7 +94,8 @@ def listing_time(cursor: str | None) -> datetime:
     if cursor:
         try:
             at = int(json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))["t"])
-            return datetime.fromtimestamp(at, UTC)
+            if at > 0:  # 0: a cursor that did not record it
+                return datetime.fromtimestamp(at, UTC)
         except (ValueError, KeyError, TypeError, OverflowError, OSError):
             pass
     return datetime.now(UTC).replace(microsecond=0)
