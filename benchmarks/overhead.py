@@ -166,7 +166,9 @@ def serve(pidfile: str) -> None:
     manager = PackManager(settings=settings)
     manager.load()
     manager.add(types.SimpleNamespace(register_tools=register_tools, __name__="bench.probe"), "probe")
-    build_server(settings, manager).run(transport="stdio", show_banner=False)
+    from sentinelkit.stdiopipes import run
+
+    run(build_server(settings, manager))  # as `sentinelkit serve` does
 
 
 if __name__ == "__main__":

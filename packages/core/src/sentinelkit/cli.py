@@ -267,7 +267,9 @@ def _serve(args: argparse.Namespace, settings: Any) -> int:
             middleware.append(Middleware(RoleGate, roles=list(settings.http.role_map())))
         run_http(mcp, settings, host, port, middleware)
     else:
-        mcp.run(transport="stdio", show_banner=False)
+        from .stdiopipes import run
+
+        run(mcp)
     return 0
 
 
