@@ -29,6 +29,8 @@ class OpenConfirmations:
         """A count read from another process's stats file (nothing to expire here)."""
 
     def update(self, call: ToolCall, outcome: Outcome) -> None:
+        if outcome not in ASKING and not self._open:
+            return  # nothing asked is open: no digest of the arguments to make on every call
         key = self._key(call)
         if outcome in ASKING:
             self._open[key] = self._clock()
