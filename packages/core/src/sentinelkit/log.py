@@ -133,6 +133,12 @@ def configure(level: str = "INFO", *, debug: bool = False, human: bool = False) 
     logging.getLogger("azure.identity").setLevel(logging.ERROR)  # sign-in failures are reported by us
 
 
+def enabled(level: int) -> bool:
+    """Whether records of ``level`` (``logging.DEBUG``...) are written: asks without importing structlog, for a
+    record made on the start-up path."""
+    return level >= _level
+
+
 def logger() -> Any:
     """The structlog logger (JSON to stderr with redaction)."""
     global _logger

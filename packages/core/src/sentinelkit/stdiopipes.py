@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import stat
 import sys
@@ -24,7 +25,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from .log import logger
+from .log import enabled, logger
 
 #: longest line read (the SDK's transport has no limit; a tool's arguments may be a whole workbook)
 LINE_LIMIT = 1 << 30
@@ -49,7 +50,8 @@ def run(mcp: Any) -> None:
     from mcp.server.stdio import stdio_server
 
     fast = usable() and getattr(fastmcp_transport, "stdio_server", None) is stdio_server
-    logger().debug("stdio_transport", transport="asyncio pipes" if fast else "mcp SDK (threads)")
+    if enabled(logging.DEBUG):  # structlog is not imported at start-up otherwise
+        logger().debug("stdio_transport", transport="asyncio pipes" if fast else "mcp SDK (threads)")
     if fast:  # FastMCP's own stdio run (lifespan, logging, session), with these streams under it
         fastmcp_transport.stdio_server = pipe_stdio  # type: ignore[attr-defined,assignment]
     mcp.run(transport="stdio", show_banner=False)
