@@ -2,11 +2,11 @@
 
 The mcp SDK's stdio transport reads every line of stdin, and writes and flushes every answer, in a worker
 thread (anyio's ``AsyncFile``): three thread hand-offs a tool call, ~0.5 ms of the server's CPU and ~0.7 ms
-of latency each (``benchmarks/overhead.py``). When stdin and stdout are pipes or sockets (how MCP clients
-start a server) on a POSIX system, the same SDK transport, which still frames and parses the messages, is
-given asyncio pipe streams instead. Like the SDK, the wire first moves to private descriptors: fd 0 then
-reads the null device and fd 1 writes to stderr, so a library's stray ``print`` or a child process cannot
-corrupt the protocol. Elsewhere (Windows, stdin from a file or a terminal) the SDK's own transport serves.
+of latency each (``benchmarks/overhead.py``). When stdin and stdout are pipes (how MCP clients start a
+server) on a POSIX system, the same SDK transport, which still frames and parses the messages, is given
+asyncio pipe streams instead. Like the SDK, the wire first moves to private descriptors: fd 0 then reads the
+null device and fd 1 writes to stderr, so a library's stray ``print`` or a child process cannot corrupt the
+protocol. Elsewhere (Windows; stdin or stdout a file, a terminal or a socket) the SDK's own transport serves.
 
 When stdin ends (the client's way to stop a server), requests already read are answered first, for up to
 ``EOF_GRACE`` seconds: ``printf '...' | sentinelkit serve`` gets its answers. (The SDK's threads made that a
@@ -21,27 +21,28 @@ import logging
 import os
 import stat
 import sys
+from collections import Counter
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 from .log import enabled, logger
 
-#: longest line read (the SDK's transport has no limit; a tool's arguments may be a whole workbook)
-LINE_LIMIT = 1 << 30
+#: longest line read (the SDK's transport has none; a tool's arguments may carry a whole workbook)
+LINE_LIMIT = 256 << 20
 #: seconds that requests read before stdin ended may take to be answered
 EOF_GRACE = 30.0
 
 
 def usable() -> bool:
-    """Whether stdin and stdout are pipes or sockets on a POSIX system (what asyncio pipes can serve)."""
+    """Whether stdin and stdout are pipes on a POSIX system. (A socket is left to the SDK: asyncio takes data
+    arriving on a socket it writes to for the peer closing it.)"""
     if sys.platform == "win32":
         return False
     try:
-        modes = [os.fstat(fd).st_mode for fd in (0, 1)]
+        return all(stat.S_ISFIFO(os.fstat(fd).st_mode) for fd in (0, 1))
     except OSError:
         return False
-    return all(stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) for mode in modes)
 
 
 def run(mcp: Any) -> None:
@@ -52,69 +53,117 @@ def run(mcp: Any) -> None:
     fast = usable() and getattr(fastmcp_transport, "stdio_server", None) is stdio_server
     if enabled(logging.DEBUG):  # structlog is not imported at start-up otherwise
         logger().debug("stdio_transport", transport="asyncio pipes" if fast else "mcp SDK (threads)")
-    if fast:  # FastMCP's own stdio run (lifespan, logging, session), with these streams under it
-        fastmcp_transport.stdio_server = pipe_stdio  # type: ignore[attr-defined,assignment]
-    mcp.run(transport="stdio", show_banner=False)
+    if not fast:
+        mcp.run(transport="stdio", show_banner=False)
+        return
+    # FastMCP's own stdio run (lifespan, logging, session), with these streams under it
+    fastmcp_transport.stdio_server = pipe_stdio  # type: ignore[attr-defined,assignment]
+    try:
+        mcp.run(transport="stdio", show_banner=False)
+    finally:
+        fastmcp_transport.stdio_server = stdio_server  # type: ignore[attr-defined]
 
 
 @asynccontextmanager
 async def pipe_stdio() -> AsyncIterator[Any]:
     """The SDK's ``stdio_server`` (read and write streams of messages) on asyncio pipes to the wire."""
+    import fcntl
+
     from mcp.server.stdio import stdio_server
 
+    def private(fd: int) -> int:  # a duplicate above the standard descriptors, not inherited by children
+        return fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 3)
+
     loop = asyncio.get_running_loop()
-    saved_in, saved_out = os.dup(0), os.dup(1)  # the wire, put back on fd 0 and 1 at the end
-    transports: list[asyncio.BaseTransport] = []
+    saved: dict[int, int] = {}  # std fd -> the wire, put back at the end
+    transports: list[asyncio.WriteTransport | asyncio.ReadTransport] = []
+    writer: asyncio.StreamWriter | None = None
     try:
-        null = os.open(os.devnull, os.O_RDONLY)
-        os.dup2(null, 0)
-        os.close(null)
-        os.dup2(2, 1)
+        for fd in (0, 1):
+            saved[fd] = private(fd)
+        _divert(0, os.O_RDONLY, None)
+        _divert(1, os.O_WRONLY, 2)
         reader = asyncio.StreamReader(limit=LINE_LIMIT)
         read_transport, _ = await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader),
-                                                         os.fdopen(os.dup(saved_in), "rb", buffering=0))
+                                                         os.fdopen(private(saved[0]), "rb", buffering=0))
         transports.append(read_transport)
         write_transport, write_protocol = await loop.connect_write_pipe(
             lambda: asyncio.StreamReaderProtocol(asyncio.StreamReader()),
-            os.fdopen(os.dup(saved_out), "wb", buffering=0))
+            os.fdopen(private(saved[1]), "wb", buffering=0))
         transports.append(write_transport)
+        write_transport.set_write_buffer_limits(high=0)  # a flush waits until the answer is in the pipe
         writer = asyncio.StreamWriter(write_transport, write_protocol, None, loop)
         pending = _Pending()
         async with stdio_server(_Lines(reader, pending), _Out(writer, pending)) as streams:  # type: ignore[arg-type]
             yield streams
     finally:
-        for saved, fd in ((saved_in, 0), (saved_out, 1)):
-            try:  # blocking again: asyncio made the wire non-blocking, and a parent shell may share it
-                os.dup2(saved, fd)
-                os.set_blocking(fd, True)
-            except OSError:
+        if writer is not None:  # what is still buffered goes out before the wire is handed back
+            writer.close()
+            try:
+                await asyncio.wait_for(writer.wait_closed(), 5)
+            except BaseException:  # failed or cancelled: the descriptors are put back all the same
                 pass
-            os.close(saved)
         for transport in transports:
             transport.close()
+        for fd, wire in saved.items():
+            with suppress(OSError):  # blocking again: asyncio made the wire non-blocking; a parent may share it
+                os.dup2(wire, fd)
+                os.set_blocking(fd, True)
+            os.close(wire)
+
+
+def _divert(fd: int, mode: int, to: int | None) -> None:
+    """Point ``fd`` at descriptor ``to`` (the null device when it is None or closed)."""
+    if to is not None:
+        with suppress(OSError):
+            os.dup2(to, fd)
+            return
+    null = os.open(os.devnull, mode)
+    try:
+        os.dup2(null, fd)
+    finally:
+        os.close(null)
 
 
 class _Pending:
-    """Ids of the requests read and not answered yet (``_Lines`` adds, ``_Out`` removes)."""
+    """Requests read and not answered yet, by id (``_Lines`` counts them in, ``_Out`` out)."""
 
     def __init__(self) -> None:
-        self.ids: dict[str, None] = {}
+        self.ids: Counter[int | str] = Counter()
         self.answered = asyncio.Event()
 
     def read(self, line: bytes) -> None:
+        """Count a request the SDK will answer: JSON-RPC 2.0, a method, an int or string id, object params.
+        A cancelled one is never answered (MCP: the receiver does not respond)."""
         try:
             message = json.loads(line)
         except ValueError:
             return
-        if isinstance(message, dict) and "method" in message and message.get("id") is not None:
-            self.ids[_RESPONSE_HEAD.format(json.dumps(message["id"], separators=(",", ":")))] = None
+        if not isinstance(message, dict) or message.get("jsonrpc") != "2.0" \
+                or not isinstance(message.get("method"), str) or not isinstance(message.get("params", {}), dict):
+            return
+        if message["method"] == "notifications/cancelled":
+            self._settle(message.get("params", {}).get("requestId"))
+        elif type(message.get("id")) in (int, str):
+            self.ids[message["id"]] += 1
 
     def written(self, text: str) -> None:
-        for head in self.ids:  # the SDK writes an answer as {"jsonrpc":"2.0","id":...,"result"|"error":...}
-            if text.startswith(head) and text[len(head):len(head) + 9] in ('"result":', '"error":{'):
-                del self.ids[head]
-                self.answered.set()
-                return
+        """The SDK writes an answer as ``{"jsonrpc":"2.0","id":<id>,"result"|"error":...}``."""
+        if not text.startswith(_HEAD):
+            return
+        try:
+            value, end = _DECODER.raw_decode(text, len(_HEAD))
+        except ValueError:
+            return
+        if text.startswith((',"result":', ',"error":'), end):
+            self._settle(value)
+
+    def _settle(self, request_id: Any) -> None:
+        if type(request_id) in (int, str) and self.ids[request_id] > 0:
+            self.ids[request_id] -= 1
+            if not self.ids[request_id]:
+                del self.ids[request_id]
+            self.answered.set()
 
     async def drained(self) -> None:
         """Once every request read is answered, or ``EOF_GRACE`` seconds have passed."""
@@ -128,7 +177,8 @@ class _Pending:
                 return
 
 
-_RESPONSE_HEAD = '{{"jsonrpc":"2.0","id":{},'
+_HEAD = '{"jsonrpc":"2.0","id":'
+_DECODER = json.JSONDecoder()
 
 
 class _Lines:
@@ -144,7 +194,7 @@ class _Lines:
     async def __anext__(self) -> str:
         try:
             line = await self._reader.readline()
-        except ValueError:  # longer than LINE_LIMIT: dropped, and the SDK answers a parse error
+        except ValueError:  # longer than LINE_LIMIT: dropped, and the SDK logs a parse error
             return "\n"
         if not line:
             await self._pending.drained()
@@ -154,8 +204,8 @@ class _Lines:
 
 
 class _Out:
-    """stdout as the SDK writes it: ``write`` a message and its newline, then ``flush`` (waits while the
-    client is not reading, instead of buffering without bound)."""
+    """stdout as the SDK writes it: ``write`` a message and its newline, then ``flush``, which waits until it
+    is in the pipe (as the SDK's flush does)."""
 
     def __init__(self, writer: asyncio.StreamWriter, pending: _Pending) -> None:
         self._writer = writer
