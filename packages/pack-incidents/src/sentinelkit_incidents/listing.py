@@ -67,7 +67,7 @@ class Cursor:
     @classmethod
     def decode(cls, text: str, query: str, targets: str) -> Cursor:
         try:
-            raw = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+            raw = _payload(text)
             bits = int(raw["d"], 16)
             cursor = cls(str(raw["q"]), str(raw["w"]), int(raw["n"]),
                          {int(i): (token, int(top), int(skip)) for i, token, top, skip in raw["p"]},
@@ -87,13 +87,18 @@ class Cursor:
         return cursor
 
 
+def _payload(text: str) -> Any:
+    """What a cursor carries (its base64 padding restored); raises ``ValueError`` when it is not a cursor."""
+    return json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+
+
 def listing_time(cursor: str | None) -> datetime:
     """When the listing began: now for a first page, the first page's time for the next ones (so a filter's
     ``P7D`` resolves to the same time on every page and the cursor's filter still matches). An unreadable
     cursor gives now; ``Cursor.decode`` then says what is wrong with it."""
     if cursor:
         try:
-            at = int(json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))["t"])
+            at = int(_payload(cursor)["t"])
             if at > 0:  # 0: a cursor that did not record it
                 return datetime.fromtimestamp(at, UTC)
         except (ValueError, KeyError, TypeError, OverflowError, OSError):
